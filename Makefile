@@ -1,0 +1,28 @@
+# tram — the two commands of the README's quick start, and their helpers.
+GO ?= go
+
+.PHONY: demo test build bench anchor vet fmt
+
+# demo runs the main job: for now the engine benchmark (tram against the
+# PyTorch anchor when Debian's python3-torch is installed).
+demo: build
+	./bin/tram bench --json
+	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then \
+		/usr/bin/python3 ../shared/bench/torch_anchor.py --methods sgd,adamw 2>/dev/null || \
+		echo "(PyTorch anchor script not found next to the repository; skipped)"; \
+	else echo "(python3-torch not installed: PyTorch anchor skipped; apt-get install python3-torch)"; fi
+
+# test runs the whole test suite: vet, then every package's tests.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+build:
+	@mkdir -p bin
+	$(GO) build -o bin/tram ./cmd/tram
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/gemm ./tensor/...
+
+fmt:
+	gofmt -l -w .

@@ -1,0 +1,31 @@
+package parallel
+
+import "testing"
+
+func TestForCoversRangeOnce(t *testing.T) {
+	defer SetThreads(SetThreads(3))
+	for _, tc := range []struct{ n, grain int }{{0, 1}, {1, 1}, {7, 1}, {100, 8}, {5, 10}, {1000, 1}} {
+		hits := make([]int, tc.n)
+		For(tc.n, tc.grain, func(lo, hi int) {
+			if hi-lo < 1 {
+				t.Errorf("n=%d grain=%d: empty chunk [%d,%d)", tc.n, tc.grain, lo, hi)
+			}
+			for i := lo; i < hi; i++ {
+				hits[i]++
+			}
+		})
+		for i, h := range hits {
+			if h != 1 {
+				t.Fatalf("n=%d grain=%d: index %d visited %d times", tc.n, tc.grain, i, h)
+			}
+		}
+	}
+}
+
+func TestSetThreadsClamps(t *testing.T) {
+	prev := SetThreads(0)
+	defer SetThreads(prev)
+	if Threads() != 1 {
+		t.Fatalf("SetThreads(0) gave %d threads, want 1", Threads())
+	}
+}
