@@ -1,0 +1,188 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tramlab/tram/data"
+	"github.com/tramlab/tram/data/debpkg"
+	"github.com/tramlab/tram/data/lm"
+	"github.com/tramlab/tram/data/vision"
+	"github.com/tramlab/tram/data/xling"
+)
+
+// builders maps a task name to its builder.
+var builders = map[string]func(data.BuildOptions) (*data.Manifest, error){
+	data.TaskVision: vision.Build,
+	data.TaskLM:     lm.Build,
+	data.TaskXling:  xling.Build,
+}
+
+func init() {
+	register(&command{
+		name:    "data",
+		summary: "fetch Debian packages and build the offline datasets (fetch|build)",
+		run:     runData,
+	})
+}
+
+const dataTasksHelp = `Tasks:
+  vision  DigitShift: 62-class print-glyph pretraining set and 10-digit style domains (28×28 uint8)
+  lm      LM-Register: 8 English text domains (JSONL) and a general-English pretraining corpus
+  xling   GetText-X: software-family classification of gettext messages, English train,
+          test in de fr es it ru sv zh_CN, and a multilingual pretraining corpus`
+
+func runData(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help" {
+		fmt.Fprintf(stderr, `Usage: tram data fetch [flags]
+       tram data build TASK... [flags]
+
+fetch downloads the Debian packages the tasks need (apt-get download, without
+dependencies or maintainer scripts), extracts each with dpkg-deb -x into the
+cache and records package, version and sha256 in CACHE/manifest.json. It is
+idempotent: cached packages are not downloaded again.
+
+build writes each task's splits, manifest.json, SUMMARY.txt and data card
+CARD.md into OUT/TASK, deterministically. It fails when the sources drifted
+far from the recorded counts.
+
+%s
+
+Run "tram data fetch --help" or "tram data build --help" for the flags.
+`, dataTasksHelp)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "fetch":
+		return runDataFetch(args[1:], stdout, stderr)
+	case "build":
+		return runDataBuild(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "tram data: unknown subcommand %q (want fetch or build)\n", args[0])
+	return errUsage
+}
+
+func runDataFetch(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("data fetch", "[--only vision|lm|xling] [--cache DIR]",
+		"Download the Debian packages the datasets need into the cache (apt-get download\n+ dpkg-deb -x, no dependencies, no maintainer scripts) and record them in\nCACHE/manifest.json. Packages already in the cache are skipped.\n\n"+dataTasksHelp, stderr)
+	only := fs.String("only", "", "fetch only the packages of this `task` (vision, lm or xling; comma-separated list allowed); default all")
+	cache := fs.String("cache", data.DefaultCacheDir(), "package cache `DIR`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	tasks, err := parseTasks(*only, true)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var pkgs []data.Package
+	for _, t := range tasks {
+		ps, _ := data.Packages(t)
+		for _, p := range ps {
+			if !seen[p.Name] {
+				seen[p.Name] = true
+				pkgs = append(pkgs, p)
+			}
+		}
+	}
+	start := time.Now()
+	res, err := debpkg.Fetch(pkgs, debpkg.Options{Cache: *cache, Progress: stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "fetched %d, cached %d, missing optional %d packages into %s in %.1fs\n",
+		len(res.Fetched), len(res.Cached), len(res.Missing), *cache, time.Since(start).Seconds())
+	return nil
+}
+
+func runDataBuild(args []string, stdout, stderr io.Writer) error {
+	// Task names come first: "tram data build vision lm --out DIR".
+	var taskArgs []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		taskArgs = append(taskArgs, args[0])
+		args = args[1:]
+	}
+	fs := newFlagSet("data build", "vision|lm|xling|all... [--cache DIR] [--out DIR] [--sysroot DIR] [--allow-drift]",
+		"Build the named tasks (or all) from the package cache and the base image into\nOUT/TASK: the splits, manifest.json (sources, counts, sha256 of every file),\nSUMMARY.txt and the data card CARD.md. Output is deterministic.\n\n"+dataTasksHelp, stderr)
+	cache := fs.String("cache", data.DefaultCacheDir(), "package cache `DIR` filled by \"tram data fetch\"")
+	out := fs.String("out", data.DefaultOutDir(), "output `DIR`; each task is written to DIR/TASK (replacing what was there)")
+	sysroot := fs.String("sysroot", "/", "root `DIR` of the base image whose .mo catalogues, man pages and licences are read")
+	allowDrift := fs.Bool("allow-drift", false, "warn instead of failing when counts drifted far from the recorded ones")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if len(taskArgs) == 0 {
+		fmt.Fprintln(stderr, "tram data build: name a task: vision, lm, xling or all")
+		fs.Usage()
+		return errUsage
+	}
+	tasks, err := parseTasks(strings.Join(taskArgs, ","), false)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range tasks {
+		start := time.Now()
+		dir := filepath.Join(*out, t)
+		fmt.Fprintf(stderr, "build %s: writing %s\n", t, dir)
+		m, err := builders[t](data.BuildOptions{
+			Cache: *cache, Out: dir, Sysroot: *sysroot, AllowDrift: *allowDrift,
+			Progress: prefixWriter{stderr, "build " + t + ": "},
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("build %s: %w", t, err))
+			continue
+		}
+		var bytes int64
+		for _, f := range m.Files {
+			bytes += f.Bytes
+		}
+		fmt.Fprintf(stdout, "%s: %d files, %.1f MB in %s (%.1fs)\n", t, len(m.Files), float64(bytes)/1e6, dir, time.Since(start).Seconds())
+	}
+	return errors.Join(errs...)
+}
+
+// parseTasks splits a comma-separated task list; empty (when allowed) or
+// "all" means every task.
+func parseTasks(s string, emptyAll bool) ([]string, error) {
+	if s == "all" || (s == "" && emptyAll) {
+		return data.Tasks, nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range strings.Split(s, ",") {
+		t = strings.TrimSpace(t)
+		if t == "all" {
+			return data.Tasks, nil
+		}
+		if _, ok := builders[t]; !ok {
+			return nil, fmt.Errorf("unknown task %q (valid: %s, all)", t, strings.Join(data.Tasks, ", "))
+		}
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// prefixWriter prefixes every write (one progress line) with a tag.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(p.w, p.prefix+string(b)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}

@@ -1,0 +1,12 @@
+package lm
+
+import (
+	"fmt"
+
+	"github.com/tramlab/tram/data"
+)
+
+// Build builds the task into opt.Out.
+func Build(opt data.BuildOptions) (*data.Manifest, error) {
+	return nil, fmt.Errorf("lm: not implemented yet")
+}

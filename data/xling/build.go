@@ -1,0 +1,12 @@
+package xling
+
+import (
+	"fmt"
+
+	"github.com/tramlab/tram/data"
+)
+
+// Build builds the task into opt.Out.
+func Build(opt data.BuildOptions) (*data.Manifest, error) {
+	return nil, fmt.Errorf("xling: not implemented yet")
+}
