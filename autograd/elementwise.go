@@ -1,0 +1,406 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/tramlab/tram/tensor"
+)
+
+// Binary ops broadcast like NumPy: shapes are aligned at their last
+// dimension and a dimension of size 1 (or a missing leading one) repeats.
+
+type binKind int
+
+const (
+	opAdd binKind = iota
+	opSub
+	opMul
+	opDiv
+)
+
+var binNames = [...]string{"Add", "Sub", "Mul", "Div"}
+
+// Add returns a + b (broadcasting).
+func (g *Graph[T]) Add(a, b *Tensor[T]) *Tensor[T] { return g.binary(opAdd, a, b) }
+
+// Sub returns a − b (broadcasting).
+func (g *Graph[T]) Sub(a, b *Tensor[T]) *Tensor[T] { return g.binary(opSub, a, b) }
+
+// Mul returns a ⊙ b (broadcasting).
+func (g *Graph[T]) Mul(a, b *Tensor[T]) *Tensor[T] { return g.binary(opMul, a, b) }
+
+// Div returns a ⊘ b (broadcasting).
+func (g *Graph[T]) Div(a, b *Tensor[T]) *Tensor[T] { return g.binary(opDiv, a, b) }
+
+// bcast describes how two shapes broadcast to an output shape: per output
+// dimension, the strides of a and b (0 where the operand repeats).
+type bcast struct {
+	shape  [tensor.MaxDims]int
+	sa, sb [tensor.MaxDims]int
+	nd     int
+	n      int
+}
+
+func broadcast[T Float](op string, a, b *Tensor[T]) bcast {
+	var bc bcast
+	nd := max(a.Dims(), b.Dims())
+	bc.nd = nd
+	stA, stB := 1, 1
+	bc.n = 1
+	for i := nd - 1; i >= 0; i-- {
+		da, db := 1, 1
+		if j := i - (nd - a.Dims()); j >= 0 {
+			da = a.Dim(j)
+		}
+		if j := i - (nd - b.Dims()); j >= 0 {
+			db = b.Dim(j)
+		}
+		d := da
+		switch {
+		case da == db:
+		case da == 1:
+			d = db
+		case db == 1:
+		default:
+			panic(shapeErr(op, a.Shape(), b.Shape()))
+		}
+		bc.shape[i] = d
+		if da != 1 || d == 1 {
+			bc.sa[i] = stA
+		}
+		if db != 1 || d == 1 {
+			bc.sb[i] = stB
+		}
+		stA *= da
+		stB *= db
+		bc.n *= d
+	}
+	return bc
+}
+
+// each calls fn(o, ia, ib) for every output element o with the offsets of
+// the corresponding elements of a and b, in row-major order over [lo, hi).
+func (bc *bcast) each(lo, hi int, fn func(o, ia, ib int)) {
+	var idx [tensor.MaxDims]int
+	rem := lo
+	ia, ib := 0, 0
+	for d := bc.nd - 1; d >= 0; d-- {
+		idx[d] = rem % bc.shape[d]
+		rem /= bc.shape[d]
+		ia += idx[d] * bc.sa[d]
+		ib += idx[d] * bc.sb[d]
+	}
+	for o := lo; o < hi; o++ {
+		fn(o, ia, ib)
+		for d := bc.nd - 1; d >= 0; d-- {
+			idx[d]++
+			ia += bc.sa[d]
+			ib += bc.sb[d]
+			if idx[d] < bc.shape[d] {
+				break
+			}
+			ia -= bc.sa[d] * bc.shape[d]
+			ib -= bc.sb[d] * bc.shape[d]
+			idx[d] = 0
+		}
+	}
+}
+
+func (g *Graph[T]) binary(op binKind, a, b *Tensor[T]) *Tensor[T] {
+	var out *Tensor[T]
+	if tensor.SameShape(a, b) {
+		out = g.newTensor(a.Shape()...)
+		A, B, O := a.Data, b.Data, out.Data
+		pfor(len(O), func(lo, hi int) {
+			switch op {
+			case opAdd:
+				for i := lo; i < hi; i++ {
+					O[i] = A[i] + B[i]
+				}
+			case opSub:
+				for i := lo; i < hi; i++ {
+					O[i] = A[i] - B[i]
+				}
+			case opMul:
+				for i := lo; i < hi; i++ {
+					O[i] = A[i] * B[i]
+				}
+			case opDiv:
+				for i := lo; i < hi; i++ {
+					O[i] = A[i] / B[i]
+				}
+			}
+		})
+	} else {
+		bc := broadcast(binNames[op], a, b)
+		out = g.newTensor(bc.shape[:bc.nd]...)
+		A, B, O := a.Data, b.Data, out.Data
+		bc.each(0, bc.n, func(o, ia, ib int) {
+			switch op {
+			case opAdd:
+				O[o] = A[ia] + B[ib]
+			case opSub:
+				O[o] = A[ia] - B[ib]
+			case opMul:
+				O[o] = A[ia] * B[ib]
+			case opDiv:
+				O[o] = A[ia] / B[ib]
+			}
+		})
+	}
+	if n := g.record(out, binaryBackward[T], a, b); n != nil {
+		n.ints[0] = int(op)
+	}
+	return out
+}
+
+func binaryBackward[T Float](g *Graph[T], n *node[T]) {
+	a, b, out := n.in[0], n.in[1], n.out
+	op := binKind(n.ints[0])
+	dO := out.Grad
+	var dA, dB []T
+	if n.wants(0) {
+		dA = g.grad(a)
+	}
+	if n.wants(1) {
+		dB = g.grad(b)
+	}
+	A, B := a.Data, b.Data
+	if tensor.SameShape(a, b) {
+		pfor(len(dO), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				d := dO[i]
+				switch op {
+				case opAdd:
+					if dA != nil {
+						dA[i] += d
+					}
+					if dB != nil {
+						dB[i] += d
+					}
+				case opSub:
+					if dA != nil {
+						dA[i] += d
+					}
+					if dB != nil {
+						dB[i] -= d
+					}
+				case opMul:
+					if dA != nil {
+						dA[i] += d * B[i]
+					}
+					if dB != nil {
+						dB[i] += d * A[i]
+					}
+				case opDiv:
+					if dA != nil {
+						dA[i] += d / B[i]
+					}
+					if dB != nil {
+						dB[i] -= d * A[i] / (B[i] * B[i])
+					}
+				}
+			}
+		})
+		return
+	}
+	// Broadcast case: sequential so that reductions into repeated
+	// elements are deterministic.
+	bc := broadcast(binNames[op], a, b)
+	bc.each(0, bc.n, func(o, ia, ib int) {
+		d := dO[o]
+		switch op {
+		case opAdd:
+			if dA != nil {
+				dA[ia] += d
+			}
+			if dB != nil {
+				dB[ib] += d
+			}
+		case opSub:
+			if dA != nil {
+				dA[ia] += d
+			}
+			if dB != nil {
+				dB[ib] -= d
+			}
+		case opMul:
+			if dA != nil {
+				dA[ia] += d * B[ib]
+			}
+			if dB != nil {
+				dB[ib] += d * A[ia]
+			}
+		case opDiv:
+			if dA != nil {
+				dA[ia] += d / B[ib]
+			}
+			if dB != nil {
+				dB[ib] -= d * A[ia] / (B[ib] * B[ib])
+			}
+		}
+	})
+}
+
+// Scale returns s·x + c for scalars s and c.
+func (g *Graph[T]) Scale(x *Tensor[T], s, c float64) *Tensor[T] {
+	out := g.newTensor(x.Shape()...)
+	X, O, S, C := x.Data, out.Data, T(s), T(c)
+	pfor(len(O), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			O[i] = S*X[i] + C
+		}
+	})
+	if n := g.record(out, scaleBackward[T], x); n != nil {
+		n.fl[0] = s
+	}
+	return out
+}
+
+func scaleBackward[T Float](g *Graph[T], n *node[T]) {
+	dX, dO, S := g.grad(n.in[0]), n.out.Grad, T(n.fl[0])
+	pfor(len(dO), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dX[i] += S * dO[i]
+		}
+	})
+}
+
+// Unary elementwise functions. Each has a forward f(x) and a derivative
+// expressed through x and y = f(x).
+type unaryKind int
+
+const (
+	opExp unaryKind = iota
+	opLog
+	opTanh
+	opReLU
+	opGELU
+	opSigmoid
+	opSqrt
+	opSquare
+	opAbs
+)
+
+// Exp returns eˣ elementwise.
+func (g *Graph[T]) Exp(x *Tensor[T]) *Tensor[T] { return g.unary(opExp, x) }
+
+// Log returns ln x elementwise.
+func (g *Graph[T]) Log(x *Tensor[T]) *Tensor[T] { return g.unary(opLog, x) }
+
+// Tanh returns tanh x elementwise.
+func (g *Graph[T]) Tanh(x *Tensor[T]) *Tensor[T] { return g.unary(opTanh, x) }
+
+// ReLU returns max(x, 0) elementwise (derivative 0 at 0).
+func (g *Graph[T]) ReLU(x *Tensor[T]) *Tensor[T] { return g.unary(opReLU, x) }
+
+// GELU returns the tanh approximation of the Gaussian error linear unit,
+// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as GPT-2 uses.
+func (g *Graph[T]) GELU(x *Tensor[T]) *Tensor[T] { return g.unary(opGELU, x) }
+
+// Sigmoid returns 1/(1+e⁻ˣ) elementwise.
+func (g *Graph[T]) Sigmoid(x *Tensor[T]) *Tensor[T] { return g.unary(opSigmoid, x) }
+
+// Sqrt returns √x elementwise.
+func (g *Graph[T]) Sqrt(x *Tensor[T]) *Tensor[T] { return g.unary(opSqrt, x) }
+
+// Square returns x² elementwise.
+func (g *Graph[T]) Square(x *Tensor[T]) *Tensor[T] { return g.unary(opSquare, x) }
+
+// Abs returns |x| elementwise (derivative 0 at 0).
+func (g *Graph[T]) Abs(x *Tensor[T]) *Tensor[T] { return g.unary(opAbs, x) }
+
+const geluC = 0.7978845608028654 // √(2/π)
+
+func (g *Graph[T]) unary(op unaryKind, x *Tensor[T]) *Tensor[T] {
+	out := g.newTensor(x.Shape()...)
+	X, Y := x.Data, out.Data
+	pfor(len(Y), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			Y[i] = unaryF(op, X[i])
+		}
+	})
+	if n := g.record(out, unaryBackward[T], x); n != nil {
+		n.ints[0] = int(op)
+	}
+	return out
+}
+
+func unaryF[T Float](op unaryKind, x T) T {
+	v := float64(x)
+	switch op {
+	case opExp:
+		return T(math.Exp(v))
+	case opLog:
+		return T(math.Log(v))
+	case opTanh:
+		return T(math.Tanh(v))
+	case opReLU:
+		if x > 0 {
+			return x
+		}
+		return 0
+	case opGELU:
+		return T(0.5 * v * (1 + math.Tanh(geluC*(v+0.044715*v*v*v))))
+	case opSigmoid:
+		return T(1 / (1 + math.Exp(-v)))
+	case opSqrt:
+		return T(math.Sqrt(v))
+	case opSquare:
+		return x * x
+	case opAbs:
+		if x < 0 {
+			return -x
+		}
+		return x
+	}
+	panic(fmt.Sprintf("autograd: unknown unary op %d", op))
+}
+
+// unaryD returns df/dx at x, given y = f(x).
+func unaryD[T Float](op unaryKind, x, y T) T {
+	switch op {
+	case opExp:
+		return y
+	case opLog:
+		return 1 / x
+	case opTanh:
+		return 1 - y*y
+	case opReLU:
+		if x > 0 {
+			return 1
+		}
+		return 0
+	case opGELU:
+		v := float64(x)
+		u := geluC * (v + 0.044715*v*v*v)
+		th := math.Tanh(u)
+		return T(0.5*(1+th) + 0.5*v*(1-th*th)*geluC*(1+3*0.044715*v*v))
+	case opSigmoid:
+		return y * (1 - y)
+	case opSqrt:
+		return 0.5 / y
+	case opSquare:
+		return 2 * x
+	case opAbs:
+		switch {
+		case x > 0:
+			return 1
+		case x < 0:
+			return -1
+		}
+		return 0
+	}
+	panic(fmt.Sprintf("autograd: unknown unary op %d", op))
+}
+
+func unaryBackward[T Float](g *Graph[T], n *node[T]) {
+	op := unaryKind(n.ints[0])
+	X, Y, dY, dX := n.in[0].Data, n.out.Data, n.out.Grad, g.grad(n.in[0])
+	pfor(len(dY), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dX[i] += dY[i] * unaryD(op, X[i], Y[i])
+		}
+	})
+}

@@ -1,0 +1,221 @@
+// Package autograd builds computations on tensors and differentiates them in
+// reverse mode.
+//
+// A Graph is a define-by-run tape: every op method (g.MatMul, g.Add,
+// g.LayerNorm, …) computes its result at once and, when gradients are wanted,
+// appends a node whose backward rule accumulates (+=) into its inputs'
+// gradients. Backward walks the tape in reverse. Each op family keeps its
+// forward kernel and its backward rule side by side in one file, so every rule
+// can be audited next to the math it differentiates.
+//
+// Buffers are recycled: tensors produced by a Graph, and their gradients, are
+// owned by it and stay valid until the next Reset, after which their storage
+// is reused. A training step that calls Reset first therefore allocates
+// nothing once the shapes have been seen.
+//
+// Shape errors are programmer errors: ops panic with a message naming the op
+// and both shapes.
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/tramlab/tram/tensor"
+)
+
+// Float is the set of element types a Graph computes in.
+type Float = tensor.Float
+
+// Tensor is tensor.Tensor, re-exported for brevity in signatures.
+type Tensor[T Float] = tensor.Tensor[T]
+
+// A node is one recorded op: its output, inputs, saved state and the rule
+// that pushes out.Grad back into the inputs' gradients.
+type node[T Float] struct {
+	backward func(g *Graph[T], n *node[T])
+	out      *Tensor[T]
+	in       [3]*Tensor[T]
+	ints     [8]int
+	fl       [2]float64
+	aux      [3][]T  // saved buffers (owned by the graph's pool)
+	idx      []int32 // caller-owned indices (token ids, targets)
+	mask     []bool  // caller-owned masks
+}
+
+// Graph records operations for reverse-mode differentiation and owns the
+// buffers of the tensors it produces.
+type Graph[T Float] struct {
+	nodes   []node[T]
+	noGrad  int
+	free    map[int][][]T // recycled buffers by length
+	used    [][]T         // buffers handed out since the last Reset
+	headers []*Tensor[T]  // tensor headers, reused after Reset
+	nhdr    int
+}
+
+// NewGraph returns an empty graph that records gradients.
+func NewGraph[T Float]() *Graph[T] {
+	return &Graph[T]{free: map[int][][]T{}}
+}
+
+// Reset forgets the tape and recycles every buffer and tensor the graph has
+// produced. Tensors returned by earlier ops must not be used afterwards.
+func (g *Graph[T]) Reset() {
+	for i := range g.nodes {
+		g.nodes[i] = node[T]{}
+	}
+	g.nodes = g.nodes[:0]
+	for _, b := range g.used {
+		g.free[len(b)] = append(g.free[len(b)], b)
+	}
+	clear(g.used)
+	g.used = g.used[:0]
+	for _, h := range g.headers[:g.nhdr] {
+		*h = Tensor[T]{}
+	}
+	g.nhdr = 0
+}
+
+// NoGrad runs fn without recording: ops inside it produce tensors that do
+// not require gradients and keep no backward state.
+func (g *Graph[T]) NoGrad(fn func()) {
+	g.noGrad++
+	defer func() { g.noGrad-- }()
+	fn()
+}
+
+// Recording reports whether ops currently record gradients.
+func (g *Graph[T]) Recording() bool { return g.noGrad == 0 }
+
+// Len returns the number of recorded nodes.
+func (g *Graph[T]) Len() int { return len(g.nodes) }
+
+// buf returns a zeroed buffer of length n owned by the graph until Reset.
+func (g *Graph[T]) buf(n int) []T {
+	b := g.bufNoZero(n)
+	clear(b)
+	return b
+}
+
+// bufNoZero is buf without clearing, for buffers the caller fully overwrites.
+func (g *Graph[T]) bufNoZero(n int) []T {
+	var b []T
+	if fl := g.free[n]; len(fl) > 0 {
+		b = fl[len(fl)-1]
+		g.free[n] = fl[:len(fl)-1]
+	} else {
+		b = make([]T, n)
+	}
+	g.used = append(g.used, b)
+	return b
+}
+
+// Buffer returns a zeroed scratch slice of length n that the graph owns until
+// the next Reset. Layers use it for per-step state such as dropout masks.
+func (g *Graph[T]) Buffer(n int) []T { return g.buf(n) }
+
+// header returns a recycled tensor header with the given shape and no data.
+func (g *Graph[T]) header(shape ...int) *Tensor[T] {
+	if g.nhdr == len(g.headers) {
+		g.headers = append(g.headers, &Tensor[T]{})
+	}
+	t := g.headers[g.nhdr]
+	g.nhdr++
+	t.SetShape(shape...)
+	return t
+}
+
+// newTensor returns a graph-owned tensor of the given shape; its data is not
+// zeroed (ops overwrite it).
+func (g *Graph[T]) newTensor(shape ...int) *Tensor[T] {
+	t := g.header(shape...)
+	t.Data = g.bufNoZero(t.Len())
+	return t
+}
+
+// Zeros returns a graph-owned tensor of zeros.
+func (g *Graph[T]) Zeros(shape ...int) *Tensor[T] {
+	t := g.header(shape...)
+	t.Data = g.buf(t.Len())
+	return t
+}
+
+// Constant returns a graph-owned tensor holding a copy of data, which does
+// not require gradients.
+func (g *Graph[T]) Constant(data []T, shape ...int) *Tensor[T] {
+	t := g.newTensor(shape...)
+	if len(data) != len(t.Data) {
+		panic(fmt.Sprintf("autograd: Constant: %d values for shape %v", len(data), shape))
+	}
+	copy(t.Data, data)
+	return t
+}
+
+// grad returns t's gradient buffer, attaching a zeroed one if needed.
+func (g *Graph[T]) grad(t *Tensor[T]) []T {
+	if t.Grad == nil {
+		t.Grad = g.buf(len(t.Data))
+	}
+	return t.Grad
+}
+
+// needsGrad reports whether an op on these inputs must be recorded.
+func (g *Graph[T]) needsGrad(in ...*Tensor[T]) bool {
+	if g.noGrad > 0 {
+		return false
+	}
+	for _, t := range in {
+		if t != nil && t.RequiresGrad() {
+			return true
+		}
+	}
+	return false
+}
+
+// record appends a node for out if any input requires a gradient, marks out
+// accordingly, and returns the node (nil when nothing was recorded).
+func (g *Graph[T]) record(out *Tensor[T], backward func(*Graph[T], *node[T]), in ...*Tensor[T]) *node[T] {
+	if !g.needsGrad(in...) {
+		return nil
+	}
+	out.MarkRequiresGrad(true) // its gradient buffer attaches lazily, from the pool
+	g.nodes = append(g.nodes, node[T]{backward: backward, out: out})
+	n := &g.nodes[len(g.nodes)-1]
+	copy(n.in[:], in)
+	return n
+}
+
+// Backward seeds d(loss)/d(loss) = 1 and propagates gradients through the
+// tape in reverse, accumulating into every tensor that requires one
+// (parameters included: gradients add to what is already there). loss must
+// be a one-element tensor produced by this graph.
+func (g *Graph[T]) Backward(loss *Tensor[T]) {
+	if loss.Len() != 1 {
+		panic(fmt.Sprintf("autograd: Backward needs a one-element loss, got shape %v", loss.Shape()))
+	}
+	if !loss.RequiresGrad() {
+		panic("autograd: Backward on a loss that does not depend on any tensor requiring gradients")
+	}
+	g.grad(loss)[0] += 1
+	for i := len(g.nodes) - 1; i >= 0; i-- {
+		n := &g.nodes[i]
+		if n.out.Grad == nil {
+			continue
+		}
+		n.backward(g, n)
+	}
+}
+
+// wants reports whether input i of n needs its gradient.
+func (n *node[T]) wants(i int) bool { return n.in[i] != nil && n.in[i].RequiresGrad() }
+
+func shapeErr(op string, a, b []int) string {
+	return fmt.Sprintf("autograd: %s: incompatible shapes %v and %v", op, a, b)
+}
+
+// shapeOf copies t's shape into an array, so ops can derive output shapes
+// without allocating.
+func shapeOf[T Float](t *Tensor[T]) ([tensor.MaxDims]int, int) {
+	var s [tensor.MaxDims]int
+	return s, copy(s[:], t.Shape())
+}

@@ -1,0 +1,232 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+)
+
+// LayerNorm normalizes x over its last dimension and applies the affine map
+// γ ⊙ x̂ + β: y = γ·(x − μ)/√(σ² + eps) + β with the biased variance σ².
+// gamma and beta have shape [D].
+func (g *Graph[T]) LayerNorm(x, gamma, beta *Tensor[T], eps float64) *Tensor[T] {
+	D := x.Dim(-1)
+	if gamma.Len() != D || beta.Len() != D {
+		panic(fmt.Sprintf("autograd: LayerNorm: x %v with gamma %v and beta %v", x.Shape(), gamma.Shape(), beta.Shape()))
+	}
+	rows := x.Len() / max(D, 1)
+	out := g.newTensor(x.Shape()...)
+	stats := g.bufNoZero(2 * rows) // mean, rstd per row
+	X, Y, G, B := x.Data, out.Data, gamma.Data, beta.Data
+	pfor2(rows, D, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, yr := X[r*D:(r+1)*D], Y[r*D:(r+1)*D]
+			var s float64
+			for _, v := range xr {
+				s += float64(v)
+			}
+			mean := s / float64(D)
+			var v2 float64
+			for _, v := range xr {
+				d := float64(v) - mean
+				v2 += d * d
+			}
+			rstd := 1 / math.Sqrt(v2/float64(D)+eps)
+			m, rs := T(mean), T(rstd)
+			for i, v := range xr {
+				yr[i] = (v-m)*rs*G[i] + B[i]
+			}
+			stats[2*r], stats[2*r+1] = m, rs
+		}
+	})
+	if n := g.record(out, layerNormBackward[T], x, gamma, beta); n != nil {
+		n.aux[0] = stats
+	}
+	return out
+}
+
+func layerNormBackward[T Float](g *Graph[T], n *node[T]) {
+	x, gamma, beta := n.in[0], n.in[1], n.in[2]
+	D := x.Dim(-1)
+	rows := x.Len() / max(D, 1)
+	X, G, dY, stats := x.Data, gamma.Data, n.out.Grad, n.aux[0]
+	if n.wants(1) || n.wants(2) {
+		var dG, dB []T
+		if n.wants(1) {
+			dG = g.grad(gamma)
+		}
+		if n.wants(2) {
+			dB = g.grad(beta)
+		}
+		// Parallel over features; each sums its rows in order.
+		pfor2(D, rows, func(lo, hi int) {
+			for r := 0; r < rows; r++ {
+				m, rs := stats[2*r], stats[2*r+1]
+				xr, dyr := X[r*D:(r+1)*D], dY[r*D:(r+1)*D]
+				for i := lo; i < hi; i++ {
+					if dG != nil {
+						dG[i] += dyr[i] * (xr[i] - m) * rs
+					}
+					if dB != nil {
+						dB[i] += dyr[i]
+					}
+				}
+			}
+		})
+	}
+	if !n.wants(0) {
+		return
+	}
+	dX := g.grad(x)
+	pfor2(rows, D, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			m, rs := stats[2*r], stats[2*r+1]
+			xr, dyr, dxr := X[r*D:(r+1)*D], dY[r*D:(r+1)*D], dX[r*D:(r+1)*D]
+			// dx = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = dy·γ
+			var s1, s2 float64
+			for i := range xr {
+				dn := float64(dyr[i] * G[i])
+				s1 += dn
+				s2 += dn * float64((xr[i]-m)*rs)
+			}
+			s1 /= float64(D)
+			s2 /= float64(D)
+			for i := range xr {
+				xh := float64((xr[i] - m) * rs)
+				dxr[i] += T(float64(rs) * (float64(dyr[i]*G[i]) - s1 - xh*s2))
+			}
+		}
+	})
+}
+
+// BatchNormMode selects how BatchNorm normalizes.
+type BatchNormMode int
+
+const (
+	// BatchStatsUpdate normalizes with the batch's statistics and updates
+	// the running ones (training, and pass 1 of a two-pass step).
+	BatchStatsUpdate BatchNormMode = iota
+	// BatchStats normalizes with the batch's statistics without touching
+	// the running ones (pass 2 and extra forwards of a two-pass step).
+	BatchStats
+	// RunningStats normalizes with the running statistics (evaluation).
+	RunningStats
+)
+
+// BatchNorm normalizes x of shape [N, C] or [N, C, H, W] per channel C and
+// applies γ ⊙ x̂ + β. runMean and runVar ([C]) hold the running statistics;
+// in BatchStatsUpdate mode they move as r ← (1−momentum)·r + momentum·s with
+// the unbiased batch variance, as PyTorch does.
+func (g *Graph[T]) BatchNorm(x, gamma, beta, runMean, runVar *Tensor[T], mode BatchNormMode, momentum, eps float64) *Tensor[T] {
+	if x.Dims() != 2 && x.Dims() != 4 {
+		panic(fmt.Sprintf("autograd: BatchNorm: x shape %v is neither [N, C] nor [N, C, H, W]", x.Shape()))
+	}
+	N, C := x.Dim(0), x.Dim(1)
+	HW := x.Len() / max(1, N*C)
+	for _, t := range []*Tensor[T]{gamma, beta, runMean, runVar} {
+		if t.Len() != C {
+			panic(fmt.Sprintf("autograd: BatchNorm: x %v with per-channel tensor %v", x.Shape(), t.Shape()))
+		}
+	}
+	M := N * HW
+	out := g.newTensor(x.Shape()...)
+	stats := g.bufNoZero(2 * C) // mean, rstd per channel as used
+	X, Y := x.Data, out.Data
+	pfor2(C, M, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var mean, rstd float64
+			if mode == RunningStats {
+				mean = float64(runMean.Data[c])
+				rstd = 1 / math.Sqrt(float64(runVar.Data[c])+eps)
+			} else {
+				var s float64
+				for nn := 0; nn < N; nn++ {
+					for _, v := range X[(nn*C+c)*HW : (nn*C+c+1)*HW] {
+						s += float64(v)
+					}
+				}
+				mean = s / float64(M)
+				var v2 float64
+				for nn := 0; nn < N; nn++ {
+					for _, v := range X[(nn*C+c)*HW : (nn*C+c+1)*HW] {
+						d := float64(v) - mean
+						v2 += d * d
+					}
+				}
+				rstd = 1 / math.Sqrt(v2/float64(M)+eps)
+				if mode == BatchStatsUpdate {
+					unbiased := v2 / float64(max(M-1, 1))
+					runMean.Data[c] = T((1-momentum)*float64(runMean.Data[c]) + momentum*mean)
+					runVar.Data[c] = T((1-momentum)*float64(runVar.Data[c]) + momentum*unbiased)
+				}
+			}
+			m, rs, gm, bt := T(mean), T(rstd), gamma.Data[c], beta.Data[c]
+			for nn := 0; nn < N; nn++ {
+				o := (nn*C + c) * HW
+				for i, v := range X[o : o+HW] {
+					Y[o+i] = (v-m)*rs*gm + bt
+				}
+			}
+			stats[2*c], stats[2*c+1] = m, rs
+		}
+	})
+	if n := g.record(out, batchNormBackward[T], x, gamma, beta); n != nil {
+		n.aux[0] = stats
+		n.ints[0] = int(mode)
+	}
+	return out
+}
+
+func batchNormBackward[T Float](g *Graph[T], n *node[T]) {
+	x, gamma, beta := n.in[0], n.in[1], n.in[2]
+	N, C := x.Dim(0), x.Dim(1)
+	HW := x.Len() / max(1, N*C)
+	M := float64(N * HW)
+	useBatch := BatchNormMode(n.ints[0]) != RunningStats
+	X, dY, stats := x.Data, n.out.Grad, n.aux[0]
+	var dX, dG, dB []T
+	if n.wants(0) {
+		dX = g.grad(x)
+	}
+	if n.wants(1) {
+		dG = g.grad(gamma)
+	}
+	if n.wants(2) {
+		dB = g.grad(beta)
+	}
+	pfor2(C, N*HW, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			m, rs := stats[2*c], stats[2*c+1]
+			var sdy, sdyx float64
+			for nn := 0; nn < N; nn++ {
+				o := (nn*C + c) * HW
+				for i, v := range X[o : o+HW] {
+					d := float64(dY[o+i])
+					sdy += d
+					sdyx += d * float64((v-m)*rs)
+				}
+			}
+			if dG != nil {
+				dG[c] += T(sdyx)
+			}
+			if dB != nil {
+				dB[c] += T(sdy)
+			}
+			if dX == nil {
+				continue
+			}
+			k := float64(gamma.Data[c] * rs)
+			for nn := 0; nn < N; nn++ {
+				o := (nn*C + c) * HW
+				for i, v := range X[o : o+HW] {
+					d := float64(dY[o+i])
+					if useBatch { // dx = γ·rstd/M·(M·dy − Σdy − x̂·Σdy·x̂)
+						xh := float64((v - m) * rs)
+						dX[o+i] += T(k / M * (M*d - sdy - xh*sdyx))
+					} else {
+						dX[o+i] += T(k * d)
+					}
+				}
+			}
+		}
+	})
+}
