@@ -150,7 +150,9 @@ func conv2dBackward[T Float](g *Graph[T], n *node[T]) {
 // MaxPool2d takes the maximum over k×k windows of x [N, C, H, W] at the
 // given stride (no padding). The gradient flows to the first maximal
 // element of each window.
-func (g *Graph[T]) MaxPool2d(x *Tensor[T], k, stride int) *Tensor[T] { return g.pool(x, k, stride, true) }
+func (g *Graph[T]) MaxPool2d(x *Tensor[T], k, stride int) *Tensor[T] {
+	return g.pool(x, k, stride, true)
+}
 
 // AvgPool2d averages over k×k windows of x [N, C, H, W] at the given stride
 // (no padding).

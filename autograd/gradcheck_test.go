@@ -17,7 +17,9 @@ func project(g *Graph[float64], y *t64) *t64 {
 	return g.Sum(g.Mul(y, w))
 }
 
-func rnd(seed uint64, shape ...int) *t64 { return tensor.Randn[float64](tensor.NewRNG(seed), 1, shape...) }
+func rnd(seed uint64, shape ...int) *t64 {
+	return tensor.Randn[float64](tensor.NewRNG(seed), 1, shape...)
+}
 
 func positive(seed uint64, shape ...int) *t64 {
 	t := rnd(seed, shape...)
