@@ -1,6 +1,100 @@
 package gemm
 
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	"github.com/tramlab/tram/internal/parallel"
+)
+
+// Backend identifiers.
+const (
+	beAVX2 int32 = iota
+	beGo
+	beOpenBLAS
+)
+
+var backendNames = [...]string{beAVX2: "avx2", beGo: "go", beOpenBLAS: "openblas"}
+
+var (
+	backend atomic.Int32
+	initErr error
+)
+
+// openblasMinWork: GEMMs with m·n·k below this stay on the Go side even on
+// the openblas backend (the call overhead dominates).
+var openblasMinWork = 32 * 32 * 32
+
+func init() {
+	backend.Store(defaultBackend())
+	if name := os.Getenv("TRAM_BLAS"); name != "" {
+		if err := SetBackend(name); err != nil {
+			initErr = fmt.Errorf("TRAM_BLAS=%s: %w (using %s)", name, err, Backend())
+		}
+	}
+}
+
+func defaultBackend() int32 {
+	if hasAsm {
+		return beAVX2
+	}
+	return beGo
+}
+
+// Backend reports the active backend: "avx2" (Go assembly), "go" (portable)
+// or "openblas".
+func Backend() string { return backendNames[backend.Load()] }
+
+// SetBackend switches the backend at run time. Valid names are "avx2",
+// "go" and "openblas"; "avx2" fails on CPUs (or builds) without AVX2/FMA and
+// "openblas" fails when the shared library cannot be loaded. On error the
+// backend is unchanged.
+func SetBackend(name string) error {
+	switch name {
+	case "avx2":
+		if !hasAsm {
+			return errors.New("gemm: backend \"avx2\" unavailable: needs amd64 with AVX2 and FMA (and no purego build tag)")
+		}
+		backend.Store(beAVX2)
+	case "go":
+		backend.Store(beGo)
+	case "openblas":
+		if err := loadOpenBLAS(); err != nil {
+			return err
+		}
+		backend.Store(beOpenBLAS)
+	default:
+		return fmt.Errorf("gemm: unknown backend %q (valid: avx2, go, openblas)", name)
+	}
+	return nil
+}
+
+// InitError reports why the backend requested through the TRAM_BLAS
+// environment variable could not be selected at start-up (Backend then names
+// the backend actually in use), or nil.
+func InitError() error { return initErr }
+
+// Backends lists the backends that can be selected on this machine.
+func Backends() []string {
+	var out []string
+	if hasAsm {
+		out = append(out, "avx2")
+	}
+	out = append(out, "go")
+	if loadOpenBLAS() == nil {
+		out = append(out, "openblas")
+	}
+	return out
+}
+
+// sgemm dispatches a checked call to the active backend.
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmOn(backend.Load(), true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func sgemmOn(be int32, par bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -8,26 +102,40 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	naive(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	switch be {
+	case beOpenBLAS:
+		if m*n*k >= openblasMinWork && openblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+			return
+		}
+		packedGemm(hasAsm, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	case beGo:
+		packedGemm(false, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	default:
+		packedGemm(true, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
 }
 
 func sgemmBatched(transA, transB bool, m, n, k int, alpha float32, a []float32, lda, strideA int, b []float32, ldb, strideB int, beta float32, c []float32, ldc, strideC int, batch int) {
+	if m == 0 || n == 0 || batch == 0 {
+		return
+	}
+	be := backend.Load()
+	t := parallel.Threads()
+	work := 2 * m * n * k
+	// Matrices too small to be split well run whole, one batch range per
+	// worker; larger ones run one after another, each split across workers.
+	// Either way each matrix sees the same tile grid and k blocks, so the
+	// results do not depend on the thread count.
+	if t > 1 && batch > 1 && work < t*4*minChunkFlops && be != beOpenBLAS {
+		grain := max(1, minChunkFlops/max(work, 1))
+		parallel.For(batch, grain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				sgemmOn(be, false, transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
+			}
+		})
+		return
+	}
 	for i := 0; i < batch; i++ {
-		sgemm(transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
+		sgemmOn(be, true, transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
 	}
 }
-
-// Backend reports the active backend: "avx2", "go" or "openblas".
-func Backend() string { return "go" }
-
-// SetBackend switches the backend at run time.
-func SetBackend(name string) error {
-	if name == "go" {
-		return nil
-	}
-	return errBackend(name)
-}
-
-// InitError reports why the backend requested through TRAM_BLAS could not be
-// selected at init, or nil.
-func InitError() error { return nil }

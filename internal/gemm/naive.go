@@ -1,12 +1,7 @@
 package gemm
 
-import "fmt"
-
-func errBackend(name string) error {
-	return fmt.Errorf("gemm: unknown backend %q (valid: avx2, go, openblas)", name)
-}
-
-// naive is the simple reference loop: C = alpha*op(A)*op(B) + beta*C.
+// naive is the plain triple loop used for tiny products:
+// C = beta·C, then C[i,:] += (alpha·op(A)[i,p])·op(B)[p,:] for p in order.
 func naive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	scaleC(m, n, beta, c, ldc)
 	for i := 0; i < m; i++ {
@@ -19,9 +14,6 @@ func naive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 				av = a[i*lda+p]
 			}
 			av *= alpha
-			if av == 0 {
-				continue
-			}
 			if !transB {
 				brow := b[p*ldb : p*ldb+n]
 				for j, bv := range brow {

@@ -1,0 +1,211 @@
+package gemm
+
+import (
+	"sync"
+
+	"github.com/tramlab/tram/internal/parallel"
+)
+
+// Blocking parameters (Goto/BLIS loop nest). The tile grid of C is fixed by
+// (mr, nr) from the origin and k is cut into blocks that depend only on k, so
+// each element of C is always summed in the same order: the thread split
+// (along whole tiles of M or N, never along K) cannot change any result bit.
+const (
+	mr    = 6    // micro-tile rows
+	nr    = 16   // micro-tile columns (two YMM registers)
+	kcMax = 256  // k block: a 16×256 B strip (16 KiB) stays in L1
+	mcMax = 168  // rows of A per packed block (multiple of mr; 168 KiB in L2)
+	ncMax = 4080 // columns of B per packed panel (multiple of nr)
+
+	// minChunkFlops: the least work worth handing to another goroutine.
+	minChunkFlops = 1 << 20
+)
+
+// smallWork: when m·n·k is below this, plain loops beat packing.
+// (A variable so that tests can push tiny shapes through the packed path.)
+var smallWork = 8 * 8 * 8
+
+// workspace holds one worker's packing buffers; reused across calls.
+type workspace struct {
+	ap  []float32
+	bp  []float32
+	tmp [mr * nr]float32
+}
+
+// The free list is a plain mutex-guarded stack rather than a sync.Pool so
+// that the (large) buffers survive garbage collections.
+var wsFree struct {
+	sync.Mutex
+	list []*workspace
+}
+
+func getWorkspace() *workspace {
+	wsFree.Lock()
+	if n := len(wsFree.list); n > 0 {
+		w := wsFree.list[n-1]
+		wsFree.list = wsFree.list[:n-1]
+		wsFree.Unlock()
+		return w
+	}
+	wsFree.Unlock()
+	return new(workspace)
+}
+
+func putWorkspace(w *workspace) {
+	wsFree.Lock()
+	if len(wsFree.list) < 64 {
+		wsFree.list = append(wsFree.list, w)
+	}
+	wsFree.Unlock()
+}
+
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// job carries one GEMM's arguments through parallel.For without allocating:
+// fn is bound to run once, when the job is created.
+type job struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	asm            bool
+	splitN         bool // run's tile range indexes nr-wide column tiles (else mr-high row tiles)
+	fn             func(lo, hi int)
+}
+
+var jobPool = sync.Pool{New: func() any {
+	j := new(job)
+	j.fn = j.run
+	return j
+}}
+
+// packedGemm computes C = alpha·op(A)·op(B) + beta·C with k > 0, alpha != 0,
+// on up to parallel.Threads() goroutines when parallel is set.
+func packedGemm(useAsm, par bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m*n*k < smallWork {
+		naive(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	j := jobPool.Get().(*job)
+	j.transA, j.transB = transA, transB
+	j.m, j.n, j.k = m, n, k
+	j.alpha, j.beta = alpha, beta
+	j.a, j.b, j.c = a, b, c
+	j.lda, j.ldb, j.ldc = lda, ldb, ldc
+	j.asm = useAsm
+
+	mt, nt := (m+mr-1)/mr, (n+nr-1)/nr
+	t := 1
+	if par {
+		t = parallel.Threads()
+	}
+	flops := 2 * m * n * k
+	if t <= 1 || flops < 2*minChunkFlops || (mt < 2 && nt < 2) {
+		j.splitN = true
+		j.run(0, nt)
+	} else {
+		// Splitting N makes every worker pack all of A (m·k extra per
+		// worker); splitting M makes every worker pack all of B (n·k).
+		// Prefer the cheaper duplication when it leaves enough tiles.
+		j.splitN = nt >= t && (m <= n || mt < t)
+		if !j.splitN && mt < t {
+			j.splitN = nt > mt
+		}
+		tiles, tileFlops := nt, 2*m*nr*k
+		if !j.splitN {
+			tiles, tileFlops = mt, 2*n*mr*k
+		}
+		grain := (minChunkFlops + tileFlops - 1) / tileFlops
+		parallel.For(tiles, grain, j.fn)
+	}
+	j.a, j.b, j.c = nil, nil, nil
+	jobPool.Put(j)
+}
+
+// run computes the part of C covered by tiles [lo, hi) of the split dimension.
+func (j *job) run(lo, hi int) {
+	m0, m1, n0, n1 := 0, j.m, 0, j.n
+	if j.splitN {
+		n0, n1 = lo*nr, min(hi*nr, j.n)
+	} else {
+		m0, m1 = lo*mr, min(hi*mr, j.m)
+	}
+	ws := getWorkspace()
+	j.block(ws, m0, m1, n0, n1)
+	putWorkspace(ws)
+}
+
+// block runs the loop nest over C[m0:m1, n0:n1]; m0 and n0 lie on the tile grid.
+func (j *job) block(ws *workspace, m0, m1, n0, n1 int) {
+	k := j.k
+	nkb := (k + kcMax - 1) / kcMax
+	kcb := (k + nkb - 1) / nkb // balanced k blocks: a function of k only
+	ncCap := min(ncMax, (n1-n0+nr-1)/nr*nr)
+	mcCap := min(mcMax, (m1-m0+mr-1)/mr*mr)
+	ws.bp = grow(ws.bp, kcb*ncCap)
+	ws.ap = grow(ws.ap, kcb*mcCap)
+	for jc := n0; jc < n1; jc += ncMax {
+		nc := min(ncMax, n1-jc)
+		for pc := 0; pc < k; pc += kcb {
+			kc := min(kcb, k-pc)
+			packB(ws.bp, j.transB, j.b, j.ldb, pc, kc, jc, nc)
+			beta := j.beta
+			if pc > 0 {
+				beta = 1
+			}
+			for ic := m0; ic < m1; ic += mcMax {
+				mc := min(mcMax, m1-ic)
+				packA(ws.ap, j.transA, j.a, j.lda, ic, mc, pc, kc)
+				j.macro(ws, ic, mc, jc, nc, kc, beta)
+			}
+		}
+	}
+}
+
+// macro multiplies a packed mc×kc block of A by a packed kc×nc panel of B
+// into C[ic:ic+mc, jc:jc+nc].
+func (j *job) macro(ws *workspace, ic, mc, jc, nc, kc int, beta float32) {
+	c, ldc, alpha := j.c, j.ldc, j.alpha
+	for jr := 0; jr < nc; jr += nr {
+		bp := ws.bp[jr*kc : jr*kc+nr*kc]
+		ncr := min(nr, nc-jr)
+		for ir := 0; ir < mc; ir += mr {
+			ap := ws.ap[ir*kc : ir*kc+mr*kc]
+			mcr := min(mr, mc-ir)
+			ci := (ic+ir)*ldc + jc + jr
+			if mcr == mr && ncr == nr {
+				if j.asm {
+					_ = c[ci+(mr-1)*ldc+nr-1] // the whole tile is inside c
+					kernel6x16(kc, &ap[0], &bp[0], &c[ci], ldc, alpha, beta)
+				} else {
+					kernelGo(kc, ap, bp, c[ci:], ldc, alpha, beta)
+				}
+				continue
+			}
+			// Edge tile: compute the full padded tile into tmp, then merge.
+			tmp := ws.tmp[:]
+			if j.asm {
+				kernel6x16(kc, &ap[0], &bp[0], &tmp[0], nr, alpha, 0)
+			} else {
+				kernelGo(kc, ap, bp, tmp, nr, alpha, 0)
+			}
+			for i := 0; i < mcr; i++ {
+				row := c[ci+i*ldc : ci+i*ldc+ncr]
+				t := tmp[i*nr : i*nr+ncr]
+				if beta == 0 {
+					copy(row, t)
+					continue
+				}
+				for x, v := range t {
+					row[x] = beta*row[x] + v
+				}
+			}
+		}
+	}
+}

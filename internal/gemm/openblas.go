@@ -1,0 +1,122 @@
+//go:build (linux || darwin || freebsd) && !android && (amd64 || arm64)
+
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/ebitengine/purego"
+	"github.com/tramlab/tram/internal/parallel"
+)
+
+// OpenBLAS is loaded at run time with purego (no cgo). We call the Fortran
+// symbol sgemm_ directly: every argument is passed by reference, so floats
+// travel as pointers and no floating-point registers are involved.
+
+var openblasNames = func() []string {
+	if runtime.GOOS == "darwin" {
+		return []string{"libopenblas.dylib", "libopenblas.0.dylib", "/opt/homebrew/opt/openblas/lib/libopenblas.dylib", "/usr/local/opt/openblas/lib/libopenblas.dylib"}
+	}
+	return []string{"libopenblas.so.0", "libopenblas.so"}
+}()
+
+var ob struct {
+	once       sync.Once
+	err        error
+	sgemm      uintptr
+	setThreads uintptr      // openblas_set_num_threads, or 0
+	threads    atomic.Int64 // last value given to setThreads
+}
+
+// loadOpenBLAS loads the library once; later calls return the same result.
+func loadOpenBLAS() error {
+	ob.once.Do(func() {
+		var tried []string
+		for _, name := range openblasNames {
+			h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL)
+			if err != nil {
+				tried = append(tried, err.Error())
+				continue
+			}
+			sym, err := purego.Dlsym(h, "sgemm_")
+			if err != nil {
+				tried = append(tried, fmt.Sprintf("%s: no sgemm_: %v", name, err))
+				continue
+			}
+			ob.sgemm = sym
+			if st, err := purego.Dlsym(h, "openblas_set_num_threads"); err == nil {
+				ob.setThreads = st
+			}
+			return
+		}
+		ob.err = fmt.Errorf("gemm: backend \"openblas\" unavailable: cannot load OpenBLAS (%s); install libopenblas0 (Debian/Ubuntu: apt-get install libopenblas0)", strings.Join(tried, "; "))
+	})
+	return ob.err
+}
+
+// fortranArgs lives on the heap (pooled) so the pointers handed to sgemm_
+// stay valid and the call does not allocate.
+type fortranArgs struct {
+	transA, transB         byte
+	m, n, k, lda, ldb, ldc int32
+	alpha, beta            float32
+}
+
+var fortranPool = sync.Pool{New: func() any { return new(fortranArgs) }}
+
+func fitsInt32(xs ...int) bool {
+	for _, x := range xs {
+		if x > math.MaxInt32 {
+			return false
+		}
+	}
+	return true
+}
+
+// openblasSgemm runs a row-major GEMM through column-major sgemm_ by
+// computing Cᵀ = op(B)ᵀ·op(A)ᵀ: the operands swap places and keep their
+// transpose flags. It reports false when the call cannot be made (library
+// not loaded or sizes beyond 32-bit Fortran integers).
+func openblasSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	if ob.sgemm == 0 || !fitsInt32(m, n, k, lda, ldb, ldc) {
+		return false
+	}
+	if ob.setThreads != 0 {
+		if t := int64(parallel.Threads()); ob.threads.Swap(t) != t {
+			purego.SyscallN(ob.setThreads, uintptr(t))
+		}
+	}
+	p := fortranPool.Get().(*fortranArgs)
+	p.transA, p.transB = 'N', 'N'
+	if transA {
+		p.transA = 'T'
+	}
+	if transB {
+		p.transB = 'T'
+	}
+	p.m, p.n, p.k = int32(m), int32(n), int32(k)
+	p.lda, p.ldb, p.ldc = int32(lda), int32(ldb), int32(ldc)
+	p.alpha, p.beta = alpha, beta
+	// sgemm_(transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc,
+	// len(transa), len(transb)) with (A, B) := (B, A), (m, n) := (n, m).
+	purego.SyscallN(ob.sgemm,
+		uintptr(unsafe.Pointer(&p.transB)), uintptr(unsafe.Pointer(&p.transA)),
+		uintptr(unsafe.Pointer(&p.n)), uintptr(unsafe.Pointer(&p.m)), uintptr(unsafe.Pointer(&p.k)),
+		uintptr(unsafe.Pointer(&p.alpha)),
+		uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(unsafe.Pointer(&p.ldb)),
+		uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(&p.lda)),
+		uintptr(unsafe.Pointer(&p.beta)),
+		uintptr(unsafe.Pointer(unsafe.SliceData(c))), uintptr(unsafe.Pointer(&p.ldc)),
+		1, 1)
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(b)
+	runtime.KeepAlive(c)
+	fortranPool.Put(p)
+	return true
+}
