@@ -462,3 +462,31 @@ func SourceFromCache(cache, name string) Source {
 	}
 	return Source{Name: name, Note: "not in cache manifest"}
 }
+
+// WriteSummary writes dir/SUMMARY.txt: the task, its sources and all
+// counts, one per line.
+func WriteSummary(dir string, m *Manifest) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s), format %d\n\nSources:\n", m.Name, m.Task, m.Format)
+	for _, s := range m.Sources {
+		fmt.Fprintf(&b, "  %s", s.Name)
+		if s.Version != "" {
+			fmt.Fprintf(&b, " %s", s.Version)
+		}
+		if s.Files > 0 {
+			fmt.Fprintf(&b, " (%d files)", s.Files)
+		}
+		if s.Note != "" {
+			fmt.Fprintf(&b, " [%s]", s.Note)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nCounts:\n")
+	for _, line := range strings.Split(strings.TrimRight(FormatCounts(m.Counts), "\n"), "\n") {
+		b.WriteString("  " + line + "\n")
+	}
+	for _, n := range m.Notes {
+		b.WriteString("\nNote: " + n + "\n")
+	}
+	return os.WriteFile(filepath.Join(dir, "SUMMARY.txt"), []byte(b.String()), 0o644)
+}
