@@ -35,7 +35,7 @@ func (g *Graph[T]) Attention(qkv *Tensor[T], heads int, causal bool, keep []bool
 		base := X[b*Tn*C3:]
 		P := probs[b*heads*Tn*Tn:]
 		// S_h = Q_h·K_hᵀ·scale for all heads of this batch element.
-		gemmBatched(false, true, Tn, Tn, hd, T(scale), base, C3, hd, base[C:], C3, hd, 0, P, Tn, Tn*Tn, heads)
+		headsGemm(false, true, Tn, Tn, hd, T(scale), base, C3, hd, base[C:], C3, hd, 0, P, Tn, Tn*Tn, heads)
 		var km []bool
 		if keep != nil {
 			km = keep[b*Tn : (b+1)*Tn]
@@ -45,7 +45,7 @@ func (g *Graph[T]) Attention(qkv *Tensor[T], heads int, causal bool, keep []bool
 				maskedSoftmax(P[r*Tn:(r+1)*Tn], r%Tn, causal, km)
 			}
 		})
-		gemmBatched(false, false, Tn, hd, Tn, 1, P, Tn, Tn*Tn, base[2*C:], C3, hd, 0, out.Data[b*Tn*C:], C, hd, heads)
+		headsGemm(false, false, Tn, hd, Tn, 1, P, Tn, Tn*Tn, base[2*C:], C3, hd, 0, out.Data[b*Tn*C:], C, hd, heads)
 	}
 	if n := g.record(out, attentionBackward[T], qkv); n != nil {
 		n.aux[0] = probs
@@ -62,10 +62,10 @@ func maskedSoftmax[T Float](row []T, i int, causal bool, keep []bool) {
 	if causal {
 		n = i + 1
 	}
-	mx := math.Inf(-1)
+	mx := T(math.Inf(-1))
 	for j := 0; j < n; j++ {
-		if keep == nil || keep[j] {
-			mx = math.Max(mx, float64(row[j]))
+		if (keep == nil || keep[j]) && row[j] > mx {
+			mx = row[j]
 		}
 	}
 	var s float64
@@ -74,9 +74,9 @@ func maskedSoftmax[T Float](row []T, i int, causal bool, keep []bool) {
 			row[j] = 0
 			continue
 		}
-		e := math.Exp(float64(row[j]) - mx)
-		row[j] = T(e)
-		s += e
+		e := expT(row[j] - mx)
+		row[j] = e
+		s += float64(e)
 	}
 	inv := T(1 / s)
 	for j := 0; j < n; j++ {
@@ -99,9 +99,9 @@ func attentionBackward[T Float](g *Graph[T], n *node[T]) {
 		P := probs[b*heads*Tn*Tn:]
 		dO := dOut[b*Tn*C:]
 		// dV_h += P_hᵀ·dO_h
-		gemmBatched(true, false, Tn, hd, Tn, 1, P, Tn, Tn*Tn, dO, C, hd, 1, dbase[2*C:], C3, hd, heads)
+		headsGemm(true, false, Tn, hd, Tn, 1, P, Tn, Tn*Tn, dO, C, hd, 1, dbase[2*C:], C3, hd, heads)
 		// dP_h = dO_h·V_hᵀ
-		gemmBatched(false, true, Tn, Tn, hd, 1, dO, C, hd, base[2*C:], C3, hd, 0, dP, Tn, Tn*Tn, heads)
+		headsGemm(false, true, Tn, Tn, hd, 1, dO, C, hd, base[2*C:], C3, hd, 0, dP, Tn, Tn*Tn, heads)
 		// dS = P ⊙ (dP − Σ_j P·dP), times the score scale.
 		pfor2(heads*Tn, Tn, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
@@ -116,7 +116,17 @@ func attentionBackward[T Float](g *Graph[T], n *node[T]) {
 			}
 		})
 		// dQ_h += dS_h·K_h ; dK_h += dS_hᵀ·Q_h
-		gemmBatched(false, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base[C:], C3, hd, 1, dbase, C3, hd, heads)
-		gemmBatched(true, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base, C3, hd, 1, dbase[C:], C3, hd, heads)
+		headsGemm(false, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base[C:], C3, hd, 1, dbase, C3, hd, heads)
+		headsGemm(true, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base, C3, hd, 1, dbase[C:], C3, hd, heads)
+	}
+}
+
+// headsGemm runs one product per head. The heads' matrices interleave as
+// column blocks of shared rows (stride hd, row stride 3·C or C), which a
+// batched GEMM's contiguous-batch contract does not cover, so each head is
+// its own call.
+func headsGemm[T Float](ta, tb bool, m, n, k int, alpha T, a []T, lda, sa int, b []T, ldb, sb int, beta T, c []T, ldc, sc int, heads int) {
+	for h := 0; h < heads; h++ {
+		mm(ta, tb, m, n, k, alpha, a[h*sa:], lda, b[h*sb:], ldb, beta, c[h*sc:], ldc)
 	}
 }

@@ -132,6 +132,25 @@ func (g *Graph[T]) binary(op binKind, a, b *Tensor[T]) *Tensor[T] {
 				}
 			}
 		})
+	} else if isSuffix(b, a) {
+		// b repeats over a's leading dimensions (a bias or position table).
+		out = g.newTensor(a.Shape()...)
+		A, B, O, nb := a.Data, b.Data, out.Data, b.Len()
+		pfor(len(O), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				bv := B[i%nb]
+				switch op {
+				case opAdd:
+					O[i] = A[i] + bv
+				case opSub:
+					O[i] = A[i] - bv
+				case opMul:
+					O[i] = A[i] * bv
+				case opDiv:
+					O[i] = A[i] / bv
+				}
+			}
+		})
 	} else {
 		bc := broadcast(binNames[op], a, b)
 		out = g.newTensor(bc.shape[:bc.nd]...)
@@ -203,6 +222,20 @@ func binaryBackward[T Float](g *Graph[T], n *node[T]) {
 				}
 			}
 		})
+		return
+	}
+	if isSuffix(b, a) && op == opAdd {
+		if dA != nil {
+			pfor(len(dO), func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					dA[i] += dO[i]
+				}
+			})
+		}
+		if dB != nil {
+			nb := len(dB)
+			sumRows(dB, dO, len(dO)/max(nb, 1), nb)
+		}
 		return
 	}
 	// Broadcast case: sequential so that reductions into repeated
@@ -331,20 +364,20 @@ func unaryF[T Float](op unaryKind, x T) T {
 	v := float64(x)
 	switch op {
 	case opExp:
-		return T(math.Exp(v))
+		return expT(x)
 	case opLog:
 		return T(math.Log(v))
 	case opTanh:
-		return T(math.Tanh(v))
+		return tanhT(x)
 	case opReLU:
 		if x > 0 {
 			return x
 		}
 		return 0
 	case opGELU:
-		return T(0.5 * v * (1 + math.Tanh(geluC*(v+0.044715*v*v*v))))
+		return 0.5 * x * (1 + tanhT(geluC*(x+0.044715*x*x*x)))
 	case opSigmoid:
-		return T(1 / (1 + math.Exp(-v)))
+		return 1 / (1 + expT(-x))
 	case opSqrt:
 		return T(math.Sqrt(v))
 	case opSquare:
@@ -373,10 +406,8 @@ func unaryD[T Float](op unaryKind, x, y T) T {
 		}
 		return 0
 	case opGELU:
-		v := float64(x)
-		u := geluC * (v + 0.044715*v*v*v)
-		th := math.Tanh(u)
-		return T(0.5*(1+th) + 0.5*v*(1-th*th)*geluC*(1+3*0.044715*v*v))
+		th := tanhT(geluC * (x + 0.044715*x*x*x))
+		return 0.5*(1+th) + 0.5*x*(1-th*th)*geluC*(1+3*0.044715*x*x)
 	case opSigmoid:
 		return y * (1 - y)
 	case opSqrt:
@@ -403,4 +434,19 @@ func unaryBackward[T Float](g *Graph[T], n *node[T]) {
 			dX[i] += dY[i] * unaryD(op, X[i], Y[i])
 		}
 	})
+}
+
+// isSuffix reports whether b's shape equals the trailing dimensions of a's
+// (so b repeats over a's leading dimensions), with b smaller than a.
+func isSuffix[T Float](b, a *Tensor[T]) bool {
+	if b.Dims() > a.Dims() || b.Len() == 0 || b.Len() == a.Len() {
+		return false
+	}
+	off := a.Dims() - b.Dims()
+	for i := 0; i < b.Dims(); i++ {
+		if b.Dim(i) != a.Dim(off+i) {
+			return false
+		}
+	}
+	return true
 }

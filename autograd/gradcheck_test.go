@@ -40,6 +40,9 @@ func TestGradCheckOps(t *testing.T) {
 	}{
 		{"Add same", []*t64{rnd(1, 3, 4), rnd(2, 3, 4)}, func(g *Graph[float64], in []*t64) *t64 { return g.Add(in[0], in[1]) }},
 		{"Add bcast row", []*t64{rnd(1, 2, 3, 4), rnd(2, 4)}, func(g *Graph[float64], in []*t64) *t64 { return g.Add(in[0], in[1]) }},
+		{"Add bcast positions", []*t64{rnd(1, 2, 3, 4), rnd(2, 3, 4)}, func(g *Graph[float64], in []*t64) *t64 { return g.Add(in[0], in[1]) }},
+		{"Mul bcast suffix", []*t64{rnd(1, 2, 3, 4), rnd(2, 3, 4)}, func(g *Graph[float64], in []*t64) *t64 { return g.Mul(in[0], in[1]) }},
+		{"Div bcast suffix", []*t64{rnd(1, 2, 3), positive(2, 3)}, func(g *Graph[float64], in []*t64) *t64 { return g.Div(in[0], in[1]) }},
 		{"Sub bcast col", []*t64{rnd(1, 3, 4), rnd(2, 3, 1)}, func(g *Graph[float64], in []*t64) *t64 { return g.Sub(in[0], in[1]) }},
 		{"Mul bcast both", []*t64{rnd(1, 3, 1), rnd(2, 1, 4)}, func(g *Graph[float64], in []*t64) *t64 { return g.Mul(in[0], in[1]) }},
 		{"Mul same", []*t64{rnd(1, 5), rnd(2, 5)}, func(g *Graph[float64], in []*t64) *t64 { return g.Mul(in[0], in[1]) }},

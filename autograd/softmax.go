@@ -30,19 +30,21 @@ func (g *Graph[T]) softmax(x *Tensor[T], log bool) *Tensor[T] {
 // softmaxRow writes softmax (or log-softmax) of x into y; it returns the
 // log of the normalizer, logΣexp(x).
 func softmaxRow[T Float](y, x []T, log bool) float64 {
-	mx := math.Inf(-1)
+	mx := x[0]
 	for _, v := range x {
-		mx = math.Max(mx, float64(v))
+		if v > mx {
+			mx = v
+		}
 	}
 	var s float64
 	for i, v := range x {
-		e := math.Exp(float64(v) - mx)
+		e := expT(v - mx)
 		if !log {
-			y[i] = T(e)
+			y[i] = e
 		}
-		s += e
+		s += float64(e)
 	}
-	lse := mx + math.Log(s)
+	lse := float64(mx) + math.Log(s)
 	if log {
 		for i, v := range x {
 			y[i] = T(float64(v) - lse)
@@ -71,7 +73,7 @@ func softmaxBackward[T Float](g *Graph[T], n *node[T]) {
 					s += float64(d)
 				}
 				for i := range dxr {
-					dxr[i] += dyr[i] - T(math.Exp(float64(yr[i]))*s)
+					dxr[i] += dyr[i] - expT(yr[i])*T(s)
 				}
 			} else { // dx = y ⊙ (dy − Σ y·dy)
 				for i := range yr {

@@ -1,0 +1,66 @@
+package autograd
+
+import "math"
+
+// Float32 fast paths for the transcendental functions on the hot path
+// (softmax, cross-entropy, GELU, tanh). float64 computations, used for
+// gradient checks and trust-region measurements, keep the math package.
+
+// exp32 is a Cephes-style single-precision exponential: range reduction by
+// ln 2 in two parts and a degree-6 polynomial; relative error ≈ 2 ulp.
+func exp32(x float32) float32 {
+	switch {
+	case x > 88.72283:
+		return float32(math.Inf(1))
+	case x < -103.97208:
+		return 0
+	case x != x:
+		return x
+	}
+	n := float32(math.Floor(float64(x*1.44269504088896341 + 0.5)))
+	r := x - n*0.693359375 - n*-2.12194440e-4
+	p := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
+	p = p*r*r + r + 1
+	// Scale by 2ⁿ in two steps so that n down to −150 stays representable.
+	ni := int32(n)
+	if ni < -126 {
+		p *= math.Float32frombits(uint32(ni+127+64) << 23)
+		return p * math.Float32frombits(uint32(127-64)<<23)
+	}
+	return p * math.Float32frombits(uint32(ni+127)<<23)
+}
+
+// tanh32 is Cephes' tanhf: a minimax polynomial below 0.625, exp32 above.
+func tanh32(x float32) float32 {
+	a := x
+	if a < 0 {
+		a = -a
+	}
+	if a < 0.625 {
+		z := x * x
+		return ((((-5.70498872745e-3*z+2.06390887954e-2)*z-5.37397155531e-2)*z+1.33314422036e-1)*z-3.33332819422e-1)*z*x + x
+	}
+	if a > 9 {
+		return float32(math.Copysign(1, float64(x)))
+	}
+	t := 1 - 2/(exp32(2*a)+1)
+	if x < 0 {
+		return -t
+	}
+	return t
+}
+
+// expT and tanhT pick the fast float32 path or the math package.
+func expT[T Float](x T) T {
+	if is32[T]() {
+		return T(exp32(float32(x)))
+	}
+	return T(math.Exp(float64(x)))
+}
+
+func tanhT[T Float](x T) T {
+	if is32[T]() {
+		return T(tanh32(float32(x)))
+	}
+	return T(math.Tanh(float64(x)))
+}

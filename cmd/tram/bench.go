@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tramlab/tram/internal/bench"
+	"github.com/tramlab/tram/internal/gemm"
+	"github.com/tramlab/tram/internal/parallel"
+)
+
+func init() {
+	register(&command{name: "bench", summary: "time training steps of the reference workloads (compare with PyTorch's anchor)", run: runBench})
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", "[--json] [--only mlp,gpt] [--methods sgd,adamw] [--seconds S] [--threads N]",
+		"Times one training step of each workload × method on the shapes of the PyTorch anchor\n"+
+			"(../shared/bench/torch_anchor.py): two warm-up steps, then steps until --seconds elapse\n"+
+			"(at least three). Run the anchor with the same --threads to compare.", stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object per (workload, method) on stdout and nothing else")
+	only := fs.String("only", "mlp,gpt", "comma-separated workloads: "+strings.Join(bench.Workloads, ", "))
+	methods := fs.String("methods", "sgd,adamw", "comma-separated methods: "+strings.Join(bench.Methods, ", "))
+	seconds := fs.Float64("seconds", 5, "time budget per (workload, method), in seconds")
+	threads := fs.Int("threads", 2, "worker threads for the kernels (TRAM_THREADS sets the default elsewhere)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (inspect with go tool pprof)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ws, ms := splitList(*only), splitList(*methods)
+	for _, w := range ws {
+		if !slices.Contains(bench.Workloads, w) {
+			return fmt.Errorf("unknown workload %q; valid workloads: %s", w, strings.Join(bench.Workloads, ", "))
+		}
+	}
+	for _, m := range ms {
+		if !slices.Contains(bench.Methods, m) {
+			return fmt.Errorf("unknown method %q; valid methods: %s", m, strings.Join(bench.Methods, ", "))
+		}
+	}
+	if *threads < 1 || *seconds <= 0 {
+		return fmt.Errorf("--threads must be ≥ 1 and --seconds > 0 (got %d and %v)", *threads, *seconds)
+	}
+	parallel.SetThreads(*threads)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := gemm.InitError(); err != nil {
+		fmt.Fprintf(stderr, "tram bench: %v; using the %s backend\n", err, gemm.Backend())
+	}
+	for _, w := range ws {
+		for _, m := range ms {
+			r, err := bench.New(w, m)
+			if err != nil {
+				return err
+			}
+			res, err := r.Time(time.Duration(*seconds * float64(time.Second)))
+			if err != nil {
+				return err
+			}
+			res.Threads = *threads
+			res.Backend = gemm.Backend()
+			if *asJSON {
+				b, _ := json.Marshal(res)
+				fmt.Fprintln(stdout, string(b))
+			} else {
+				fmt.Fprintf(stdout, "%-4s %-6s %9.2f ms/step  %4d steps  %d threads  backend %-8s  %.0f allocs/step\n",
+					w, m, res.MsPerStep, res.Steps, res.Threads, res.Backend, res.AllocsPerStep)
+			}
+		}
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
