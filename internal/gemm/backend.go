@@ -76,6 +76,20 @@ func SetBackend(name string) error {
 // the backend actually in use), or nil.
 func InitError() error { return initErr }
 
+// BackendInfo describes the active backend for run metadata, e.g.
+// "avx2: Go assembly AVX2/FMA 6×16 micro-kernel" or, for openblas, the
+// library file, its build configuration and the core type it runs.
+func BackendInfo() string {
+	switch backend.Load() {
+	case beAVX2:
+		return "avx2: Go assembly AVX2/FMA 6×16 micro-kernel"
+	case beGo:
+		return "go: portable Go 6×16 micro-kernel"
+	default:
+		return "openblas: " + openblasInfo()
+	}
+}
+
 // Backends lists the backends that can be selected on this machine.
 func Backends() []string {
 	var out []string

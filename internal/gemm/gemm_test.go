@@ -549,3 +549,16 @@ func TestAllocs(t *testing.T) {
 		})
 	}
 }
+
+func TestBackendInfo(t *testing.T) {
+	prev := Backend()
+	defer SetBackend(prev)
+	for _, name := range Backends() {
+		SetBackend(name)
+		info := BackendInfo()
+		if !strings.HasPrefix(info, name+":") {
+			t.Errorf("BackendInfo() = %q for backend %s", info, name)
+		}
+		t.Logf("%s", info)
+	}
+}

@@ -5,6 +5,7 @@ package gemm
 import (
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ebitengine/purego"
 	"github.com/tramlab/tram/internal/parallel"
+	"golang.org/x/sys/cpu"
 )
 
 // OpenBLAS is loaded at run time with purego (no cgo). We call the Fortran
@@ -29,14 +31,42 @@ var openblasNames = func() []string {
 var ob struct {
 	once       sync.Once
 	err        error
+	info       string // library, config and core type, for run metadata
 	sgemm      uintptr
 	setThreads uintptr      // openblas_set_num_threads, or 0
 	threads    atomic.Int64 // last value given to setThreads
 }
 
+// coreTypeHint picks an OPENBLAS_CORETYPE from the CPU's features. Builds
+// of OpenBLAS older than the CPU (Debian 12's 0.3.21 on Sapphire/Emerald
+// Rapids, for one) fall back to the SSE3 "Prescott" kernels, 4–5× slower
+// than the AVX-512 ("SkylakeX") or AVX2 ("Haswell") ones the CPU can run.
+func coreTypeHint() string {
+	switch {
+	case runtime.GOARCH != "amd64":
+		return ""
+	case cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512CD:
+		return "SkylakeX"
+	case cpu.X86.HasAVX2 && cpu.X86.HasFMA:
+		return "Haswell"
+	}
+	return ""
+}
+
 // loadOpenBLAS loads the library once; later calls return the same result.
+//
+// Unless OPENBLAS_CORETYPE is already set, it is set to coreTypeHint() while
+// the library initializes (its kernel choice is made then) and removed again
+// afterwards.
 func loadOpenBLAS() error {
 	ob.once.Do(func() {
+		hint := ""
+		if _, set := os.LookupEnv("OPENBLAS_CORETYPE"); !set {
+			if hint = coreTypeHint(); hint != "" {
+				os.Setenv("OPENBLAS_CORETYPE", hint)
+				defer os.Unsetenv("OPENBLAS_CORETYPE")
+			}
+		}
 		var tried []string
 		for _, name := range openblasNames {
 			h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL)
@@ -53,11 +83,46 @@ func loadOpenBLAS() error {
 			if st, err := purego.Dlsym(h, "openblas_set_num_threads"); err == nil {
 				ob.setThreads = st
 			}
+			ob.info = name
+			if f, err := purego.Dlsym(h, "openblas_get_config"); err == nil {
+				r, _, _ := purego.SyscallN(f)
+				ob.info += " (" + cString(r) + ")"
+			}
+			if f, err := purego.Dlsym(h, "openblas_get_corename"); err == nil {
+				r, _, _ := purego.SyscallN(f)
+				ob.info += " core " + cString(r)
+			}
+			if hint != "" {
+				ob.info += " [OPENBLAS_CORETYPE=" + hint + " set by tram]"
+			}
 			return
 		}
 		ob.err = fmt.Errorf("gemm: backend \"openblas\" unavailable: cannot load OpenBLAS (%s); install libopenblas0 (Debian/Ubuntu: apt-get install libopenblas0)", strings.Join(tried, "; "))
 	})
 	return ob.err
+}
+
+// cString copies a NUL-terminated C string (at most 256 bytes).
+func cString(p uintptr) string {
+	if p == 0 {
+		return ""
+	}
+	// Reinterpret the address without a uintptr→Pointer conversion (the
+	// string is C memory, outside the Go heap).
+	b := unsafe.Slice(*(**byte)(unsafe.Pointer(&p)), 256)
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+func openblasInfo() string {
+	if loadOpenBLAS() != nil {
+		return ""
+	}
+	return ob.info
 }
 
 // fortranArgs lives on the heap (pooled) so the pointers handed to sgemm_

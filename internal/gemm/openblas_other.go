@@ -14,3 +14,5 @@ func loadOpenBLAS() error {
 func openblasSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
 	return false
 }
+
+func openblasInfo() string { return "" }
