@@ -347,6 +347,9 @@ func (g *Graph[T]) Abs(x *Tensor[T]) *Tensor[T] { return g.unary(opAbs, x) }
 const geluC = 0.7978845608028654 // √(2/π)
 
 func (g *Graph[T]) unary(op unaryKind, x *Tensor[T]) *Tensor[T] {
+	if op == opGELU {
+		return g.gelu(x)
+	}
 	out := g.newTensor(x.Shape()...)
 	X, Y := x.Data, out.Data
 	pfor(len(Y), func(lo, hi int) {
@@ -449,4 +452,40 @@ func isSuffix[T Float](b, a *Tensor[T]) bool {
 		}
 	}
 	return true
+}
+
+// gelu computes GELU keeping tanh(u) for the backward pass, so the
+// derivative costs no second tanh.
+func (g *Graph[T]) gelu(x *Tensor[T]) *Tensor[T] {
+	out := g.newTensor(x.Shape()...)
+	rec := g.needsGrad(x)
+	var th []T
+	if rec {
+		th = g.bufNoZero(x.Len())
+	}
+	X, Y := x.Data, out.Data
+	pfor(len(Y), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := X[i]
+			t := tanhT(geluC * (v + 0.044715*v*v*v))
+			Y[i] = 0.5 * v * (1 + t)
+			if th != nil {
+				th[i] = t
+			}
+		}
+	})
+	if n := g.record(out, geluBackward[T], x); n != nil {
+		n.aux[0] = th
+	}
+	return out
+}
+
+func geluBackward[T Float](g *Graph[T], n *node[T]) {
+	X, th, dY, dX := n.in[0].Data, n.aux[0], n.out.Grad, g.grad(n.in[0])
+	pfor(len(dY), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x, t := X[i], th[i]
+			dX[i] += dY[i] * (0.5*(1+t) + 0.5*x*(1-t*t)*geluC*(1+3*0.044715*x*x))
+		}
+	})
 }

@@ -17,7 +17,11 @@ func exp32(x float32) float32 {
 	case x != x:
 		return x
 	}
-	n := float32(math.Floor(float64(x*1.44269504088896341 + 0.5)))
+	t := x*1.44269504088896341 + 0.5
+	n := float32(int32(t)) // floor for t ≥ 0; fix up negatives below
+	if n > t {
+		n--
+	}
 	r := x - n*0.693359375 - n*-2.12194440e-4
 	p := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
 	p = p*r*r + r + 1
