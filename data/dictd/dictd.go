@@ -158,7 +158,11 @@ func (d *Dict) Entries() []string {
 			continue
 		}
 		last = e.Offset
-		out = append(out, d.Text(e))
+		t := d.Text(e)
+		if strings.HasPrefix(t, "00-database") || strings.HasPrefix(t, "00database") {
+			continue
+		}
+		out = append(out, t)
 	}
 	return out
 }
