@@ -154,14 +154,14 @@ func (j *job) block(ws *workspace, m0, m1, n0, n1 int) {
 		nc := min(ncMax, n1-jc)
 		for pc := 0; pc < k; pc += kcb {
 			kc := min(kcb, k-pc)
-			packB(ws.bp, j.transB, j.b, j.ldb, pc, kc, jc, nc)
+			packB(ws.bp, j.transB, j.b, j.ldb, pc, kc, jc, nc, j.asm)
 			beta := j.beta
 			if pc > 0 {
 				beta = 1
 			}
 			for ic := m0; ic < m1; ic += mcMax {
 				mc := min(mcMax, m1-ic)
-				packA(ws.ap, j.transA, j.a, j.lda, ic, mc, pc, kc)
+				packA(ws.ap, j.transA, j.a, j.lda, ic, mc, pc, kc, j.asm)
 				j.macro(ws, ic, mc, jc, nc, kc, beta)
 			}
 		}

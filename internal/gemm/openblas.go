@@ -108,14 +108,14 @@ func cString(p uintptr) string {
 		return ""
 	}
 	// Reinterpret the address without a uintptr→Pointer conversion (the
-	// string is C memory, outside the Go heap).
-	b := unsafe.Slice(*(**byte)(unsafe.Pointer(&p)), 256)
-	for i, c := range b {
-		if c == 0 {
-			return string(b[:i])
+	// string is C memory, outside the Go heap), reading byte by byte.
+	base := *(*unsafe.Pointer)(unsafe.Pointer(&p))
+	for i := 0; i < 256; i++ {
+		if *(*byte)(unsafe.Add(base, i)) == 0 {
+			return string(unsafe.Slice((*byte)(base), i))
 		}
 	}
-	return string(b)
+	return string(unsafe.Slice((*byte)(base), 256))
 }
 
 func openblasInfo() string {

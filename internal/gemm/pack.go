@@ -10,12 +10,31 @@ package gemm
 // Packed B (a kc×nc block): strips of nr columns; in strip t, element
 // [p*nr+j] holds op(B)(p0+p, j0+t*nr+j). Columns past nc are zero.
 
-// packA packs the mc×kc block of op(A) starting at (i0, p0) into ap.
-func packA(ap []float32, transA bool, a []float32, lda, i0, mc, p0, kc int) {
+// packA packs the mc×kc block of op(A) starting at (i0, p0) into ap; with
+// useAsm the assembly helpers handle the full strips.
+func packA(ap []float32, transA bool, a []float32, lda, i0, mc, p0, kc int, useAsm bool) {
 	for s := 0; s*mr < mc; s++ {
 		dst := ap[s*mr*kc : (s+1)*mr*kc]
 		rows := min(mr, mc-s*mr)
 		i := i0 + s*mr
+		if transA && useAsm && rows == mr {
+			src := a[p0*lda+i : (p0+kc-1)*lda+i+mr] // bounds of every read
+			packA6T(&dst[0], &src[0], lda, kc)
+			continue
+		}
+		if useAsm && rows == mr {
+			if kc8 := kc &^ 7; kc8 > 0 {
+				src := a[i*lda+p0 : (i+mr-1)*lda+p0+kc8]
+				packA6N(&dst[0], &src[0], lda, kc8)
+			}
+			for r := 0; r < mr; r++ {
+				src := a[(i+r)*lda+p0 : (i+r)*lda+p0+kc]
+				for p := kc &^ 7; p < kc; p++ {
+					dst[p*mr+r] = src[p]
+				}
+			}
+			continue
+		}
 		if transA {
 			// op(A)(i, p) = a[p*lda+i]: each step p reads rows contiguous values.
 			for p := 0; p < kc; p++ {
@@ -50,12 +69,31 @@ func packA(ap []float32, transA bool, a []float32, lda, i0, mc, p0, kc int) {
 	}
 }
 
-// packB packs the kc×nc block of op(B) starting at (p0, j0) into bp.
-func packB(bp []float32, transB bool, b []float32, ldb, p0, kc, j0, nc int) {
+// packB packs the kc×nc block of op(B) starting at (p0, j0) into bp; with
+// useAsm the assembly helpers handle the full strips.
+func packB(bp []float32, transB bool, b []float32, ldb, p0, kc, j0, nc int, useAsm bool) {
 	for t := 0; t*nr < nc; t++ {
 		dst := bp[t*nr*kc : (t+1)*nr*kc]
 		cols := min(nr, nc-t*nr)
 		j := j0 + t*nr
+		if useAsm && cols == nr {
+			if !transB {
+				src := b[p0*ldb+j : (p0+kc-1)*ldb+j+nr] // bounds of every read
+				packB16N(&dst[0], &src[0], ldb, kc)
+				continue
+			}
+			if kc8 := kc &^ 7; kc8 > 0 {
+				src := b[j*ldb+p0 : (j+nr-1)*ldb+p0+kc8]
+				packB16T(&dst[0], &src[0], ldb, kc8)
+			}
+			for c := 0; c < nr; c++ {
+				src := b[(j+c)*ldb+p0 : (j+c)*ldb+p0+kc]
+				for p := kc &^ 7; p < kc; p++ {
+					dst[p*nr+c] = src[p]
+				}
+			}
+			continue
+		}
 		if !transB {
 			// op(B)(p, j) = b[p*ldb+j]: each step copies cols contiguous values.
 			if cols == nr {

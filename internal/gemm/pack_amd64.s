@@ -1,0 +1,219 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Packing helpers for the AVX2 path. Callers guarantee that every address
+// touched lies inside the Go slices they were given.
+
+// func packB16N(dst, src *float32, ldb, kc int)
+// dst[p*16+j] = src[p*ldb+j] for p < kc, j < 16.
+TEXT ·packB16N(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), DX
+	SHLQ $2, DX
+	MOVQ kc+24(FP), CX
+	TESTQ CX, CX
+	JZ bn_done
+bn_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ DX, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ bn_loop
+bn_done:
+	VZEROUPPER
+	RET
+
+// func packA6T(dst, src *float32, lda, kc int)
+// dst[p*6+i] = src[p*lda+i] for p < kc, i < 6.
+TEXT ·packA6T(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), DX
+	SHLQ $2, DX
+	MOVQ kc+24(FP), CX
+	TESTQ CX, CX
+	JZ at_done
+at_loop:
+	MOVUPS (SI), X0
+	MOVQ 16(SI), AX
+	MOVUPS X0, (DI)
+	MOVQ AX, 16(DI)
+	ADDQ DX, SI
+	ADDQ $24, DI
+	DECQ CX
+	JNZ at_loop
+at_done:
+	RET
+
+// func packB16T(dst, src *float32, ldb, kc8 int)
+// dst[p*16+j] = src[j*ldb+p] for p < kc8 (a multiple of 8), j < 16:
+// two 8×8 transposes per 8 steps of p.
+TEXT ·packB16T(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), DX
+	SHLQ $2, DX
+	MOVQ kc8+24(FP), CX
+	SHRQ $3, CX
+	JZ bt_done
+	LEAQ (DX)(DX*2), R10 // 3·ldb
+bt_loop:
+	MOVQ SI, R8
+	LEAQ (R8)(DX*4), R9
+	VMOVUPS (R8), Y0
+	VMOVUPS (R8)(DX*1), Y1
+	VMOVUPS (R8)(DX*2), Y2
+	VMOVUPS (R8)(R10*1), Y3
+	VMOVUPS (R9), Y4
+	VMOVUPS (R9)(DX*1), Y5
+	VMOVUPS (R9)(DX*2), Y6
+	VMOVUPS (R9)(R10*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y9
+	VMOVUPS Y8, 0(DI)
+	VMOVUPS Y9, 256(DI)
+	VPERM2F128 $0x20, Y5, Y1, Y8
+	VPERM2F128 $0x31, Y5, Y1, Y9
+	VMOVUPS Y8, 64(DI)
+	VMOVUPS Y9, 320(DI)
+	VPERM2F128 $0x20, Y6, Y2, Y8
+	VPERM2F128 $0x31, Y6, Y2, Y9
+	VMOVUPS Y8, 128(DI)
+	VMOVUPS Y9, 384(DI)
+	VPERM2F128 $0x20, Y7, Y3, Y8
+	VPERM2F128 $0x31, Y7, Y3, Y9
+	VMOVUPS Y8, 192(DI)
+	VMOVUPS Y9, 448(DI)
+	MOVQ SI, R8
+	LEAQ (SI)(DX*8), R8
+	LEAQ (R8)(DX*4), R9
+	VMOVUPS (R8), Y0
+	VMOVUPS (R8)(DX*1), Y1
+	VMOVUPS (R8)(DX*2), Y2
+	VMOVUPS (R8)(R10*1), Y3
+	VMOVUPS (R9), Y4
+	VMOVUPS (R9)(DX*1), Y5
+	VMOVUPS (R9)(DX*2), Y6
+	VMOVUPS (R9)(R10*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y9
+	VMOVUPS Y8, 32(DI)
+	VMOVUPS Y9, 288(DI)
+	VPERM2F128 $0x20, Y5, Y1, Y8
+	VPERM2F128 $0x31, Y5, Y1, Y9
+	VMOVUPS Y8, 96(DI)
+	VMOVUPS Y9, 352(DI)
+	VPERM2F128 $0x20, Y6, Y2, Y8
+	VPERM2F128 $0x31, Y6, Y2, Y9
+	VMOVUPS Y8, 160(DI)
+	VMOVUPS Y9, 416(DI)
+	VPERM2F128 $0x20, Y7, Y3, Y8
+	VPERM2F128 $0x31, Y7, Y3, Y9
+	VMOVUPS Y8, 224(DI)
+	VMOVUPS Y9, 480(DI)
+	ADDQ $32, SI
+	ADDQ $512, DI
+	DECQ CX
+	JNZ bt_loop
+bt_done:
+	VZEROUPPER
+	RET
+
+// func packA6N(dst, src *float32, lda, kc8 int)
+// dst[p*6+i] = src[i*lda+p] for p < kc8 (a multiple of 8), i < 6: per 8 steps
+// of p, a 6×8 → 8×6 transpose (unpack/shuffle), stored as 16+8-byte pieces.
+TEXT ·packA6N(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), DX
+	SHLQ $2, DX
+	MOVQ kc8+24(FP), CX
+	SHRQ $3, CX
+	JZ an_done
+	LEAQ (DX)(DX*2), R10 // 3·lda
+
+an_loop:
+	LEAQ (SI)(DX*4), R9
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(DX*1), Y1
+	VMOVUPS (SI)(DX*2), Y2
+	VMOVUPS (SI)(R10*1), Y3
+	VMOVUPS (R9), Y4
+	VMOVUPS (R9)(DX*1), Y5
+	VUNPCKLPS Y1, Y0, Y8   // a0 b0 a1 b1 | a4 b4 a5 b5
+	VUNPCKHPS Y1, Y0, Y9   // a2 b2 a3 b3 | a6 b6 a7 b7
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12  // e0 f0 e1 f1 | e4 f4 e5 f5
+	VUNPCKHPS Y5, Y4, Y13  // e2 f2 e3 f3 | e6 f6 e7 f7
+	VSHUFPS $0x44, Y10, Y8, Y0 // a0 b0 c0 d0 | a4 b4 c4 d4
+	VSHUFPS $0xEE, Y10, Y8, Y1 // a1 .. d1 | a5 .. d5
+	VSHUFPS $0x44, Y11, Y9, Y2 // a2 .. d2 | a6 .. d6
+	VSHUFPS $0xEE, Y11, Y9, Y3 // a3 .. d3 | a7 .. d7
+	VMOVUPS X0, 0(DI)
+	VMOVLPS X12, 16(DI)
+	VMOVUPS X1, 24(DI)
+	VMOVHPS X12, 40(DI)
+	VMOVUPS X2, 48(DI)
+	VMOVLPS X13, 64(DI)
+	VMOVUPS X3, 72(DI)
+	VMOVHPS X13, 88(DI)
+	VEXTRACTF128 $1, Y0, X0
+	VEXTRACTF128 $1, Y1, X1
+	VEXTRACTF128 $1, Y2, X2
+	VEXTRACTF128 $1, Y3, X3
+	VEXTRACTF128 $1, Y12, X12
+	VEXTRACTF128 $1, Y13, X13
+	VMOVUPS X0, 96(DI)
+	VMOVLPS X12, 112(DI)
+	VMOVUPS X1, 120(DI)
+	VMOVHPS X12, 136(DI)
+	VMOVUPS X2, 144(DI)
+	VMOVLPS X13, 160(DI)
+	VMOVUPS X3, 168(DI)
+	VMOVHPS X13, 184(DI)
+	ADDQ $32, SI
+	ADDQ $192, DI
+	DECQ CX
+	JNZ an_loop
+
+an_done:
+	VZEROUPPER
+	RET
