@@ -60,8 +60,8 @@ const (
 const TestCapPerClass = 400
 
 var classOf = map[string]string{
-	"git":      "vcs",
-	"gnupg2":   "crypto", "gnutls30": "crypto", "mit-krb5": "crypto", "Linux-PAM": "crypto", "libidn2": "crypto",
+	"git":    "vcs",
+	"gnupg2": "crypto", "gnutls30": "crypto", "mit-krb5": "crypto", "Linux-PAM": "crypto", "libidn2": "crypto",
 	"binutils": "toolchain", "ld": "toolchain", "gas": "toolchain", "gold": "toolchain", "gprof": "toolchain",
 	"opcodes": "toolchain", "bfd": "toolchain", "make": "toolchain", "elfutils": "toolchain",
 	"coreutils": "shell", "findutils": "shell", "grep": "shell", "sed": "shell", "tar": "shell",
@@ -75,7 +75,7 @@ var classOf = map[string]string{
 	"glib20": "desktop", "gdk-pixbuf": "desktop", "xkeyboard-config": "desktop", "gstreamer-1.0": "desktop",
 	"gst-plugins-base-1.0": "desktop", "polkit-1": "desktop", "at-spi2-core": "desktop",
 	"gsettings-desktop-schemas": "desktop",
-	"libc": "libc",
+	"libc":                      "libc",
 }
 
 var postgresDomain = regexp.MustCompile(`^(postgres|psql|pg_[a-z_]+|plpgsql|pgscripts|libpq5|initdb|ecpg[a-z_]*)-[0-9]+$`)
