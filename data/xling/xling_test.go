@@ -1,0 +1,204 @@
+package xling
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tramlab/tram/data"
+	"github.com/tramlab/tram/data/mo"
+)
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fakePackage(t *testing.T, cache, name string, files map[string]string) {
+	root := data.PackageRoot(cache, name)
+	writeFile(t, filepath.Join(root, data.StampFile), "x\n")
+	for p, c := range files {
+		writeFile(t, filepath.Join(root, p), c)
+	}
+}
+
+var topics = map[string][]string{
+	"git":       {"branch", "commit", "rebase", "remote", "stash"},
+	"coreutils": {"file", "directory", "owner", "size", "link"},
+}
+
+func msgid(domain string, i int) string {
+	return fmt.Sprintf("cannot update the %s number %d now", topics[domain][i%5], i)
+}
+
+// fixture builds a sysroot with two classes' catalogues in several
+// languages and a cache with the pretraining packages.
+func fixture(t *testing.T) (sysroot, cache string) {
+	sysroot, cache = t.TempDir(), t.TempDir()
+	for _, lang := range append([]string{"pl"}, TestLangs...) {
+		for dom := range topics {
+			var msgs []mo.Message
+			for i := 0; i < 40; i++ {
+				en := msgid(dom, i)
+				if dom == "git" && i == 0 {
+					en += " in git"
+				}
+				msgs = append(msgs, mo.Message{ID: en, Str: []string{fmt.Sprintf("[%s] %s", lang, en)}})
+			}
+			msgs = append(msgs, mo.Message{ID: "shared message in both", Str: []string{lang + " shared message text"}})
+			msgs = append(msgs, mo.Message{ID: "too short", Str: []string{"x"}})
+			writeFile(t, filepath.Join(sysroot, "usr/share/locale", lang, "LC_MESSAGES", dom+".mo"), string(mo.Encode("", msgs)))
+		}
+	}
+	// A man page that quotes one German test message verbatim.
+	var testDe string
+	for i := 0; i < 40 && testDe == ""; i++ {
+		if SplitOf(Clean(msgid("coreutils", i))) == "test" {
+			testDe = "[de] " + msgid("coreutils", i)
+		}
+	}
+	if testDe == "" {
+		t.Fatal("fixture has no test message")
+	}
+	writeFile(t, filepath.Join(sysroot, "usr/share/man/de/man1/foo.1"), ".TH FOO 1\n.SH BESCHREIBUNG\nfoo zeigt Dateien an und mehr.\n.PP\n"+testDe+"\n")
+	writeFile(t, filepath.Join(sysroot, "usr/share/man/man1/foo.1"), ".TH FOO 1\n.SH DESCRIPTION\nfoo shows files and more.\n")
+	for _, l := range []string{"de", "it", "es", "ru", "pl", "cs"} {
+		fakePackage(t, cache, "fortunes-"+l, map[string]string{
+			"usr/share/games/fortunes/" + l + "/misc": "ein kleiner Spruch hier\n%\nnoch ein Spruch dort\n"})
+	}
+	for _, l := range []string{"de", "fr", "es", "it"} {
+		fakePackage(t, cache, "debian-reference-"+l, map[string]string{
+			"usr/share/debian-reference/ch01." + l + ".html": "<html><p>Debian Referenz Kapitel eins &amp; mehr</p></html>"})
+	}
+	return sysroot, cache
+}
+
+func TestBuild(t *testing.T) {
+	sysroot, cache := fixture(t)
+	out := filepath.Join(t.TempDir(), "xling")
+	m, err := build(data.BuildOptions{Cache: cache, Out: out, Sysroot: sysroot}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Counts["dropped/ambiguous"] != 1 {
+		t.Errorf("ambiguous = %d, want 1", m.Counts["dropped/ambiguous"])
+	}
+	train, err := Load(out, "train")
+	if err != nil || len(train) == 0 {
+		t.Fatalf("train: %d, %v", len(train), err)
+	}
+	seen := map[string]string{}
+	for _, split := range []string{"train", "dev", "test-en"} {
+		xs, err := Load(out, split)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range xs {
+			if prev, ok := seen[x.Text]; ok {
+				t.Errorf("%q in %s and %s", x.Text, prev, split)
+			}
+			seen[x.Text] = split
+			if x.Label != "vcs" && x.Label != "shell" || x.Lang != "en" {
+				t.Errorf("bad example %+v", x)
+			}
+			if strings.Contains(strings.ToLower(x.Text), "git") {
+				t.Errorf("unmasked: %q", x.Text)
+			}
+		}
+	}
+	tests := map[string]bool{}
+	for _, l := range TestLangs {
+		xs, err := Load(out, "test-"+l)
+		if err != nil || len(xs) == 0 {
+			t.Fatalf("test-%s: %d, %v", l, len(xs), err)
+		}
+		for _, x := range xs {
+			if x.Lang != l || !strings.HasPrefix(x.Text, "["+l+"]") {
+				t.Errorf("bad test example %+v", x)
+			}
+			tests[x.Text] = true
+		}
+	}
+	docs, err := LoadPretrain(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources := map[string]int{}
+	for _, d := range docs {
+		sources[d.Source]++
+		if tests[d.Text] {
+			t.Errorf("test message in pretraining: %+v", d)
+		}
+	}
+	for _, s := range []string{"man", "fortunes", "debian-reference", "catalogues"} {
+		if sources[s] == 0 {
+			t.Errorf("no pretraining text from %s: %v", s, sources)
+		}
+	}
+	if m.Counts["pretrain/excluded-test-text"] == 0 {
+		t.Error("the planted test message was not excluded")
+	}
+	pairs, err := LoadPairs(out)
+	if err != nil || len(pairs) == 0 {
+		t.Fatalf("pairs: %d, %v", len(pairs), err)
+	}
+	for _, f := range []string{"CARD.md", "SUMMARY.txt", "manifest.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	// Same inputs, same bytes.
+	out2 := filepath.Join(t.TempDir(), "xling")
+	m2, err := build(data.BuildOptions{Cache: cache, Out: out2, Sysroot: sysroot}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m.Files, m2.Files) {
+		t.Error("two builds differ")
+	}
+	// Drift: recorded counts far from these fail the build.
+	_, err = build(data.BuildOptions{Cache: cache, Out: out2, Sysroot: sysroot}, map[string]int{"train/en": 100000}, 0.25)
+	if err == nil || !strings.Contains(err.Error(), "drifted") {
+		t.Errorf("drift not detected: %v", err)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	_, err := Build(data.BuildOptions{Cache: t.TempDir(), Out: t.TempDir(), Sysroot: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), ".mo") {
+		t.Errorf("empty sysroot: %v", err)
+	}
+	sysroot, _ := fixture(t)
+	_, err = Build(data.BuildOptions{Cache: t.TempDir(), Out: t.TempDir(), Sysroot: sysroot})
+	if err == nil || !strings.Contains(err.Error(), "tram data fetch") {
+		t.Errorf("empty cache: %v", err)
+	}
+}
+
+func TestClean(t *testing.T) {
+	for in, want := range map[string]string{
+		"_Open file":         "Open file",
+		"打开(_O)":             "打开",
+		"snake_case  name\n": "snake_case name",
+	} {
+		if got := Clean(in); got != want {
+			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func ExampleMask() {
+	fmt.Println(Mask("fatal: not a git repository; see 'git help' or the PostgreSQL docs"))
+	fmt.Println(Class("gnupg2"), Class("psql-15"), Class("iso_3166"))
+	// Output:
+	// fatal: not a <prog> repository; see '<prog> help' or the <prog> docs
+	// crypto database
+}
