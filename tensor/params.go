@@ -57,6 +57,23 @@ func (p *Params[T]) rebind() {
 	}
 }
 
+// Swap makes every parameter's Data a view into data instead of the
+// current arena and returns the previous arena. data must have Len()
+// elements. Swapping lets a caller evaluate the model at another point of
+// parameter space (a perturbed or a reference copy) without copying.
+func (p *Params[T]) Swap(data []T) []T {
+	if len(data) != len(p.Data) {
+		panic(fmt.Sprintf("tensor: Params.Swap with %d values for %d parameters", len(data), len(p.Data)))
+	}
+	prev := p.Data
+	p.Data = data
+	for i, t := range p.list {
+		off, n := p.offs[i], t.Len()
+		t.Data = data[off : off+n : off+n]
+	}
+	return prev
+}
+
 // List returns the parameters in the order they were added. The caller must
 // not modify the slice.
 func (p *Params[T]) List() []*Tensor[T] { return p.list }

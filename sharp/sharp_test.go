@@ -1,0 +1,239 @@
+package sharp
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/tramlab/tram/checkpoint"
+	"github.com/tramlab/tram/models/gpt2"
+	"github.com/tramlab/tram/nn"
+	"github.com/tramlab/tram/optim"
+)
+
+// ---- the two fixed problems of testdata/gen_sharp.py ----
+
+type mlpModel struct {
+	ps, bufs nn.Params
+	fc1, fc2 *nn.Linear
+	bn       *nn.BatchNorm2d
+}
+
+func newMLP() *mlpModel {
+	m := &mlpModel{}
+	m.fc1 = nn.NewLinear(&m.ps, "fc1", 8, 16, true, nn.OutIn)
+	m.bn = nn.NewBatchNorm2d(&m.ps, &m.bufs, "bn", 16)
+	m.fc2 = nn.NewLinear(&m.ps, "fc2", 16, 5, true, nn.OutIn)
+	return m
+}
+
+func (m *mlpModel) Params() *nn.Params  { return &m.ps }
+func (m *mlpModel) Buffers() *nn.Params { return &m.bufs }
+
+type mlpTask struct {
+	m *mlpModel
+	x []float32
+	y []int32
+	k int // micro-batches
+}
+
+func (t *mlpTask) Micros() int { return t.k }
+
+func (t *mlpTask) Forward(p *nn.Pass, i int) (*nn.Tensor, *nn.Tensor) {
+	n := len(t.y) / t.k
+	x := p.G.Constant(t.x[i*n*8:(i+1)*n*8], n, 8)
+	if p.InputNoise != nil {
+		p.InputNoise(x.Data)
+	}
+	h := p.G.ReLU(t.m.bn.Forward(p, t.m.fc1.Forward(p, x)))
+	logits := t.m.fc2.Forward(p, h)
+	return logits, p.G.CrossEntropy(logits, t.y[i*n:(i+1)*n], -100)
+}
+
+type gptTask struct {
+	m         *gpt2.Model
+	ids, tgts []int32
+	B, T, k   int
+}
+
+func (t *gptTask) Micros() int { return t.k }
+
+func (t *gptTask) Forward(p *nn.Pass, i int) (*nn.Tensor, *nn.Tensor) {
+	b := t.B / t.k
+	ids := t.ids[i*b*t.T : (i+1)*b*t.T]
+	tg := t.tgts[i*b*(t.T-1) : (i+1)*b*(t.T-1)]
+	logits, loss := t.m.LMLoss(p, ids, b, t.T, tg)
+	return p.G.Reshape(logits, -1, logits.Dim(-1)), loss
+}
+
+// ---- golden data ----
+
+type goldenCase struct {
+	Case, Problem, Method string
+	Loss, D               []float64
+	EpsNorm               []float64 `json:"eps_norm"`
+}
+
+type golden struct {
+	Steps    int
+	MLPNames []string `json:"mlp_names"`
+	GPTNames []string `json:"gpt_names"`
+	Cases    []goldenCase
+	tensors  map[string][]float32
+	mlpNoise []float32
+	gptNoise []float32
+}
+
+func loadGolden(t *testing.T) *golden {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/sharp_golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g golden
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	sf, err := checkpoint.Open("testdata/sharp_golden.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Close()
+	g.tensors = map[string][]float32{}
+	for name, info := range sf.Tensors {
+		n := 1
+		for _, d := range info.Shape {
+			n *= d
+		}
+		buf := make([]float32, n)
+		if err := sf.ReadInto(name, buf); err != nil {
+			t.Fatal(err)
+		}
+		g.tensors[name] = buf
+	}
+	return &g
+}
+
+func ints(x []float32) []int32 {
+	out := make([]int32, len(x))
+	for i, v := range x {
+		out[i] = int32(v)
+	}
+	return out
+}
+
+// setup builds the problem's model (at the golden initial parameters), task
+// and base optimizer.
+func (g *golden) setup(t *testing.T, problem string, micros int) (nn.Module, Task, optim.Optimizer, FixedNoise) {
+	switch problem {
+	case "mlp":
+		m := newMLP()
+		copy(m.ps.Data, g.tensors["mlp.init"])
+		for i, name := range g.MLPNames {
+			if m.ps.List()[i].Name() != name {
+				t.Fatalf("parameter order: %s vs %s", m.ps.List()[i].Name(), name)
+			}
+		}
+		return m, &mlpTask{m: m, x: g.tensors["mlp.x"], y: ints(g.tensors["mlp.y"]), k: micros}, optim.NewSGD(0.1, 0.9, 1e-3), g.tensors["noise.mlp"]
+	default:
+		m, err := gpt2.New(gpt2.Small(17, 6, 8, 2, 2), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(m.Params().Data, g.tensors["gpt.init"])
+		for i, name := range g.GPTNames {
+			if m.Params().List()[i].Name() != name {
+				t.Fatalf("parameter order: %s vs %s", m.Params().List()[i].Name(), name)
+			}
+		}
+		ids := ints(g.tensors["gpt.ids"])
+		a := optim.NewAdamW(1e-2, 0.01)
+		a.Beta2, a.Eps = 0.99, 1e-3
+		return m, &gptTask{m: m, ids: ids, tgts: gpt2.ShiftTargets(nil, ids, 2, 6), B: 2, T: 6, k: micros}, a, g.tensors["noise.gpt"]
+	}
+}
+
+// goMethod builds the Go method of a golden case, with the fixed noise.
+func goMethod(t *testing.T, name string, noise FixedNoise) Method {
+	o := Options{EMADecay: 0.9}
+	base := name
+	switch name {
+	case "asam-eta-weights":
+		base, o.Eta, o.WeightsOnly = "asam", 0.01, true
+	case "tram-theta0-nograd":
+		base, o.NoGradientFactor = "tram-theta0", true
+	case "mesa", "asam+mesa":
+		o.Tau = 2
+	}
+	m, err := NewMethod(base, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case name == "tram-x":
+		m.Perturb.Radius = TrustRegion{Target: &InputTarget{Noise: noise}, Divergence: KLForward}
+	case name == "tram-fisher":
+		m.Perturb.FirstPassNoise = noise
+	case m.Reg != nil && m.Reg.Name() == "r3f":
+		m.Reg.(*R3F).Noise = noise
+	}
+	return m
+}
+
+// Tolerances against PyTorch after each of 4 steps (float32 on both sides):
+// parameters |Δ| ≤ paramAbs + paramRel·|θ|; loss, d and ‖ε‖ relative 1e-4
+// (absolute 1e-7 near zero).
+const (
+	paramAbs = 2e-5
+	paramRel = 2e-4
+)
+
+func TestMethodsMatchPyTorch(t *testing.T) {
+	g := loadGolden(t)
+	plain := map[string][]float32{} // final parameters of the base optimizer per problem
+	for _, c := range g.Cases {
+		if c.Method == "sgd" || c.Method == "adamw" {
+			plain[c.Problem] = g.tensors[fmt.Sprintf("%s/%d", c.Case, g.Steps-1)]
+		}
+	}
+	for _, c := range g.Cases {
+		t.Run(c.Case, func(t *testing.T) {
+			model, task, base, noise := g.setup(t, c.Problem, 1)
+			opt := New(model, base, goMethod(t, c.Method, noise), 1)
+			for s := 0; s < g.Steps; s++ {
+				st, err := opt.Step(task)
+				if err != nil || st.Skipped {
+					t.Fatalf("step %d: %v %s", s+1, err, st.Reason)
+				}
+				for _, q := range []struct {
+					name      string
+					got, want float64
+				}{{"loss", st.Loss, c.Loss[s]}, {"d", st.D, c.D[s]}, {"eps_norm", st.EpsNorm, c.EpsNorm[s]}} {
+					if math.Abs(q.got-q.want) > 1e-7+1e-4*math.Abs(q.want) {
+						t.Fatalf("step %d: %s = %.8g, PyTorch %.8g", s+1, q.name, q.got, q.want)
+					}
+				}
+				want := g.tensors[fmt.Sprintf("%s/%d", c.Case, s)]
+				for i, w := range want {
+					if d := math.Abs(float64(model.Params().Data[i] - w)); d > paramAbs+paramRel*math.Abs(float64(w)) {
+						t.Fatalf("step %d: parameter %d = %.8g, PyTorch %.8g", s+1, i, model.Params().Data[i], w)
+					}
+				}
+			}
+			if c.Method == "sgd" || c.Method == "adamw" {
+				return
+			}
+			// Discrimination: the method's trajectory is far from the plain
+			// optimizer's, compared with the tolerance.
+			var far float64
+			for i, w := range plain[c.Problem] {
+				far = math.Max(far, math.Abs(float64(model.Params().Data[i]-w))/(paramAbs+paramRel*math.Abs(float64(w))))
+			}
+			if far < 10 {
+				t.Fatalf("trajectory within %.1f× the tolerance of the plain base optimizer's: the test would not discriminate", far)
+			}
+		})
+	}
+}

@@ -1,0 +1,362 @@
+package sharp
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tramlab/tram/autograd"
+	"github.com/tramlab/tram/nn"
+	"github.com/tramlab/tram/optim"
+	"github.com/tramlab/tram/tensor"
+)
+
+// Optimizer runs a Method's steps on a model with a base optimizer.
+type Optimizer struct {
+	Model  nn.Module
+	Base   optim.Optimizer
+	Method Method
+	Graph  *nn.Graph
+	// Train selects training mode for every pass (dropout on, batch norm on
+	// batch statistics). It is true after New.
+	Train bool
+	// ClipNorm, when positive, rescales the gradient handed to the base
+	// optimizer to at most this global L2 norm.
+	ClipNorm float64
+	// StopOnNonFinite makes Step return an error instead of skipping a step
+	// whose loss, gradient or radius is not finite.
+	StopOnNonFinite bool
+
+	rng     *rand.Rand // dropout draws
+	pert    []float32  // θ + ε, the point of pass 2
+	sharp   []float32  // accumulated pass-2 gradients (m-sharpness only)
+	bufSave []float32  // buffers (batch norm statistics) before the step
+	steps   int
+	skipped int
+}
+
+// New returns an optimizer at the model's current parameters, which every
+// parameter target takes as θ0. seed fixes the dropout draws.
+func New(model nn.Module, base optim.Optimizer, m Method, seed uint64) *Optimizer {
+	o := &Optimizer{Model: model, Base: base, Method: m, Graph: autograd.NewGraph[float32](), Train: true, rng: tensor.NewRNG(seed)}
+	for _, t := range m.targets() {
+		t.init(model.Params().Data)
+	}
+	return o
+}
+
+// Stats is the telemetry of one step.
+type Stats struct {
+	Step int
+	// Loss is the pass-1 loss at θt (with the regularizer, if any).
+	Loss float64
+	// D is the radius (d_t for TRAM, ρ or γ for fixed radii) or, for the
+	// trust-region regularizers, the divergence they penalize; 0 otherwise.
+	D float64
+	// EpsNorm is ‖ε‖; GradNorm the pass-1 gradient norm; SharpGradNorm the
+	// pass-2 gradient norm (the gradient the base optimizer uses).
+	EpsNorm, GradNorm, SharpGradNorm float64
+	// Skipped reports a step dropped for a non-finite value (Reason says
+	// which); the parameters and buffers are exactly as before the step.
+	Skipped bool
+	Reason  string
+	// Time spent in pass 1, the target forwards, pass 2 and the update.
+	Pass1, Target, Pass2, Update time.Duration
+}
+
+// Skipped returns the number of steps skipped so far.
+func (o *Optimizer) Skipped() int { return o.skipped }
+
+// ErrNonFinite is returned (wrapped) by Step when StopOnNonFinite is set.
+var ErrNonFinite = errors.New("non-finite value")
+
+// Step performs one update of the method on the task's current batch,
+// following Algorithm 1 of the paper (numbers in comments) and
+// ../shared/spec/TRAM.md §1.
+func (o *Optimizer) Step(task Task) (Stats, error) {
+	o.steps++
+	st := Stats{Step: o.steps}
+	ps, bufs := o.Model.Params(), o.Model.Buffers()
+	o.bufSave = append(o.bufSave[:0], bufs.Data...)
+	pm := o.Method.Perturb
+	if pm != nil && pm.MSharpness {
+		return o.mSharpStep(task, st)
+	}
+	k := task.Micros()
+
+	// (2) Pass 1: forward + backward at θt on the batch → loss, logits, g;
+	// (3) with a trust-region radius, the target's predictions and d.
+	t0 := time.Now()
+	ps.ZeroGrad()
+	var firstNoise Noise
+	if pm != nil {
+		firstNoise = pm.FirstPassNoise
+	}
+	for i := 0; i < k; i++ {
+		o.Graph.Reset()
+		logits, loss, regD := o.forward(task, i, false, firstNoise)
+		o.Graph.Backward(o.Graph.Scale(loss, 1/float64(k), 0))
+		st.Loss += float64(loss.Item()) / float64(k)
+		st.D += regD / float64(k)
+		if tr, ok := radiusOf(pm).(TrustRegion); ok {
+			t1 := time.Now()
+			target := tr.Target.logits(o, task, i)
+			st.D += tr.Divergence.Measure(target.Data, logits.Data, logits.Dim(-1)) / float64(k)
+			st.Target += time.Since(t1)
+		}
+	}
+	st.GradNorm = norm(ps.Grad)
+	st.Pass1 = time.Since(t0) - st.Target
+	if bad := nonFinite(st.Loss, st.GradNorm, st.D); bad != "" {
+		return o.skip(st, bad)
+	}
+
+	if pm != nil {
+		// (4) ε from the radius and the direction; (5) the ascent θt + ε,
+		// written into a second buffer so that θt itself is never touched.
+		r := o.radius(pm, st.D)
+		if _, fixed := pm.Radius.(Fixed); fixed {
+			st.D = r
+		}
+		st.EpsNorm = o.ascend(pm, r)
+
+		// (6) Pass 2: the gradient at θt + ε on the clean batch, batch norm
+		// statistics frozen.
+		t2 := time.Now()
+		theta := ps.Swap(o.pert)
+		ps.ZeroGrad()
+		for i := 0; i < k; i++ {
+			o.Graph.Reset()
+			_, loss, _ := o.forward(task, i, true, nil)
+			o.Graph.Backward(o.Graph.Scale(loss, 1/float64(k), 0))
+		}
+		// Restore θt exactly: swap the unperturbed arena back.
+		ps.Swap(theta)
+		st.Pass2 = time.Since(t2)
+	}
+	st.SharpGradNorm = norm(ps.Grad)
+	if bad := nonFinite(st.SharpGradNorm); bad != "" {
+		return o.skip(st, "pass-2 gradient "+bad)
+	}
+	return o.update(st), nil
+}
+
+// update lets the targets see θt, then takes the base step (7).
+func (o *Optimizer) update(st Stats) Stats {
+	t := time.Now()
+	ps := o.Model.Params()
+	for _, tg := range o.Method.targets() {
+		tg.update(ps.Data)
+	}
+	if o.ClipNorm > 0 && st.SharpGradNorm > o.ClipNorm {
+		s := float32(o.ClipNorm / (st.SharpGradNorm + 1e-6))
+		for i := range ps.Grad {
+			ps.Grad[i] *= s
+		}
+	}
+	o.Base.Step(ps)
+	st.Update = time.Since(t)
+	return st
+}
+
+// forward runs micro-batch i with the method's regularizer, if any. frozen
+// freezes batch-norm statistics (pass 2 and extra forwards).
+func (o *Optimizer) forward(task Task, i int, frozen bool, noise Noise) (logits, loss *nn.Tensor, regD float64) {
+	logits, loss = task.Forward(o.pass(frozen, noise), i)
+	if reg := o.Method.Reg; reg != nil {
+		var term *nn.Tensor
+		term, regD = reg.term(o, task, i, logits)
+		loss = o.Graph.Add(loss, term)
+	}
+	return logits, loss, regD
+}
+
+// pass returns the settings of one forward pass.
+func (o *Optimizer) pass(frozen bool, noise Noise) *nn.Pass {
+	p := &nn.Pass{G: o.Graph, Train: o.Train, FrozenStats: frozen, RNG: o.rng}
+	if noise != nil {
+		p.InputNoise = noise.Add
+	}
+	return p
+}
+
+func radiusOf(pm *Perturbation) Radius {
+	if pm == nil {
+		return nil
+	}
+	return pm.Radius
+}
+
+// radius returns ρ (fixed) or κ·d_t capped at the maximum (trust region).
+func (o *Optimizer) radius(pm *Perturbation, d float64) float64 {
+	switch r := pm.Radius.(type) {
+	case Fixed:
+		return float64(r)
+	case TrustRegion:
+		if r.Scale != 0 {
+			d *= r.Scale
+		}
+		if r.Max > 0 && d > r.Max {
+			d = r.Max
+		}
+		return d
+	}
+	panic(fmt.Sprintf("sharp: unknown radius %T", pm.Radius))
+}
+
+// ascend writes θ + ε into o.pert and returns ‖ε‖, with
+//
+//	SAM:      ε = r · g / (‖g‖ + 1e-12)
+//	adaptive: ε = r · T²g / (‖Tg‖ + 1e-12),  T = |θ| + η (T = 1 off weights if WeightsOnly)
+//	Fisher:   ε = r · (g/f) / √(Σ g²/f + 1e-12),  f = 1 + η g².
+func (o *Optimizer) ascend(pm *Perturbation, r float64) float64 {
+	ps := o.Model.Params()
+	th, g := ps.Data, ps.Grad
+	if len(o.pert) != len(th) {
+		o.pert = make([]float32, len(th))
+	}
+	tOf := func(i int, adaptive bool) float64 {
+		if !adaptive {
+			return 1
+		}
+		return math.Abs(float64(th[i])) + pm.Eta
+	}
+	// The denominator, a global quantity over all parameters.
+	var den float64
+	for ti, p := range ps.List() {
+		off := ps.Offset(ti)
+		adaptive := pm.Direction == AdaptiveDirection && (!pm.WeightsOnly || p.Dims() > 1)
+		for i := off; i < off+p.Len(); i++ {
+			gi := float64(g[i])
+			switch pm.Direction {
+			case FisherDirection:
+				den += gi * gi / (1 + pm.Eta*gi*gi)
+			default:
+				tg := tOf(i, adaptive) * gi
+				den += tg * tg
+			}
+		}
+	}
+	if pm.Direction == FisherDirection {
+		den = math.Sqrt(den + 1e-12)
+	} else {
+		den = math.Sqrt(den) + 1e-12
+	}
+	scale := r / den
+	var eps2 float64
+	for ti, p := range ps.List() {
+		off := ps.Offset(ti)
+		adaptive := pm.Direction == AdaptiveDirection && (!pm.WeightsOnly || p.Dims() > 1)
+		for i := off; i < off+p.Len(); i++ {
+			gi := float64(g[i])
+			var e float64
+			switch {
+			case pm.Direction == FisherDirection:
+				e = scale * gi / (1 + pm.Eta*gi*gi)
+			case pm.NoGradientFactor:
+				t := tOf(i, adaptive)
+				e = scale * t * t
+			default:
+				t := tOf(i, adaptive)
+				e = scale * t * t * gi
+			}
+			o.pert[i] = th[i] + float32(e)
+			eps2 += e * e
+		}
+	}
+	return math.Sqrt(eps2)
+}
+
+// mSharpStep gives every micro-batch its own ascent: pass 1 on micro-batch
+// i → its ε_i → pass 2 on micro-batch i at θt + ε_i; the sharp gradients are
+// averaged for the one base update.
+func (o *Optimizer) mSharpStep(task Task, st Stats) (Stats, error) {
+	ps, pm, k := o.Model.Params(), o.Method.Perturb, task.Micros()
+	if len(o.sharp) != len(ps.Grad) {
+		o.sharp = make([]float32, len(ps.Grad))
+	}
+	clear(o.sharp)
+	var gn, en float64
+	for i := 0; i < k; i++ {
+		t0 := time.Now()
+		ps.ZeroGrad()
+		o.Graph.Reset()
+		logits, loss, regD := o.forward(task, i, false, pm.FirstPassNoise)
+		o.Graph.Backward(loss)
+		st.Loss += float64(loss.Item()) / float64(k)
+		d := regD
+		if tr, ok := pm.Radius.(TrustRegion); ok {
+			t1 := time.Now()
+			target := tr.Target.logits(o, task, i)
+			d = tr.Divergence.Measure(target.Data, logits.Data, logits.Dim(-1))
+			st.Target += time.Since(t1)
+		}
+		st.Pass1 += time.Since(t0)
+		g := norm(ps.Grad)
+		if bad := nonFinite(float64(loss.Item()), g, d); bad != "" {
+			return o.skip(st, bad)
+		}
+		r := o.radius(pm, d)
+		st.D += r / float64(k)
+		gn += g / float64(k)
+		en += o.ascend(pm, r) / float64(k)
+		t2 := time.Now()
+		theta := ps.Swap(o.pert)
+		ps.ZeroGrad()
+		o.Graph.Reset()
+		_, loss2, _ := o.forward(task, i, true, nil)
+		o.Graph.Backward(loss2)
+		ps.Swap(theta)
+		for j, v := range ps.Grad {
+			o.sharp[j] += v / float32(k)
+		}
+		st.Pass2 += time.Since(t2)
+	}
+	copy(ps.Grad, o.sharp)
+	st.GradNorm, st.EpsNorm = gn, en
+	st.SharpGradNorm = norm(ps.Grad)
+	if bad := nonFinite(st.SharpGradNorm); bad != "" {
+		return o.skip(st, "pass-2 gradient "+bad)
+	}
+	return o.update(st), nil
+}
+
+// skip abandons a step: batch-norm statistics are restored (the parameters
+// were never changed), the step is counted, and an error is returned when
+// StopOnNonFinite is set.
+func (o *Optimizer) skip(st Stats, reason string) (Stats, error) {
+	copy(o.Model.Buffers().Data, o.bufSave)
+	o.Model.Params().ZeroGrad()
+	o.skipped++
+	st.Skipped, st.Reason = true, reason
+	if o.StopOnNonFinite {
+		return st, fmt.Errorf("sharp: step %d: %w: %s", st.Step, ErrNonFinite, reason)
+	}
+	return st, nil
+}
+
+// nonFinite names the first non-finite value among loss, gradient norm
+// and radius, or returns "".
+func nonFinite(v ...float64) string {
+	names := []string{"loss", "gradient norm", "radius"}
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			if len(v) == 1 {
+				return fmt.Sprintf("norm is %v", x)
+			}
+			return fmt.Sprintf("%s is %v", names[i], x)
+		}
+	}
+	return ""
+}
+
+// norm is the global L2 norm of x, accumulated in float64.
+func norm(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return math.Sqrt(s)
+}
