@@ -37,6 +37,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/tramlab/tram/data"
 	"github.com/tramlab/tram/data/fortune"
@@ -92,17 +93,125 @@ func Class(domain string) string {
 	return ""
 }
 
-var maskRE = regexp.MustCompile(`(?i)\b(git|gitk|github|gitlab|postgresql|postgres|psql|pg_[a-z_]+|libpq|initdb|ecpg|plpgsql|gnupg|gpg[a-z-]*|gpgsm|dirmngr|gnutls|kerberos|krb5|kinit|kadmin|pam|libidn2?|binutils|objdump|readelf|objcopy|bfd|elfutils|gprof|coreutils|findutils|grep|sed|tar|diffutils|procps(-ng)?|util-linux|bash|wget|dpkg[a-z-]*|apt(-get|-cache|-key|-mark)?|aptitude|packagekit|appstream|debconf|debian|gtk\+?|gtk[234]|glib|gio|gdk|gdk-pixbuf|gstreamer|polkit|xkb|gnome|glibc|libc)\b`)
+// maskWords are the class-revealing names replaced by Mask, matched as
+// whole ASCII words, case-insensitively. Mask also handles the forms
+// pg_*, gpg*, dpkg* (with hyphenated suffixes), apt-get/-cache/-key/-mark,
+// procps-ng, util-linux, gdk-pixbuf and gtk+.
+var maskWords = map[string]bool{}
 
-// Mask replaces class-revealing program and project names by "<prog>".
-func Mask(s string) string { return maskRE.ReplaceAllString(s, "<prog>") }
+func init() {
+	for _, w := range strings.Fields(`git gitk github gitlab postgresql postgres psql libpq initdb ecpg plpgsql
+		gnupg gpgsm dirmngr gnutls kerberos krb5 kinit kadmin pam libidn libidn2 binutils objdump readelf
+		objcopy bfd elfutils gprof coreutils findutils grep sed tar diffutils procps bash wget apt aptitude
+		packagekit appstream debconf debian gtk gtk2 gtk3 gtk4 glib gio gdk gstreamer polkit xkb gnome glibc libc`) {
+		maskWords[w] = true
+	}
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// Mask replaces class-revealing program and project names (git,
+// PostgreSQL, GnuPG, dpkg, apt-get, GTK, grep, libc, …) by "<prog>".
+func Mask(s string) string {
+	var b strings.Builder
+	last := 0 // s[last:i] is pending output
+	for i := 0; i < len(s); {
+		if !isWordByte(s[i]) || i > 0 && isWordByte(s[i-1]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isWordByte(s[j]) {
+			j++
+		}
+		end := maskMatch(s, i, j)
+		if end < 0 {
+			i = j
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[last:i])
+		b.WriteString("<prog>")
+		last, i = end, end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// maskMatch reports where a masked name starting at the word s[i:j] ends,
+// or -1.
+func maskMatch(s string, i, j int) int {
+	w := strings.ToLower(s[i:j])
+	hasSuffix := func(suf string) bool {
+		return j+len(suf) <= len(s) && strings.EqualFold(s[j:j+len(suf)], suf) && (j+len(suf) == len(s) || !isWordByte(s[j+len(suf)]))
+	}
+	switch {
+	case w == "util" && hasSuffix("-linux"):
+		return j + len("-linux")
+	case w == "gdk" && hasSuffix("-pixbuf"):
+		return j + len("-pixbuf")
+	case w == "procps" && hasSuffix("-ng"):
+		return j + len("-ng")
+	case w == "apt":
+		for _, suf := range []string{"-get", "-cache", "-key", "-mark"} {
+			if hasSuffix(suf) {
+				return j + len(suf)
+			}
+		}
+	case w == "gtk" && j < len(s) && s[j] == '+':
+		return j + 1
+	case strings.HasPrefix(w, "pg_") && len(w) > 3 && strings.Trim(w[3:], "abcdefghijklmnopqrstuvwxyz_") == "":
+		return j
+	case (strings.HasPrefix(w, "gpg") || strings.HasPrefix(w, "dpkg")) && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz") == "":
+		// gpg[a-z-]* and dpkg[a-z-]*, as a regexp would match them: the
+		// longest run of letters and hyphens that ends at a word boundary.
+		r := j
+		for r < len(s) && (s[r] == '-' || s[r] >= 'a' && s[r] <= 'z' || s[r] >= 'A' && s[r] <= 'Z') {
+			r++
+		}
+		base := i + 3
+		if strings.HasPrefix(w, "dpkg") {
+			base = i + 4
+		}
+		for e := r; e >= base; e-- {
+			after := e < len(s) && isWordByte(s[e])
+			if isWordByte(s[e-1]) != after {
+				return e
+			}
+		}
+		return -1
+	}
+	if maskWords[w] {
+		return j
+	}
+	return -1
+}
 
 var mnemonicRE = regexp.MustCompile(`\(_[A-Za-z0-9]\)|\(&[A-Za-z0-9]\)`)
 
-// Clean normalizes a catalogue string: whitespace collapsed, keyboard
-// mnemonics ("_Open", "(_O)") removed.
+// Clean normalizes a catalogue string: Latin-1 decoded when it is not
+// UTF-8, whitespace collapsed, keyboard mnemonics ("_Open", "(_O)") removed.
 func Clean(s string) string {
-	s = mnemonicRE.ReplaceAllString(s, "")
+	if !utf8.ValidString(s) { // a few catalogues are still ISO-8859-1
+		r := make([]rune, len(s))
+		for i := 0; i < len(s); i++ {
+			r[i] = rune(s[i])
+		}
+		s = string(r)
+	}
+	if strings.Contains(s, "(_") || strings.Contains(s, "(&") {
+		s = mnemonicRE.ReplaceAllString(s, "")
+	}
+	if !strings.Contains(s, "_") {
+		return strings.Join(strings.Fields(s), " ")
+	}
 	var b strings.Builder
 	rs := []rune(s)
 	for i, r := range rs {

@@ -13,7 +13,7 @@ import (
 // 2026-11, Debian bookworm); Build fails when a count moves by more than 25%.
 var expected = map[string]int{
 	"dev/en":                    5108,
-	"pretrain/catalogues":       520658,
+	"pretrain/catalogues":       520739,
 	"pretrain/debian-reference": 21163,
 	"pretrain/fortunes":         66644,
 	"pretrain/man":              141836,

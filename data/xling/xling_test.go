@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tramlab/tram/data"
 	"github.com/tramlab/tram/data/mo"
@@ -201,4 +203,51 @@ func ExampleMask() {
 	// Output:
 	// fatal: not a <prog> repository; see '<prog> help' or the <prog> docs
 	// crypto database
+}
+
+// maskRE is the reference definition of Mask.
+var maskRE = regexp.MustCompile(`(?i)\b(git|gitk|github|gitlab|postgresql|postgres|psql|pg_[a-z_]+|libpq|initdb|ecpg|plpgsql|gnupg|gpg[a-z-]*|gpgsm|dirmngr|gnutls|kerberos|krb5|kinit|kadmin|pam|libidn2?|binutils|objdump|readelf|objcopy|bfd|elfutils|gprof|coreutils|findutils|grep|sed|tar|diffutils|procps(-ng)?|util-linux|bash|wget|dpkg[a-z-]*|apt(-get|-cache|-key|-mark)?|aptitude|packagekit|appstream|debconf|debian|gtk\+?|gtk[234]|glib|gio|gdk-pixbuf|gdk|gstreamer|polkit|xkb|gnome|glibc|libc)\b`)
+
+func TestMaskMatchesRegexp(t *testing.T) {
+	cases := []string{
+		"git", "Git: not a git repository", "gitignore and digit", "use git-config", "GIT_DIR is set",
+		"PostgreSQL server psql and pg_dump or pg_ctl15", "gpg-agent failed; gpgconf --list", "gpg- end", "dpkg-deb -x",
+		"dpkg-", "apt-get install; apt-cache show; apt-gett", "util-linux and util", "gdk-pixbuf loader", "gdk-pix",
+		"procps-ng tools", "gtk3 and gtk4", "libidn2 and libidn", "tar: cannot sed the grep",
+		"started used capture spam", "Сбой git в каталоге", "打开 gnome 窗口", "libc.so.6 (glibc)", "x_git git_x",
+		"debian/control", "bash-completion", "krb5.conf", "pam_unix", "xkb:us", "a-git-b", "gpg-agent-",
+	}
+	for _, c := range cases {
+		if got, want := Mask(c), maskRE.ReplaceAllString(c, "<prog>"); got != want {
+			t.Errorf("Mask(%q) = %q, regexp gives %q", c, got, want)
+		}
+	}
+	// Unlike the regexp, whose \b cannot follow "+", Mask takes "GTK+" whole.
+	if got := Mask("GTK+ theme"); got != "<prog> theme" {
+		t.Errorf("Mask(GTK+) = %q", got)
+	}
+}
+
+func FuzzMask(f *testing.F) {
+	f.Add("git: gpg-agent and apt-get on util-linux")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := Mask(s), maskRE.ReplaceAllString(s, "<prog>"); got != want && utf8.ValidString(s) && isASCII(s) && !strings.Contains(strings.ToLower(s), "gtk+") {
+			t.Errorf("Mask(%q) = %q, regexp gives %q", s, got, want)
+		}
+	})
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestCleanLatin1(t *testing.T) {
+	if got := Clean("ung\xfcltige  Adresse"); got != "ungültige Adresse" {
+		t.Errorf("got %q", got)
+	}
 }
