@@ -150,11 +150,8 @@ func (o *Optimizer) update(st Stats) Stats {
 	for _, tg := range o.Method.targets() {
 		tg.update(ps.Data)
 	}
-	if o.ClipNorm > 0 && st.SharpGradNorm > o.ClipNorm {
-		s := float32(o.ClipNorm / (st.SharpGradNorm + 1e-6))
-		for i := range ps.Grad {
-			ps.Grad[i] *= s
-		}
+	if o.ClipNorm > 0 {
+		optim.ClipGradNorm(ps.Grad, o.ClipNorm)
 	}
 	o.Base.Step(ps)
 	st.Update = time.Since(t)
