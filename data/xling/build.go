@@ -57,6 +57,10 @@ const (
 	devPct  = 10
 )
 
+// EnglishManPct is the percentage of English man pages (chosen by a hash of
+// their path) in the pretraining corpus; translated pages are all kept.
+const EnglishManPct = 35
+
 // TestCapPerClass caps each class of each test language.
 const TestCapPerClass = 400
 
@@ -525,6 +529,9 @@ func writePretrain(opt data.BuildOptions, cats []catalog, parsed []*mo.Catalog, 
 		}
 		if strings.HasPrefix(filepath.Base(p), "gcloud") {
 			continue
+		}
+		if lang == "en" && hash64("man:"+filepath.ToSlash(rel))%100 >= EnglishManPct {
+			continue // English is plentiful: keep a fixed sample
 		}
 		st, err := os.Lstat(p)
 		if err != nil || !st.Mode().IsRegular() {
