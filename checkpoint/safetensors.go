@@ -14,7 +14,6 @@ package checkpoint
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -47,6 +46,10 @@ type File struct {
 const maxHeader = 100 << 20
 
 var dtypeSize = map[string]int{"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+
+// DTypeSize returns the size in bytes of one element of a safetensors
+// dtype, or 0 for an unknown one.
+func DTypeSize(dtype string) int { return dtypeSize[dtype] }
 
 // Open reads and validates the header of a safetensors file.
 func Open(path string) (*File, error) {
@@ -402,12 +405,13 @@ type Expected struct {
 	Dst   []float32
 }
 
-// LoadInto reads every expected tensor into its destination. It checks
+// LoadInto reads every expected tensor into its destination and returns,
+// for each, the name it had in the file. It checks
 // presence, dtype and shape of all of them and reports every problem in one
 // *LoadError, including tensors in the file that the model does not use
 // (except names matching ignore). Nothing is partially loaded on error:
 // destinations are written only after all checks pass.
-func (sf *File) LoadInto(expected []Expected, ignore func(name string) bool) error {
+func (sf *File) LoadInto(expected []Expected, ignore func(name string) bool) ([]string, error) {
 	var problems []string
 	used := map[string]bool{}
 	found := make([]string, len(expected))
@@ -441,15 +445,12 @@ func (sf *File) LoadInto(expected []Expected, ignore func(name string) bool) err
 		}
 	}
 	if len(problems) > 0 {
-		return &LoadError{Path: sf.path, Problems: problems}
+		return nil, &LoadError{Path: sf.path, Problems: problems}
 	}
 	for i, e := range expected {
 		if err := sf.ReadInto(found[i], e.Dst); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return found, nil
 }
-
-// ErrNotExist reports a missing model file.
-var ErrNotExist = errors.New("checkpoint: file does not exist")

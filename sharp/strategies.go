@@ -15,8 +15,9 @@ type Task interface {
 	// have equal sizes.
 	Micros() int
 	// Forward runs micro-batch i under p and returns the logits that
-	// divergences compare ([rows, classes]; for causal language models, the
-	// predicting positions only) and the mean loss.
+	// divergences compare ([..., classes], averaged over all leading
+	// positions; for causal language models, the predicting positions only)
+	// and the mean loss.
 	Forward(p *nn.Pass, i int) (logits, loss *nn.Tensor)
 }
 

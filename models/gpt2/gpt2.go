@@ -86,6 +86,13 @@ type Model struct {
 	WTE, WPE *nn.Embedding
 	Blocks   []*Block
 	LNF      *nn.LayerNorm
+
+	// fileNames are the tensor names of the loaded file, per parameter, and
+	// extras the non-parameter tensors it held (causal-mask buffers, a
+	// stored copy of the tied lm_head): Save writes both back, so a loaded
+	// model is saved with the names it came with.
+	fileNames []string
+	extras    []checkpoint.Tensor
 }
 
 // Block is one pre-LN transformer block.
@@ -226,23 +233,49 @@ func Load(dir string) (*Model, error) {
 	for _, p := range m.params.List() {
 		exp = append(exp, checkpoint.Expected{Names: []string{p.Name(), "transformer." + p.Name()}, Shape: p.Shape(), Dst: p.Data})
 	}
-	if err := sf.LoadInto(exp, ignoredBuffers); err != nil {
+	if m.fileNames, err = sf.LoadInto(exp, ignoredBuffers); err != nil {
 		return nil, err
+	}
+	for _, name := range sf.Names() {
+		if !ignoredBuffers(name) {
+			continue
+		}
+		info := sf.Tensors[name]
+		t := checkpoint.Tensor{Name: name, Shape: info.Shape}
+		if !strings.HasSuffix(name, "lm_head.weight") { // the head is rewritten from wte
+			t.Data = make([]float32, (info.End-info.Begin)/int64(checkpoint.DTypeSize(info.DType)))
+			if err := sf.ReadInto(name, t.Data); err != nil {
+				return nil, err
+			}
+		}
+		m.extras = append(m.extras, t)
 	}
 	return m, nil
 }
 
 // Save writes config.json and model.safetensors into dir (created if
-// needed), each atomically, with the tensor names GPT2LMHeadModel's
-// save_pretrained uses ("transformer." prefix; the tied lm_head is not
-// stored).
+// needed), each atomically. A model from Load keeps the tensor names of its
+// file (with or without the "transformer." prefix, and any causal-mask
+// buffers or stored lm_head it had); a new model uses the names
+// GPT2LMHeadModel's save_pretrained writes ("transformer." prefix, the tied
+// lm_head not stored).
 func (m *Model) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	var ts []checkpoint.Tensor
-	for _, p := range m.params.List() {
-		ts = append(ts, checkpoint.Tensor{Name: "transformer." + p.Name(), Shape: p.Shape(), Data: p.Data})
+	for i, p := range m.params.List() {
+		name := "transformer." + p.Name()
+		if m.fileNames != nil {
+			name = m.fileNames[i]
+		}
+		ts = append(ts, checkpoint.Tensor{Name: name, Shape: p.Shape(), Data: p.Data})
+	}
+	for _, e := range m.extras {
+		if strings.HasSuffix(e.Name, "lm_head.weight") {
+			e.Data = m.WTE.W.Data
+		}
+		ts = append(ts, e)
 	}
 	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
 		return err
