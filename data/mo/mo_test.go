@@ -79,8 +79,8 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, m := range c.Messages {
-			if m.ID == "" && m.Context == "" && m.Plural == "" {
-				t.Fatalf("empty message %+v", m)
+			if len(m.Str) == 0 {
+				t.Fatalf("message without translation slot %+v", m)
 			}
 		}
 	})
