@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tramlab/tram/checkpoint"
+	"github.com/tramlab/tram/models/gpt2"
+)
+
+func readTensors(t *testing.T, path string) map[string][]float32 {
+	t.Helper()
+	sf, err := checkpoint.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Close()
+	out := map[string][]float32{}
+	for name, info := range sf.Tensors {
+		buf := make([]float32, (info.End-info.Begin)/int64(checkpoint.DTypeSize(info.DType)))
+		if err := sf.ReadInto(name, buf); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = buf
+	}
+	return out
+}
+
+// TestFinetuneMatchesPyTorchTrajectories runs `tram finetune` end to end on
+// the tiny GPT-2 problem of sharp/testdata/gen_sharp.py and compares the
+// written model with PyTorch's parameters after the same 4 steps.
+func TestFinetuneMatchesPyTorchTrajectories(t *testing.T) {
+	golden := readTensors(t, "../../sharp/testdata/sharp_golden.safetensors")
+	var meta struct {
+		GPTNames []string `json:"gpt_names"`
+	}
+	raw, err := os.ReadFile("../../sharp/testdata/sharp_golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(raw, &meta)
+	dir := t.TempDir()
+	m, err := gpt2.New(gpt2.Small(17, 6, 8, 2, 2), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(m.Params().Data, golden["gpt.init"])
+	modelDir := filepath.Join(dir, "model")
+	if err := m.Save(modelDir); err != nil {
+		t.Fatal(err)
+	}
+	// The golden batch is both sequences, every step (no shuffle, B = N = 2).
+	ids := golden["gpt.ids"]
+	var lines []string
+	for r := 0; r < 2; r++ {
+		row := make([]int, 6)
+		for j := range row {
+			row[j] = int(ids[r*6+j])
+		}
+		b, _ := json.Marshal(map[string]any{"input_ids": row})
+		lines = append(lines, string(b))
+	}
+	trainFile := filepath.Join(dir, "train.jsonl")
+	os.WriteFile(trainFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+
+	for _, c := range []struct {
+		method string
+		extra  []string
+	}{
+		{"adamw", nil}, {"sam", nil}, {"asam", nil}, {"fsam", nil}, {"tram-theta0", nil}, {"tram-prev", nil},
+		{"tram-ema", []string{"--ema-decay", "0.9"}}, {"trpo", nil}, {"mesa", []string{"--ema-decay", "0.9", "--tau", "2"}},
+		{"asam+trpo", nil},
+	} {
+		t.Run(c.method, func(t *testing.T) {
+			out := filepath.Join(dir, "out-"+c.method)
+			args := append([]string{"finetune", "--model", modelDir, "--train", trainFile, "--out", out, "--method", c.method,
+				"--steps", "4", "--batch-size", "2", "--lr", "1e-2", "--seed", "1", "--no-shuffle",
+				"--weight-decay", "0.01", "--beta2", "0.99", "--adam-eps", "1e-3", "--log", filepath.Join(dir, c.method+".log")}, c.extra...)
+			var stderr bytes.Buffer
+			if rc := runMain(args, &bytes.Buffer{}, &stderr); rc != 0 {
+				t.Fatalf("exit %d: %s", rc, stderr.String())
+			}
+			got := readTensors(t, filepath.Join(out, "model.safetensors"))
+			want := golden[fmt.Sprintf("gpt/%s/3", c.method)]
+			off := 0
+			for _, name := range meta.GPTNames {
+				g := got["transformer."+name]
+				for i, v := range g {
+					w := want[off+i]
+					if math.Abs(float64(v-w)) > 2e-5+2e-4*math.Abs(float64(w)) {
+						t.Fatalf("%s[%d] = %v, PyTorch %v", name, i, v, w)
+					}
+				}
+				off += len(g)
+			}
+			logRaw, _ := os.ReadFile(filepath.Join(dir, c.method+".log"))
+			if n := strings.Count(string(logRaw), "\n"); n != 4 {
+				t.Fatalf("log has %d lines, want 4", n)
+			}
+			for _, key := range []string{`"step":4`, `"loss"`, `"d"`, `"eps_norm"`, `"grad_norm"`} {
+				if !strings.Contains(string(logRaw), key) {
+					t.Fatalf("log lacks %s", key)
+				}
+			}
+		})
+	}
+}
+
+func TestFinetuneBadInputLeavesOutdirUntouched(t *testing.T) {
+	dir := t.TempDir()
+	m, _ := gpt2.New(gpt2.Small(10, 8, 8, 1, 2), 0)
+	modelDir := filepath.Join(dir, "model")
+	m.Save(modelDir)
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	good := write("good.jsonl", `{"input_ids":[1,2,3]}`+"\n"+`{"input_ids":[4,5,6]}`+"\n")
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown method", []string{"--train", good, "--method", "lookahead"}, `unknown method "lookahead"`},
+		{"missing flags", []string{"--train", good, "--method", "sam", "--steps", "0"}, "--steps"},
+		{"ragged lengths", []string{"--train", write("ragged.jsonl", `{"input_ids":[1,2,3]}`+"\n"+`{"input_ids":[1,2]}`+"\n"), "--method", "sam"}, "ragged.jsonl:2: sequence length 2 differs"},
+		{"id out of range", []string{"--train", write("oob.jsonl", `{"input_ids":[1,2,10]}`+"\n"), "--method", "adamw"}, "token id 10 at position 2 is out of range [0, 10)"},
+		{"too long", []string{"--train", write("long.jsonl", `{"input_ids":[1,2,3,4,5,6,7,8,9]}`+"\n"), "--method", "adamw"}, "exceed n_positions 8"},
+		{"not json", []string{"--train", write("bad.jsonl", "{input_ids: 1}\n"), "--method", "adamw"}, "bad.jsonl:1"},
+		{"conflict", []string{"--train", good, "--method", "sgd", "--optimizer", "adamw"}, "conflicts"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out-"+strings.ReplaceAll(c.name, " ", "-"))
+			args := append([]string{"finetune", "--model", modelDir, "--out", out, "--steps", "2", "--batch-size", "2", "--lr", "0.1"}, c.args...)
+			var stderr bytes.Buffer
+			if rc := runMain(args, &bytes.Buffer{}, &stderr); rc == 0 {
+				t.Fatal("bad input accepted")
+			}
+			if !strings.Contains(stderr.String(), c.want) {
+				t.Fatalf("error %q does not mention %q", stderr.String(), c.want)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Fatal("OUTDIR was created on error")
+			}
+		})
+	}
+}
