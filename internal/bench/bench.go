@@ -7,121 +7,86 @@
 //     4 layers, 4 heads, context 128, batch 16, tanh-GELU MLP (4×), untied
 //     LM head.
 //
-// Methods: sgd and adamw run one forward, backward and update; sam runs two
-// forward/backward passes (ascent to θ+ε, gradient there, restore, update);
-// tram adds one no-grad forward for the trust-region target logits, as the
-// anchor does.
+// Methods: sgd (SGD, lr 1e-2) and adamw (AdamW, lr 1e-3, weight decay 1e-2,
+// PyTorch's defaults, as the anchor) run one forward, backward and update;
+// every method of package sharp runs through the real sharp step with AdamW
+// as its base. "tram" is the anchor's name for the cost structure of
+// TRAM-x/TRAM-θ (two passes plus one no-grad target forward): it runs
+// sharp's tram-x.
 package bench
 
 import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/tramlab/tram/autograd"
+	"github.com/tramlab/tram/nn"
 	"github.com/tramlab/tram/optim"
-	"github.com/tramlab/tram/tensor"
+	"github.com/tramlab/tram/sharp"
 )
 
-// Workloads and Methods list the valid names, in the anchor's order.
+// Workloads and Methods list the valid names.
 var (
 	Workloads = []string{"mlp", "gpt"}
-	Methods   = []string{"sgd", "adamw", "sam", "tram"}
+	Methods   = append([]string{"tram"}, sharp.MethodNames...)
 )
 
-type f32 = tensor.Tensor[float32]
-
-// model is a workload: parameters and a forward pass to logits and loss.
-type model interface {
-	params() *tensor.Params[float32]
-	// forward returns the logits and the mean cross-entropy loss.
-	forward(g *autograd.Graph[float32]) (logits, loss *f32)
+// workload is a model that is also its own fixed-batch task.
+type workload interface {
+	nn.Module
+	sharp.Task
 }
 
-// Runner owns one workload, its graph and its optimizer.
+// Runner owns one workload and its optimizer.
 type Runner struct {
 	Workload, Method string
-	m                model
-	g                *autograd.Graph[float32]
-	opt              optim.Optimizer
-	eps, saved       []float32
+	w                workload
+	opt              *sharp.Optimizer
 }
 
 // New returns a runner for a workload and method, or an error naming the
 // valid choices.
-func New(workload, method string) (*Runner, error) {
-	var m model
-	switch workload {
+func New(name, method string) (*Runner, error) {
+	var w workload
+	switch name {
 	case "mlp":
-		m = newMLP(0)
+		w = newMLP(0)
 	case "gpt":
-		m = newGPT(0)
+		w = newGPT(0)
 	default:
-		return nil, fmt.Errorf("unknown workload %q; valid workloads: %s", workload, strings.Join(Workloads, ", "))
+		return nil, fmt.Errorf("unknown workload %q; valid workloads: %s", name, strings.Join(Workloads, ", "))
 	}
-	r := &Runner{Workload: workload, Method: method, m: m, g: autograd.NewGraph[float32]()}
-	switch method {
-	case "sgd":
-		r.opt = optim.NewSGD(1e-2, 0, 0)
-	case "adamw", "sam", "tram":
-		r.opt = optim.NewAdamW(1e-3, 1e-2) // torch.optim.AdamW defaults, as the anchor
-	default:
+	if !slices.Contains(Methods, method) {
 		return nil, fmt.Errorf("unknown method %q; valid methods: %s", method, strings.Join(Methods, ", "))
 	}
-	return r, nil
+	mname := method
+	if mname == "tram" {
+		mname = "tram-x"
+	}
+	m, err := sharp.NewMethod(mname, sharp.Options{Seed: 1})
+	if err != nil {
+		return nil, err
+	}
+	var base optim.Optimizer = optim.NewAdamW(1e-3, 1e-2) // torch.optim.AdamW defaults, as the anchor
+	if method == "sgd" {
+		base = optim.NewSGD(1e-2, 0, 0)
+	}
+	return &Runner{Workload: name, Method: method, w: w, opt: sharp.New(w, base, m, 1)}, nil
 }
 
 // Step runs one training step and returns the loss of its first pass.
-func (r *Runner) Step() float32 {
-	ps := r.m.params()
-	switch r.Method {
-	case "sam", "tram":
-		return r.sharpStep(ps, r.Method == "tram")
+func (r *Runner) Step() (float64, error) {
+	st, err := r.opt.Step(r.w)
+	if err != nil {
+		return 0, err
 	}
-	r.g.Reset()
-	ps.ZeroGrad()
-	_, loss := r.m.forward(r.g)
-	r.g.Backward(loss)
-	r.opt.Step(ps)
-	return loss.Item()
-}
-
-// sharpStep mirrors the anchor's sam/tram step: the cost structure of the
-// two-pass family (the real methods live in package sharp).
-func (r *Runner) sharpStep(ps *tensor.Params[float32], extraForward bool) float32 {
-	g := r.g
-	g.Reset()
-	ps.ZeroGrad()
-	logits, loss := r.m.forward(g)
-	g.Backward(loss)
-	l1 := loss.Item()
-	rho := 0.05
-	if extraForward {
-		var target *f32
-		g.NoGrad(func() { target, _ = r.m.forward(g) })
-		rho = math.Max(autograd.KLLogits(logits.Data, target.Data, logits.Dim(-1)), 1e-4)
+	if st.Skipped {
+		return st.Loss, fmt.Errorf("%s/%s: step skipped: %s", r.Workload, r.Method, st.Reason)
 	}
-	var ss float64
-	for _, v := range ps.Grad {
-		ss += float64(v) * float64(v)
-	}
-	scale := float32(rho / (math.Sqrt(ss) + 1e-12))
-	if r.saved == nil {
-		r.saved = make([]float32, ps.Len())
-	}
-	copy(r.saved, ps.Data)
-	for i, gv := range ps.Grad {
-		ps.Data[i] += scale * gv
-	}
-	g.Reset()
-	ps.ZeroGrad()
-	_, loss2 := r.m.forward(g)
-	g.Backward(loss2)
-	copy(ps.Data, r.saved)
-	r.opt.Step(ps)
-	return l1
+	return st.Loss, nil
 }
 
 // Result is one line of `tram bench --json`, in the anchor's schema plus the
@@ -135,26 +100,31 @@ type Result struct {
 	Backend       string  `json:"backend"`
 	AllocsPerStep float64 `json:"allocs_per_step"`
 	BytesPerStep  float64 `json:"bytes_per_step"`
-	Loss          float32 `json:"loss"`
+	Loss          float64 `json:"loss"`
 }
 
 // Time runs two warm-up steps, then steps until budget has elapsed and at
 // least three steps ran, as the anchor does.
 func (r *Runner) Time(budget time.Duration) (Result, error) {
-	var loss float32
+	var loss float64
+	var err error
 	for range 2 {
-		loss = r.Step()
+		if loss, err = r.Step(); err != nil {
+			return Result{}, err
+		}
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	n, t0 := 0, time.Now()
 	for time.Since(t0) < budget || n < 3 {
-		loss = r.Step()
+		if loss, err = r.Step(); err != nil {
+			return Result{}, err
+		}
 		n++
 	}
 	el := time.Since(t0)
 	runtime.ReadMemStats(&after)
-	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return Result{}, fmt.Errorf("%s/%s: loss became %v", r.Workload, r.Method, loss)
 	}
 	return Result{

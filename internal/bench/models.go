@@ -1,15 +1,17 @@
 package bench
 
 import (
-	"github.com/tramlab/tram/autograd"
+	"fmt"
+
+	"github.com/tramlab/tram/nn"
 	"github.com/tramlab/tram/tensor"
 )
 
 type mlp struct {
-	ps   tensor.Params[float32]
-	w, b [3]*f32
-	x    *f32
-	y    []int32
+	ps, bufs nn.Params
+	layers   [3]*nn.Linear
+	x        []float32
+	y        []int32
 }
 
 func newMLP(seed uint64) *mlp {
@@ -17,14 +19,13 @@ func newMLP(seed uint64) *mlp {
 	rng := tensor.NewRNG(seed)
 	dims := []int{784, 512, 512, 10}
 	for i := range 3 {
-		m.w[i] = m.ps.Add(layerName(i, "weight"), dims[i+1], dims[i]) // nn.Linear layout [out, in]
-		m.b[i] = m.ps.Add(layerName(i, "bias"), dims[i+1])
+		m.layers[i] = nn.NewLinear(&m.ps, fmt.Sprintf("net.%d", 2*i), dims[i], dims[i+1], true, nn.OutIn)
 	}
-	for i := range 3 {
-		uniform(rng, m.w[i].Data, dims[i])
-		uniform(rng, m.b[i].Data, dims[i])
+	for i, l := range m.layers {
+		uniform(rng, l.W.Data, dims[i])
+		uniform(rng, l.B.Data, dims[i])
 	}
-	m.x = tensor.Randn[float32](rng, 1, 256, 784)
+	m.x = tensor.Randn[float32](rng, 1, 256, 784).Data
 	m.y = make([]int32, 256)
 	for i := range m.y {
 		m.y[i] = int32(rng.IntN(10))
@@ -32,74 +33,69 @@ func newMLP(seed uint64) *mlp {
 	return m
 }
 
-func layerName(i int, s string) string { return "net." + string(rune('0'+2*i)) + "." + s }
+func (m *mlp) Params() *nn.Params  { return &m.ps }
+func (m *mlp) Buffers() *nn.Params { return &m.bufs }
+func (m *mlp) Micros() int         { return 1 }
 
-func (m *mlp) params() *tensor.Params[float32] { return &m.ps }
-
-func (m *mlp) forward(g *autograd.Graph[float32]) (*f32, *f32) {
-	h := g.ReLU(g.Linear(m.x, m.w[0], m.b[0], true))
-	h = g.ReLU(g.Linear(h, m.w[1], m.b[1], true))
-	logits := g.Linear(h, m.w[2], m.b[2], true)
-	return logits, g.CrossEntropy(logits, m.y, -1)
+func (m *mlp) Forward(p *nn.Pass, _ int) (*nn.Tensor, *nn.Tensor) {
+	var x *nn.Tensor
+	if p.InputNoise != nil {
+		x = p.G.Constant(m.x, 256, 784)
+		p.InputNoise(x.Data)
+	} else {
+		x = tensor.FromSlice(m.x, 256, 784)
+	}
+	h := p.G.ReLU(m.layers[0].Forward(p, x))
+	h = p.G.ReLU(m.layers[1].Forward(p, h))
+	logits := m.layers[2].Forward(p, h)
+	return logits, p.G.CrossEntropy(logits, m.y, -1)
 }
 
-// gpt is the anchor's GPT-2-layout decoder. Weights use GPT-2's Conv1D
-// layout [in, out].
+// gpt is the anchor's GPT-2-layout decoder with an untied LM head. Weights
+// use GPT-2's Conv1D layout [in, out].
 type gpt struct {
-	ps               tensor.Params[float32]
+	ps, bufs         nn.Params
 	V, D, L, H, T, B int
-	wte, wpe         *f32
+	wte, wpe         *nn.Embedding
 	blocks           []gptBlock
-	lnfG, lnfB, head *f32
+	lnf              *nn.LayerNorm
+	head             *nn.Linear
 	idx, tgt         []int32
 }
 
 type gptBlock struct {
-	ln1G, ln1B, attnW, attnB, projW, projB *f32
-	ln2G, ln2B, fcW, fcB, mprojW, mprojB   *f32
+	ln1, ln2           *nn.LayerNorm
+	attn, proj, fc, mp *nn.Linear
 }
 
 func newGPT(seed uint64) *gpt {
 	m := &gpt{V: 4096, D: 256, L: 4, H: 4, T: 128, B: 16}
 	rng := tensor.NewRNG(seed)
-	D := m.D
-	m.wte = m.ps.Add("wte.weight", m.V, D)
-	m.wpe = m.ps.Add("wpe.weight", m.T, D)
-	tensor.FillNormal(rng, m.wte.Data, 1)
-	tensor.FillNormal(rng, m.wpe.Data, 1)
-	ones := func(t *f32) {
-		for i := range t.Data {
-			t.Data[i] = 1
-		}
-	}
+	D, ps := m.D, &m.ps
+	m.wte = nn.NewEmbedding(ps, "wte", m.V, D)
+	m.wpe = nn.NewEmbedding(ps, "wpe", m.T, D)
+	tensor.FillNormal(rng, m.wte.W.Data, 1)
+	tensor.FillNormal(rng, m.wpe.W.Data, 1)
 	for l := range m.L {
-		p := func(s string) string { return "h." + itoa(l) + "." + s }
+		p := fmt.Sprintf("h.%d.", l)
 		b := gptBlock{
-			ln1G: m.ps.Add(p("ln_1.weight"), D), ln1B: m.ps.Add(p("ln_1.bias"), D),
-			attnW: m.ps.Add(p("attn.c_attn.weight"), D, 3*D), attnB: m.ps.Add(p("attn.c_attn.bias"), 3*D),
-			projW: m.ps.Add(p("attn.c_proj.weight"), D, D), projB: m.ps.Add(p("attn.c_proj.bias"), D),
-			ln2G: m.ps.Add(p("ln_2.weight"), D), ln2B: m.ps.Add(p("ln_2.bias"), D),
-			fcW: m.ps.Add(p("mlp.c_fc.weight"), D, 4*D), fcB: m.ps.Add(p("mlp.c_fc.bias"), 4*D),
-			mprojW: m.ps.Add(p("mlp.c_proj.weight"), 4*D, D), mprojB: m.ps.Add(p("mlp.c_proj.bias"), D),
+			ln1:  nn.NewLayerNorm(ps, p+"ln_1", D, 1e-5),
+			attn: nn.NewLinear(ps, p+"attn.c_attn", D, 3*D, true, nn.InOut),
+			proj: nn.NewLinear(ps, p+"attn.c_proj", D, D, true, nn.InOut),
+			ln2:  nn.NewLayerNorm(ps, p+"ln_2", D, 1e-5),
+			fc:   nn.NewLinear(ps, p+"mlp.c_fc", D, 4*D, true, nn.InOut),
+			mp:   nn.NewLinear(ps, p+"mlp.c_proj", 4*D, D, true, nn.InOut),
+		}
+		for _, lin := range []*nn.Linear{b.attn, b.proj, b.fc, b.mp} {
+			fanIn := lin.W.Dim(0)
+			uniform(rng, lin.W.Data, fanIn)
+			uniform(rng, lin.B.Data, fanIn)
 		}
 		m.blocks = append(m.blocks, b)
 	}
-	m.lnfG, m.lnfB = m.ps.Add("ln_f.weight", D), m.ps.Add("ln_f.bias", D)
-	m.head = m.ps.Add("lm_head.weight", m.V, D)
-	for _, b := range m.blocks {
-		ones(b.ln1G)
-		ones(b.ln2G)
-		uniform(rng, b.attnW.Data, D)
-		uniform(rng, b.attnB.Data, D)
-		uniform(rng, b.projW.Data, D)
-		uniform(rng, b.projB.Data, D)
-		uniform(rng, b.fcW.Data, D)
-		uniform(rng, b.fcB.Data, D)
-		uniform(rng, b.mprojW.Data, 4*D)
-		uniform(rng, b.mprojB.Data, 4*D)
-	}
-	ones(m.lnfG)
-	uniform(rng, m.head.Data, D)
+	m.lnf = nn.NewLayerNorm(ps, "ln_f", D, 1e-5)
+	m.head = nn.NewLinear(ps, "lm_head", D, m.V, false, nn.OutIn)
+	uniform(rng, m.head.W.Data, D)
 	m.idx = make([]int32, m.B*m.T)
 	m.tgt = make([]int32, m.B*m.T)
 	for i := range m.idx {
@@ -109,25 +105,23 @@ func newGPT(seed uint64) *gpt {
 	return m
 }
 
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
+func (m *gpt) Params() *nn.Params  { return &m.ps }
+func (m *gpt) Buffers() *nn.Params { return &m.bufs }
+func (m *gpt) Micros() int         { return 1 }
+
+func (m *gpt) Forward(p *nn.Pass, _ int) (*nn.Tensor, *nn.Tensor) {
+	g := p.G
+	x := m.wte.Forward(p, m.idx, m.B, m.T, m.D)
+	if p.InputNoise != nil {
+		p.InputNoise(x.Data)
 	}
-	return itoa(i/10) + string(rune('0'+i%10))
-}
-
-func (m *gpt) params() *tensor.Params[float32] { return &m.ps }
-
-func (m *gpt) forward(g *autograd.Graph[float32]) (*f32, *f32) {
-	x := g.Add(g.Embedding(m.wte, m.idx, m.B, m.T, m.D), m.wpe)
+	x = g.Add(x, m.wpe.W)
 	for _, b := range m.blocks {
-		h := g.LayerNorm(x, b.ln1G, b.ln1B, 1e-5)
-		a := g.Attention(g.Linear(h, b.attnW, b.attnB, false), m.H, true, nil)
-		x = g.Add(x, g.Linear(a, b.projW, b.projB, false))
-		h = g.LayerNorm(x, b.ln2G, b.ln2B, 1e-5)
-		h = g.GELU(g.Linear(h, b.fcW, b.fcB, false))
-		x = g.Add(x, g.Linear(h, b.mprojW, b.mprojB, false))
+		a := g.Attention(b.attn.Forward(p, b.ln1.Forward(p, x)), m.H, true, nil)
+		x = g.Add(x, b.proj.Forward(p, a))
+		h := g.GELU(b.fc.Forward(p, b.ln2.Forward(p, x)))
+		x = g.Add(x, b.mp.Forward(p, h))
 	}
-	logits := g.Linear(g.LayerNorm(x, m.lnfG, m.lnfB, 1e-5), m.head, nil, true)
+	logits := m.head.Forward(p, m.lnf.Forward(p, x))
 	return logits, g.CrossEntropy(logits, m.tgt, -1)
 }
