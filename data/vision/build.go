@@ -486,6 +486,11 @@ func BuildConfig(opt data.BuildOptions, c Config) (*data.Manifest, error) {
 		idx.Sets = append(idx.Sets, info)
 		m.Counts["images/"+s.name] = info.Count
 		m.Counts["groups/"+s.name] = len(s.groupNames)
+		for c, n := range info.ClassCounts {
+			if n > 0 {
+				m.Counts["classes/"+s.name+"/"+Classes[c:c+1]] = n
+			}
+		}
 	}
 	if err := data.WriteJSON(filepath.Join(opt.Out, "index.json"), idx); err != nil {
 		return nil, err
