@@ -197,13 +197,27 @@ func (g gemmCase) check(t *testing.T, c []float32, want, scale []float64) {
 	}
 }
 
-func (g gemmCase) run(t *testing.T, r *rand.Rand) {
-	t.Helper()
+// prepared holds one case's operands and float64 reference, computed once
+// and shared by every backend.
+type prepared struct {
+	g           gemmCase
+	a, b, c0    []float32
+	want, scale []float64
+}
+
+func prepare(g gemmCase, r *rand.Rand) prepared {
 	a, b, c := g.operands(r)
 	want, scale := g.reference(a, b, c)
+	return prepared{g, a, b, c, want, scale}
+}
+
+func (p prepared) run(t *testing.T) {
+	t.Helper()
+	g := p.g
+	c := append([]float32(nil), p.c0...)
 	lda, ldb, ldc := g.strides()
-	Sgemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, b, ldb, g.beta, c, ldc)
-	g.check(t, c, want, scale)
+	Sgemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, p.a, lda, p.b, ldb, g.beta, c, ldc)
+	g.check(t, c, p.want, p.scale)
 }
 
 var (
@@ -250,13 +264,16 @@ func conformanceCases() []gemmCase {
 }
 
 func TestConformance(t *testing.T) {
-	cases := conformanceCases()
+	r := rand.New(rand.NewPCG(1, 2))
+	var cases []prepared
+	for _, g := range conformanceCases() {
+		cases = append(cases, prepare(g, r))
+	}
 	for _, v := range variants(t) {
 		t.Run(v.name, func(t *testing.T) {
 			use(t, v)
-			r := rand.New(rand.NewPCG(1, 2))
-			for _, g := range cases {
-				g.run(t, r)
+			for _, p := range cases {
+				p.run(t)
 				if t.Failed() {
 					return
 				}
@@ -323,22 +340,34 @@ func TestBatched(t *testing.T) {
 			)
 		}
 	}
+	r := rand.New(rand.NewPCG(3, 4))
+	var prep []preparedBatch
+	for _, bc := range cases {
+		prep = append(prep, prepareBatch(r, bc))
+	}
 	for _, v := range variants(t) {
 		t.Run(v.name, func(t *testing.T) {
 			use(t, v)
 			for _, threads := range []int{1, 2} {
 				withThreads(t, threads)
-				r := rand.New(rand.NewPCG(3, 4))
-				for _, bc := range cases {
-					runBatch(t, r, bc)
+				for _, p := range prep {
+					p.run(t)
 				}
 			}
 		})
 	}
 }
 
-func runBatch(t *testing.T, r *rand.Rand, bc batchCase) {
-	t.Helper()
+// preparedBatch holds a batched case laid out in flat slices (junk between
+// matrices), and the per-matrix references.
+type preparedBatch struct {
+	bc          batchCase
+	sa, sb, sc  int
+	a, b, c0    []float32
+	want, scale [][]float64
+}
+
+func prepareBatch(r *rand.Rand, bc batchCase) preparedBatch {
 	g := bc.gemmCase
 	aRows, _, bRows, _ := g.dims()
 	lda, ldb, ldc := g.strides()
@@ -355,6 +384,7 @@ func runBatch(t *testing.T, r *rand.Rand, bc batchCase) {
 	as := make([][]float32, bc.batch)
 	bs := make([][]float32, bc.batch)
 	cs := make([][]float32, bc.batch)
+	p := preparedBatch{bc: bc, sa: sa, sb: sb, sc: sc}
 	for i := range bc.batch {
 		as[i], bs[i], cs[i] = g.operands(r)
 		if sa == 0 {
@@ -363,6 +393,9 @@ func runBatch(t *testing.T, r *rand.Rand, bc batchCase) {
 		if sb == 0 {
 			bs[i] = bs[0]
 		}
+		want, scale := g.reference(as[i], bs[i], cs[i])
+		p.want = append(p.want, want)
+		p.scale = append(p.scale, scale)
 	}
 	flat := func(xs [][]float32, stride int) []float32 {
 		if stride == 0 {
@@ -377,12 +410,20 @@ func runBatch(t *testing.T, r *rand.Rand, bc batchCase) {
 		}
 		return out
 	}
-	a, b, c := flat(as, sa), flat(bs, sb), flat(cs, sc)
-	SgemmBatched(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, sa, b, ldb, sb, g.beta, c, ldc, sc, bc.batch)
+	p.a, p.b, p.c0 = flat(as, sa), flat(bs, sb), flat(cs, sc)
+	return p
+}
+
+func (p preparedBatch) run(t *testing.T) {
+	t.Helper()
+	g, bc := p.bc.gemmCase, p.bc
+	lda, ldb, ldc := g.strides()
+	sa, sb, sc := p.sa, p.sb, p.sc
+	c := append([]float32(nil), p.c0...)
+	SgemmBatched(g.transA, g.transB, g.m, g.n, g.k, g.alpha, p.a, lda, sa, p.b, ldb, sb, g.beta, c, ldc, sc, bc.batch)
 	for i := range bc.batch {
-		want, scale := g.reference(as[i], bs[i], cs[i])
 		got := c[i*sc : i*sc+g.m*ldc]
-		g.check(t, got, want, scale)
+		g.check(t, got, p.want[i], p.scale[i])
 		if i+1 < bc.batch {
 			for j := i*sc + g.m*ldc; j < (i+1)*sc; j++ {
 				if c[j] != -777 {
