@@ -31,7 +31,7 @@ func init() {
 	backend.Store(defaultBackend())
 	if name := os.Getenv("TRAM_BLAS"); name != "" {
 		if err := SetBackend(name); err != nil {
-			initErr = fmt.Errorf("TRAM_BLAS=%s: %w (using %s)", name, err, Backend())
+			initErr = fmt.Errorf("TRAM_BLAS=%s: %w", name, err)
 		}
 	}
 }

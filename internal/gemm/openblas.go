@@ -21,7 +21,12 @@ import (
 // symbol sgemm_ directly: every argument is passed by reference, so floats
 // travel as pointers and no floating-point registers are involved.
 
+// openblasNames are tried in order; TRAM_OPENBLAS_LIB (a file name or path)
+// replaces them.
 var openblasNames = func() []string {
+	if p := os.Getenv("TRAM_OPENBLAS_LIB"); p != "" {
+		return []string{p}
+	}
 	if runtime.GOOS == "darwin" {
 		return []string{"libopenblas.dylib", "libopenblas.0.dylib", "/opt/homebrew/opt/openblas/lib/libopenblas.dylib", "/usr/local/opt/openblas/lib/libopenblas.dylib"}
 	}
