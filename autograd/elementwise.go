@@ -314,6 +314,7 @@ const (
 	opSqrt
 	opSquare
 	opAbs
+	opGELUErf
 )
 
 // Exp returns eˣ elementwise.
@@ -331,6 +332,10 @@ func (g *Graph[T]) ReLU(x *Tensor[T]) *Tensor[T] { return g.unary(opReLU, x) }
 // GELU returns the tanh approximation of the Gaussian error linear unit,
 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as GPT-2 uses.
 func (g *Graph[T]) GELU(x *Tensor[T]) *Tensor[T] { return g.unary(opGELU, x) }
+
+// GELUErf returns the exact Gaussian error linear unit x·Φ(x) =
+// 0.5·x·(1 + erf(x/√2)), as BERT's "gelu" activation.
+func (g *Graph[T]) GELUErf(x *Tensor[T]) *Tensor[T] { return g.unary(opGELUErf, x) }
 
 // Sigmoid returns 1/(1+e⁻ˣ) elementwise.
 func (g *Graph[T]) Sigmoid(x *Tensor[T]) *Tensor[T] { return g.unary(opSigmoid, x) }
@@ -390,6 +395,8 @@ func unaryF[T Float](op unaryKind, x T) T {
 			return -x
 		}
 		return x
+	case opGELUErf:
+		return T(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
 	}
 	panic(fmt.Sprintf("autograd: unknown unary op %d", op))
 }
@@ -425,6 +432,9 @@ func unaryD[T Float](op unaryKind, x, y T) T {
 			return -1
 		}
 		return 0
+	case opGELUErf:
+		v := float64(x)
+		return T(0.5*(1+math.Erf(v/math.Sqrt2)) + v*math.Exp(-0.5*v*v)/math.Sqrt(2*math.Pi))
 	}
 	panic(fmt.Sprintf("autograd: unknown unary op %d", op))
 }

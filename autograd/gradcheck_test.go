@@ -54,6 +54,7 @@ func TestGradCheckOps(t *testing.T) {
 		{"Tanh", []*t64{rnd(1, 6)}, func(g *Graph[float64], in []*t64) *t64 { return g.Tanh(in[0]) }},
 		{"ReLU", []*t64{rnd(1, 10)}, func(g *Graph[float64], in []*t64) *t64 { return g.ReLU(in[0]) }},
 		{"GELU", []*t64{rnd(1, 10)}, func(g *Graph[float64], in []*t64) *t64 { return g.GELU(in[0]) }},
+		{"GELUErf", []*t64{rnd(1, 10)}, func(g *Graph[float64], in []*t64) *t64 { return g.GELUErf(in[0]) }},
 		{"Sigmoid", []*t64{rnd(1, 6)}, func(g *Graph[float64], in []*t64) *t64 { return g.Sigmoid(in[0]) }},
 		{"Sqrt", []*t64{positive(1, 6)}, func(g *Graph[float64], in []*t64) *t64 { return g.Sqrt(in[0]) }},
 		{"Square", []*t64{rnd(1, 6)}, func(g *Graph[float64], in []*t64) *t64 { return g.Square(in[0]) }},
