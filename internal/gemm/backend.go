@@ -14,9 +14,10 @@ const (
 	beAVX2 int32 = iota
 	beGo
 	beOpenBLAS
+	beAVX512
 )
 
-var backendNames = [...]string{beAVX2: "avx2", beGo: "go", beOpenBLAS: "openblas"}
+var backendNames = [...]string{beAVX2: "avx2", beGo: "go", beOpenBLAS: "openblas", beAVX512: "avx512"}
 
 var (
 	backend atomic.Int32
@@ -58,6 +59,11 @@ func SetBackend(name string) error {
 			return errors.New("gemm: backend \"avx2\" unavailable: needs amd64 with AVX2 and FMA (and no purego build tag)")
 		}
 		backend.Store(beAVX2)
+	case "avx512":
+		if !hasAsm512 {
+			return errors.New("gemm: backend \"avx512\" unavailable: needs amd64 with AVX-512F, AVX2 and FMA (and no purego build tag)")
+		}
+		backend.Store(beAVX512)
 	case "go":
 		backend.Store(beGo)
 	case "openblas":
@@ -66,7 +72,7 @@ func SetBackend(name string) error {
 		}
 		backend.Store(beOpenBLAS)
 	default:
-		return fmt.Errorf("gemm: unknown backend %q (valid: avx2, go, openblas)", name)
+		return fmt.Errorf("gemm: unknown backend %q (valid: avx2, go, openblas, avx512)", name)
 	}
 	return nil
 }
@@ -85,6 +91,8 @@ func BackendInfo() string {
 		return "avx2: Go assembly AVX2/FMA 6×16 micro-kernel"
 	case beGo:
 		return "go: portable Go 6×16 micro-kernel"
+	case beAVX512:
+		return "avx512: Go assembly AVX-512 6×32 micro-kernel (AVX2 6×16 on edges)"
 	default:
 		return "openblas: " + openblasInfo()
 	}
@@ -99,6 +107,9 @@ func Backends() []string {
 	out = append(out, "go")
 	if loadOpenBLAS() == nil {
 		out = append(out, "openblas")
+	}
+	if hasAsm512 {
+		out = append(out, "avx512")
 	}
 	return out
 }
@@ -121,11 +132,17 @@ func sgemmOn(be int32, par bool, transA, transB bool, m, n, k int, alpha float32
 		if m*n*k >= openblasMinWork && openblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 			return
 		}
-		packedGemm(hasAsm, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		kern := kernGo
+		if hasAsm {
+			kern = kernAVX2
+		}
+		packedGemm(kern, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	case beGo:
-		packedGemm(false, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		packedGemm(kernGo, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	case beAVX512:
+		packedGemm(kernAVX512, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	default:
-		packedGemm(true, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		packedGemm(kernAVX2, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	}
 }
 

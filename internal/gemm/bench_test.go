@@ -72,7 +72,7 @@ func benchOne(b *testing.B, s benchShape) {
 }
 
 func benchBackends(b *testing.B, shapes []benchShape) {
-	for _, be := range []string{"avx2", "go", "openblas"} {
+	for _, be := range []string{"avx2", "go", "openblas", "avx512"} {
 		prev := Backend()
 		if err := SetBackend(be); err != nil {
 			b.Logf("skipping %s: %v", be, err)
@@ -107,7 +107,7 @@ func BenchmarkSgemmBatched(b *testing.B) {
 	const batch, tt, d = 8, 256, 32
 	r := rand.New(rand.NewPCG(1, 1))
 	q, k, s := randSlice(r, batch*tt*d), randSlice(r, batch*tt*d), randSlice(r, batch*tt*tt)
-	for _, be := range []string{"avx2", "go", "openblas"} {
+	for _, be := range []string{"avx2", "go", "openblas", "avx512"} {
 		prev := Backend()
 		if SetBackend(be) != nil {
 			continue

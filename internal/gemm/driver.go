@@ -74,7 +74,8 @@ type job struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
-	asm            bool
+	asm            bool // assembly kernel and packing (else portable Go)
+	wide           bool // with asm: AVX-512 6×32 kernel on pairs of strips
 	splitN         bool // run's tile range indexes nr-wide column tiles (else mr-high row tiles)
 	fn             func(lo, hi int)
 }
@@ -85,9 +86,18 @@ var jobPool = sync.Pool{New: func() any {
 	return j
 }}
 
+// kernelKind selects the micro-kernel of the packed path.
+type kernelKind int
+
+const (
+	kernGo     kernelKind = iota // portable Go 6×16
+	kernAVX2                     // assembly AVX2/FMA 6×16
+	kernAVX512                   // assembly AVX-512 6×32 (6×16 AVX2 on odd strips and edges)
+)
+
 // packedGemm computes C = alpha·op(A)·op(B) + beta·C with k > 0, alpha != 0,
 // on up to parallel.Threads() goroutines when parallel is set.
-func packedGemm(useAsm, par bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func packedGemm(kern kernelKind, par bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m*n*k < smallWork {
 		naive(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -98,7 +108,8 @@ func packedGemm(useAsm, par bool, transA, transB bool, m, n, k int, alpha float3
 	j.alpha, j.beta = alpha, beta
 	j.a, j.b, j.c = a, b, c
 	j.lda, j.ldb, j.ldc = lda, ldb, ldc
-	j.asm = useAsm
+	j.asm = kern != kernGo
+	j.wide = kern == kernAVX512
 
 	mt, nt := (m+mr-1)/mr, (n+nr-1)/nr
 	t := 1
@@ -169,43 +180,63 @@ func (j *job) block(ws *workspace, m0, m1, n0, n1 int) {
 }
 
 // macro multiplies a packed mc×kc block of A by a packed kc×nc panel of B
-// into C[ic:ic+mc, jc:jc+nc].
+// into C[ic:ic+mc, jc:jc+nc]. With the AVX-512 kernel, full 6-row tiles
+// over two consecutive strips run as one 6×32 tile.
 func (j *job) macro(ws *workspace, ic, mc, jc, nc, kc int, beta float32) {
 	c, ldc, alpha := j.c, j.ldc, j.alpha
-	for jr := 0; jr < nc; jr += nr {
-		bp := ws.bp[jr*kc : jr*kc+nr*kc]
-		ncr := min(nr, nc-jr)
+	for jr := 0; jr < nc; {
+		w := nr
+		if j.wide && jr+2*nr <= nc {
+			w = 2 * nr
+		}
+		bp := ws.bp[jr*kc : (jr+w)*kc]
 		for ir := 0; ir < mc; ir += mr {
 			ap := ws.ap[ir*kc : ir*kc+mr*kc]
 			mcr := min(mr, mc-ir)
-			ci := (ic+ir)*ldc + jc + jr
-			if mcr == mr && ncr == nr {
-				if j.asm {
-					_ = c[ci+(mr-1)*ldc+nr-1] // the whole tile is inside c
-					kernel6x16(kc, &ap[0], &bp[0], &c[ci], ldc, alpha, beta)
-				} else {
-					kernelGo(kc, ap, bp, c[ci:], ldc, alpha, beta)
-				}
+			if w == 2*nr && mcr == mr {
+				ci := (ic+ir)*ldc + jc + jr
+				_ = c[ci+(mr-1)*ldc+2*nr-1] // the whole tile is inside c
+				kernel6x32(kc, &ap[0], &bp[0], &bp[nr*kc], &c[ci], ldc, alpha, beta)
 				continue
 			}
-			// Edge tile: compute the full padded tile into tmp, then merge.
-			tmp := ws.tmp[:]
-			if j.asm {
-				kernel6x16(kc, &ap[0], &bp[0], &tmp[0], nr, alpha, 0)
-			} else {
-				kernelGo(kc, ap, bp, tmp, nr, alpha, 0)
+			for s := 0; s < w; s += nr {
+				j.tile(ws, ap, bp[s*kc:(s+nr)*kc], ic+ir, mcr, jc+jr+s, min(nr, nc-jr-s), kc, beta)
 			}
-			for i := 0; i < mcr; i++ {
-				row := c[ci+i*ldc : ci+i*ldc+ncr]
-				t := tmp[i*nr : i*nr+ncr]
-				if beta == 0 {
-					copy(row, t)
-					continue
-				}
-				for x, v := range t {
-					row[x] = beta*row[x] + v
-				}
-			}
+		}
+		jr += w
+	}
+}
+
+// tile computes the mcr×ncr tile of C at (i, jcol) with a 6×16 kernel;
+// partial tiles go through ws.tmp.
+func (j *job) tile(ws *workspace, ap, bp []float32, i, mcr, jcol, ncr, kc int, beta float32) {
+	c, ldc, alpha := j.c, j.ldc, j.alpha
+	ci := i*ldc + jcol
+	if mcr == mr && ncr == nr {
+		if j.asm {
+			_ = c[ci+(mr-1)*ldc+nr-1] // the whole tile is inside c
+			kernel6x16(kc, &ap[0], &bp[0], &c[ci], ldc, alpha, beta)
+		} else {
+			kernelGo(kc, ap, bp, c[ci:], ldc, alpha, beta)
+		}
+		return
+	}
+	// Edge tile: compute the full padded tile into tmp, then merge.
+	tmp := ws.tmp[:]
+	if j.asm {
+		kernel6x16(kc, &ap[0], &bp[0], &tmp[0], nr, alpha, 0)
+	} else {
+		kernelGo(kc, ap, bp, tmp, nr, alpha, 0)
+	}
+	for r := 0; r < mcr; r++ {
+		row := c[ci+r*ldc : ci+r*ldc+ncr]
+		t := tmp[r*nr : r*nr+ncr]
+		if beta == 0 {
+			copy(row, t)
+			continue
+		}
+		for x, v := range t {
+			row[x] = beta*row[x] + v
 		}
 	}
 }

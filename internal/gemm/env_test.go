@@ -37,7 +37,7 @@ func TestEnvSelection(t *testing.T) {
 	}{
 		{[]string{"TRAM_BLAS="}, def, ""},
 		{[]string{"TRAM_BLAS=go"}, "go", ""},
-		{[]string{"TRAM_BLAS=cuda"}, def, "valid: avx2, go, openblas"},
+		{[]string{"TRAM_BLAS=cuda"}, def, "valid: avx2, go, openblas, avx512"},
 		{[]string{"TRAM_BLAS=openblas", "TRAM_OPENBLAS_LIB=/nonexistent/libopenblas.so"}, def, "cannot load OpenBLAS"},
 	}
 	if obErr == nil {

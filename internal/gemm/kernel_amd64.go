@@ -14,3 +14,14 @@ var hasAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //
 //go:noescape
 func kernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// hasAsm512 reports whether the AVX-512 variant (kernel6x32) can run here.
+// cpu.X86.HasAVX512F includes the check that the OS saves ZMM state.
+var hasAsm512 = hasAsm && cpu.X86.HasAVX512F
+
+// kernel6x32 is the AVX-512 variant of kernel6x16 for a 6×32 tile whose
+// columns 0–15 and 16–31 come from two consecutive packed B strips b0, b1.
+// Implemented in kernel512_amd64.s.
+//
+//go:noescape
+func kernel6x32(kc int, a, b0, b1, c *float32, ldc int, alpha, beta float32)

@@ -8,3 +8,9 @@ var hasAsm = false
 func kernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32) {
 	panic("gemm: assembly kernel not available on this architecture")
 }
+
+var hasAsm512 = false
+
+func kernel6x32(kc int, a, b0, b1, c *float32, ldc int, alpha, beta float32) {
+	panic("gemm: assembly kernel not available on this architecture")
+}
