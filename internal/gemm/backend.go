@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/tramlab/tram/internal/parallel"
@@ -158,15 +159,44 @@ func sgemmBatched(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 	// Either way each matrix sees the same tile grid and k blocks, so the
 	// results do not depend on the thread count.
 	if t > 1 && batch > 1 && work < t*4*minChunkFlops && be != beOpenBLAS {
-		grain := max(1, minChunkFlops/max(work, 1))
-		parallel.For(batch, grain, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				sgemmOn(be, false, transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
-			}
-		})
+		bj := batchPool.Get().(*batchJob)
+		bj.be, bj.transA, bj.transB, bj.m, bj.n, bj.k = be, transA, transB, m, n, k
+		bj.alpha, bj.beta = alpha, beta
+		bj.a, bj.lda, bj.strideA = a, lda, strideA
+		bj.b, bj.ldb, bj.strideB = b, ldb, strideB
+		bj.c, bj.ldc, bj.strideC = c, ldc, strideC
+		parallel.For(batch, max(1, minChunkFlops/max(work, 1)), bj.fn)
+		bj.a, bj.b, bj.c = nil, nil, nil
+		batchPool.Put(bj)
 		return
 	}
 	for i := 0; i < batch; i++ {
 		sgemmOn(be, true, transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
+	}
+}
+
+// batchJob carries a batched call through parallel.For without allocating.
+type batchJob struct {
+	be                        int32
+	transA, transB            bool
+	m, n, k                   int
+	alpha, beta               float32
+	a, b, c                   []float32
+	lda, ldb, ldc             int
+	strideA, strideB, strideC int
+	fn                        func(lo, hi int)
+}
+
+var batchPool = sync.Pool{New: func() any {
+	j := new(batchJob)
+	j.fn = j.run
+	return j
+}}
+
+// run computes matrices [lo, hi) of the batch, each on one thread.
+func (j *batchJob) run(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		sgemmOn(j.be, false, j.transA, j.transB, j.m, j.n, j.k, j.alpha,
+			j.a[i*j.strideA:], j.lda, j.b[i*j.strideB:], j.ldb, j.beta, j.c[i*j.strideC:], j.ldc)
 	}
 }

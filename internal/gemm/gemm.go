@@ -1,23 +1,3 @@
-// Package gemm implements single-precision general matrix multiplication
-// (sgemm) for row-major matrices:
-//
-//	C = alpha·op(A)·op(B) + beta·C,   op(X) = X or Xᵀ,
-//
-// where op(A) is m×k, op(B) is k×n and C is m×n. Matrices are stored
-// row-major with row strides lda, ldb, ldc (the stride of A, B, C as stored,
-// so a transposed A is stored k×m and needs lda ≥ m).
-//
-// Backends:
-//   - "avx2": Go-assembly AVX2/FMA 6×16 micro-kernel with packing (default
-//     on amd64 CPUs with AVX2 and FMA).
-//   - "go": portable pure-Go path (the default elsewhere).
-//   - "openblas": OpenBLAS's sgemm_ loaded at run time through purego (no
-//     cgo); optional, selected by SetBackend("openblas") or TRAM_BLAS=openblas.
-//
-// Threads come from internal/parallel. The avx2 and go backends split work
-// along blocks of C only, never along k, so every element of C is summed in
-// the same order whatever the thread count: results are bit-identical for
-// any parallel.Threads().
 package gemm
 
 import "fmt"

@@ -562,7 +562,7 @@ func TestOpenBLASLoad(t *testing.T) {
 	}
 }
 
-// TestAllocs: steady-state calls reuse packing buffers.
+// TestAllocs: steady-state calls reuse packing buffers and job records.
 func TestAllocs(t *testing.T) {
 	for _, v := range variants(t) {
 		if v.noSmall {
@@ -570,23 +570,30 @@ func TestAllocs(t *testing.T) {
 		}
 		t.Run(v.name, func(t *testing.T) {
 			use(t, v)
-			const n = 96
+			const n, bm, batch = 96, 24, 8
 			a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+			ba, bb, bc := make([]float32, batch*bm*bm), make([]float32, batch*bm*bm), make([]float32, batch*bm*bm)
 			for _, threads := range []int{1, 2} {
 				withThreads(t, threads)
+				limit := 0.0
+				if threads > 1 {
+					limit = 2 // parallel.For's goroutine
+				}
+				if v.backend == "openblas" {
+					limit = 1 // purego.SyscallN's argument slice
+				}
 				for _, tr := range transs {
 					f := func() { Sgemm(tr[0], tr[1], n, n, n, 1, a, n, b, n, 0, c, n) }
 					f()
-					got := testing.AllocsPerRun(20, f)
-					limit := 0.0
-					if threads > 1 {
-						limit = 2 // parallel.For's goroutine
+					if got := testing.AllocsPerRun(20, f); got > limit {
+						t.Errorf("threads=%d trans=%v: %v allocs per Sgemm, want ≤ %v", threads, tr, got, limit)
 					}
-					if v.backend == "openblas" {
-						limit = 1 // purego.SyscallN's argument slice
+					fb := func() {
+						SgemmBatched(tr[0], tr[1], bm, bm, bm, 1, ba, bm, bm*bm, bb, bm, bm*bm, 0, bc, bm, bm*bm, batch)
 					}
-					if got > limit {
-						t.Errorf("threads=%d trans=%v: %v allocs per call, want ≤ %v", threads, tr, got, limit)
+					fb()
+					if got := testing.AllocsPerRun(20, fb); got > max(limit, 2) {
+						t.Errorf("threads=%d trans=%v: %v allocs per SgemmBatched, want ≤ %v", threads, tr, got, max(limit, 2))
 					}
 				}
 			}
