@@ -113,6 +113,9 @@ var lmPackages = []string{
 var xlingPackages = []string{
 	"fortunes-de", "fortunes-it", "fortunes-es", "fortunes-ru", "fortunes-pl", "fortunes-cs",
 	"debian-reference-de", "debian-reference-fr", "debian-reference-es", "debian-reference-it",
+	// ManSec-X test pages
+	"manpages-de", "manpages-fr", "manpages-es", "manpages-pl", "manpages-ru", "manpages-uk",
+	"manpages-it", "manpages-pt-br",
 }
 
 // DefaultCacheDir returns the default package cache: tram/data under the

@@ -19,10 +19,18 @@
 //	pairs-train.jsonl          {"en": msgid, "lang": LANG, "text": msgstr} (train split, 7 languages)
 //	pretrain.jsonl             {"text": paragraph, "lang": LANG, "source": origin} (unlabelled)
 //
+// A second task, ManSec-X, is written to mansec/: which kind of man-page
+// section (description, options, examples, files-env, notes-bugs) a
+// paragraph comes from, trained on English pages that no test language
+// translates and tested on manpages-{de,fr,es,pl,ru,uk,it,pt-br}:
+//
+//	mansec/train.jsonl, mansec/dev.jsonl, mansec/test-LANG.jsonl   {"text", "label", "lang"}
+//
 // The pretraining corpus holds translated and English man pages,
 // fortunes-{de,it,es,ru,pl,cs}, debian-reference-{de,fr,es,it} and the
 // train-split catalogue messages of every language; no test or dev message
-// and no text equal to a test message in any language is in it.
+// and no text equal to a test message (of either task) in any language is
+// in it.
 package xling
 
 import (
@@ -462,6 +470,10 @@ func build(opt data.BuildOptions, expect map[string]int, tol float64) (*data.Man
 	if err := pw.Close(); err != nil {
 		return nil, err
 	}
+	msSrcs, err := buildManSec(opt, testTexts, counts)
+	if err != nil {
+		return nil, err
+	}
 	pre, err := writePretrain(opt, cats, parsed, testTexts, counts)
 	if err != nil {
 		return nil, err
@@ -469,6 +481,7 @@ func build(opt data.BuildOptions, expect map[string]int, tol float64) (*data.Man
 	m := &data.Manifest{Task: data.TaskXling, Name: "GetText-X", Format: 1, Counts: counts}
 	m.Sources = append(m.Sources, data.Source{Name: "/usr/share/locale/*/LC_MESSAGES/*.mo", Files: len(cats), SHA256: data.HashStrings(catPaths), Note: "sha256 of the sorted file list"})
 	m.Sources = append(m.Sources, pre...)
+	m.Sources = append(m.Sources, msSrcs...)
 	if err := opt.Drift(m, expect, tol); err != nil {
 		return nil, err
 	}

@@ -80,6 +80,12 @@ func fixture(t *testing.T) (sysroot, cache string) {
 		fakePackage(t, cache, "debian-reference-"+l, map[string]string{
 			"usr/share/debian-reference/ch01." + l + ".html": "<html><p>Debian Referenz Kapitel eins &amp; mehr</p></html>"})
 	}
+	for _, l := range ManSecLangs {
+		pkg := "manpages-" + strings.ToLower(strings.ReplaceAll(l, "_", "-"))
+		fakePackage(t, cache, pkg, map[string]string{
+			"usr/share/man/" + l + "/man1/foo.1": ".TH FOO 1\n.SH BESCHREIBUNG\nfoo zeigt alle Dateien an.\n.SH OPTIONEN\n.TP\n-a, --all zeigt auch versteckte Dateien\n.SH DATEIEN\n/etc/foo.conf ist die Konfigurationsdatei\n"})
+	}
+	writeFile(t, filepath.Join(sysroot, "usr/share/man/man1/bar.1"), ".TH BAR 1\n.SH DESCRIPTION\nbar prints the bars.\n.SH OPTIONS\n.TP\n-v, --verbose prints more words\n.SH EXAMPLES\nbar -v prints many bars\n.SH BUGS\nbar has no known bugs at all.\n")
 	return sysroot, cache
 }
 
@@ -151,6 +157,25 @@ func TestBuild(t *testing.T) {
 	pairs, err := LoadPairs(out)
 	if err != nil || len(pairs) == 0 {
 		t.Fatalf("pairs: %d, %v", len(pairs), err)
+	}
+	// ManSec-X: English train from bar(1) only (foo(1) is translated), tests in every language.
+	msTrain, err := Load(filepath.Join(out, "mansec"), "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range msTrain {
+		if strings.Contains(x.Text, "foo") {
+			t.Errorf("translated page in ManSec-X train: %+v", x)
+		}
+	}
+	if m.Counts["mansec/train"]+m.Counts["mansec/dev"] != 4 {
+		t.Errorf("ManSec-X English paragraphs: %d train, %d dev, want 4", m.Counts["mansec/train"], m.Counts["mansec/dev"])
+	}
+	for _, l := range ManSecLangs {
+		xs, err := Load(filepath.Join(out, "mansec"), "test-"+l)
+		if err != nil || len(xs) != 3 || xs[0].Lang != l {
+			t.Errorf("ManSec-X test-%s: %+v, %v", l, xs, err)
+		}
 	}
 	for _, f := range []string{"CARD.md", "SUMMARY.txt", "manifest.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
