@@ -340,8 +340,8 @@ type DriftError struct {
 }
 
 func (e *DriftError) Error() string {
-	return fmt.Sprintf("%s: sources drifted from the recorded build (rerun with --allow-drift to accept, then update the recorded counts):\n  %s",
-		e.Task, strings.Join(e.Lines, "\n  "))
+	return fmt.Sprintf("%s: sources drifted from the recorded build (build with --allow-drift to accept the change, then update the recorded counts in data/%s):\n  %s",
+		e.Task, e.Task, strings.Join(e.Lines, "\n  "))
 }
 
 // CheckDrift compares got with the expected counts: a key whose count differs
@@ -438,7 +438,7 @@ func (o *BuildOptions) PrepareOut() error {
 func (o *BuildOptions) Drift(m *Manifest, expected map[string]int, tol float64) error {
 	err := CheckDrift(m.Task, expected, m.Counts, tol)
 	if err != nil && o.AllowDrift {
-		o.Logf("warning: %v", err)
+		o.Logf("warning (accepted with --allow-drift): %v", err)
 		m.Notes = append(m.Notes, "built with --allow-drift: "+err.Error())
 		return nil
 	}

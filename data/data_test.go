@@ -95,6 +95,6 @@ func ExampleCheckDrift() {
 	err := CheckDrift("demo", recorded, map[string]int{"train": 980, "test": 120}, 0.25)
 	fmt.Println(err)
 	// Output:
-	// demo: sources drifted from the recorded build (rerun with --allow-drift to accept, then update the recorded counts):
+	// demo: sources drifted from the recorded build (build with --allow-drift to accept the change, then update the recorded counts in data/demo):
 	//   test: 120, recorded 300 (tolerance ±25%)
 }
