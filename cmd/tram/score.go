@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/tramlab/tram/autograd"
+	"github.com/tramlab/tram/models/gpt2"
+	"github.com/tramlab/tram/nn"
+	"github.com/tramlab/tram/tokenizer"
+)
+
+func init() {
+	register(&command{name: "score", summary: "perplexity of a GPT-2-family model on a text file, one document per line", run: runScore})
+}
+
+// scoreResult is the JSON contract of `tram score --json`.
+type scoreResult struct {
+	Documents  int      `json:"documents"`
+	Tokens     int      `json:"tokens"`
+	NLL        *float64 `json:"nll"`
+	Perplexity *float64 `json:"perplexity"`
+}
+
+func runScore(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("score", "--model DIR [--json] FILE",
+		"Scores FILE with a GPT-2-family model directory (config.json, model.safetensors,\n"+
+			"tokenizer.json). Each non-empty line of FILE (split on \\n, one trailing \\r dropped) is one\n"+
+			"document, encoded without added special tokens (a literal <|endoftext|> is that token). A\n"+
+			"document longer than n_positions is cut into consecutive windows of n_positions tokens; in\n"+
+			"each window every token after the first is predicted from its prefix. Prints the number of\n"+
+			"documents, of predicted tokens N, the mean negative log-likelihood in nats and exp(nll);\n"+
+			"with N = 0, nll and perplexity are null.", stderr)
+	model := fs.String("model", "", "GPT-2-family model directory (required)")
+	asJSON := fs.Bool("json", false, `print {"documents", "tokens", "nll", "perplexity"} as one JSON object`)
+	batch := fs.Int("batch-size", 8, "windows per forward pass")
+	// Accept FILE before or after the flags.
+	var file string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		file, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if err.Error() == "flag: help requested" {
+			return err
+		}
+		return errUsage
+	}
+	if file == "" && fs.NArg() > 0 {
+		file = fs.Arg(0)
+	}
+	if file == "" || fs.NArg() > 1 || *model == "" || *batch < 1 {
+		fs.Usage()
+		return errUsage
+	}
+	res, err := score(*model, file, *batch)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	if res.NLL == nil {
+		fmt.Fprintf(stdout, "%d documents, 0 predicted tokens: no perplexity\n", res.Documents)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%d documents, %d predicted tokens: nll %.4f nats/token, perplexity %.3f\n", res.Documents, res.Tokens, *res.NLL, *res.Perplexity)
+	return nil
+}
+
+func score(dir, file string, batch int) (scoreResult, error) {
+	var res scoreResult
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return res, err
+	}
+	m, err := gpt2.Load(dir)
+	if err != nil {
+		return res, err
+	}
+	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		return res, err
+	}
+	P := m.Config.NPositions
+	// Windows grouped by length, so that each forward pass is one batch.
+	byLen := map[int][]int32{}
+	lines := bytes.Split(raw, []byte("\n"))
+	if len(lines) > 0 && len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1] // the text after a final newline is not a line
+	}
+	for i, line := range lines {
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			continue
+		}
+		if !utf8.Valid(line) {
+			return res, fmt.Errorf("%s:%d: invalid UTF-8", file, i+1)
+		}
+		res.Documents++
+		ids := tok.Encode(string(line))
+		for _, id := range ids {
+			if int(id) >= m.Config.VocabSize {
+				return res, fmt.Errorf("%s:%d: token id %d from the tokenizer exceeds the model's vocab_size %d", file, i+1, id, m.Config.VocabSize)
+			}
+		}
+		for start := 0; start < len(ids); start += P {
+			w := ids[start:min(start+P, len(ids))]
+			if len(w) >= 2 {
+				byLen[len(w)] = append(byLen[len(w)], w...)
+			}
+		}
+	}
+	lens := slices.Sorted(maps.Keys(byLen)) // a fixed order keeps the sum deterministic
+	g := autograd.NewGraph[float32]()
+	var sum float64
+	var tg []int32
+	for _, T := range lens {
+		flat := byLen[T]
+		n := len(flat) / T
+		for s := 0; s < n; s += batch {
+			b := min(batch, n-s)
+			ids := flat[s*T : (s+b)*T]
+			tg = gpt2.ShiftTargets(tg, ids, b, T)
+			g.Reset()
+			g.NoGrad(func() {
+				_, loss := m.LMLoss(&nn.Pass{G: g}, ids, b, T, tg)
+				sum += float64(loss.Item()) * float64(len(tg))
+			})
+			res.Tokens += len(tg)
+		}
+	}
+	if res.Tokens > 0 {
+		nll := sum / float64(res.Tokens)
+		ppl := math.Exp(nll)
+		res.NLL, res.Perplexity = &nll, &ppl
+	}
+	return res, nil
+}
