@@ -33,10 +33,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -492,4 +494,26 @@ func WriteSummary(dir string, m *Manifest) error {
 		b.WriteString("\nNote: " + n + "\n")
 	}
 	return os.WriteFile(filepath.Join(dir, "SUMMARY.txt"), []byte(b.String()), 0o644)
+}
+
+var (
+	blockTagRE = regexp.MustCompile(`(?is)<(/?(p|div|h[1-6]|li|tr|td|th|pre|dt|dd|br|table|ul|ol|title)\b[^>]*)>`)
+	tagRE      = regexp.MustCompile(`(?s)<[^>]*>`)
+	scriptRE   = regexp.MustCompile(`(?is)<(script|style)\b.*?</(script|style)>`)
+)
+
+// HTMLParagraphs returns the text blocks of an HTML document: block-level
+// tags separate blocks, other tags are removed, entities decoded and
+// whitespace collapsed.
+func HTMLParagraphs(b []byte) []string {
+	s := scriptRE.ReplaceAllString(string(b), " ")
+	s = blockTagRE.ReplaceAllString(s, "\n\n")
+	s = tagRE.ReplaceAllString(s, "")
+	var out []string
+	for _, p := range strings.Split(s, "\n\n") {
+		if t := strings.Join(strings.Fields(html.UnescapeString(p)), " "); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }

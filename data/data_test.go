@@ -98,3 +98,11 @@ func ExampleCheckDrift() {
 	// demo: sources drifted from the recorded build (build with --allow-drift to accept the change, then update the recorded counts in data/demo):
 	//   test: 120, recorded 300 (tolerance ±25%)
 }
+
+func TestHTMLParagraphs(t *testing.T) {
+	got := HTMLParagraphs([]byte("<html><head><title>T</title><style>p{}</style></head><body><p>One &amp; <b>two</b>\n three</p><div>Four&nbsp;five</div></body></html>"))
+	want := []string{"T", "One & two three", "Four five"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

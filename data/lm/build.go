@@ -301,7 +301,7 @@ func readDomain(dom string, opt data.BuildOptions) ([]group, []data.Source, erro
 			if err != nil {
 				return nil, nil, err
 			}
-			es = append(es, chunk(htmlParagraphs(b), 2000)...)
+			es = append(es, chunk(data.HTMLParagraphs(b), 2000)...)
 		}
 		groups = append(groups, group{"debian-reference", es})
 		return groups, []data.Source{src, {Name: "/usr/share/man/man{4,5,7} (base image)", Files: nfiles, SHA256: data.HashStrings(files), Note: "sha256 of the sorted page list"}}, nil
@@ -426,26 +426,6 @@ func chunk(paras []string, size int) []string {
 	}
 	if len(cur) > 0 {
 		out = append(out, strings.Join(cur, "\n"))
-	}
-	return out
-}
-
-var (
-	blockTagRE = regexp.MustCompile(`(?is)<(/?(p|div|h[1-6]|li|tr|td|th|pre|dt|dd|br|table|ul|ol|title)\b[^>]*)>`)
-	tagRE      = regexp.MustCompile(`(?s)<[^>]*>`)
-	scriptRE   = regexp.MustCompile(`(?is)<(script|style)\b.*?</(script|style)>`)
-	entityR    = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`, "&#39;", "'", "&nbsp;", " ", "&#160;", " ")
-)
-
-func htmlParagraphs(b []byte) []string {
-	s := scriptRE.ReplaceAllString(string(b), " ")
-	s = blockTagRE.ReplaceAllString(s, "\n\n")
-	s = tagRE.ReplaceAllString(s, "")
-	var out []string
-	for _, p := range strings.Split(s, "\n\n") {
-		if t := strings.Join(strings.Fields(entityR.Replace(p)), " "); t != "" {
-			out = append(out, t)
-		}
 	}
 	return out
 }
@@ -576,7 +556,7 @@ func copyrightParagraphs(s string) []string {
 
 var dep5Field = regexp.MustCompile(`^[A-Za-z-]+:`)
 
-var sixSpace = regexp.MustCompile(`\s+`)
+var spaceRE = regexp.MustCompile(`\s+`)
 
 func shingles(s string, fn func(uint64)) {
 	ws := strings.Fields(strings.ToLower(s))
@@ -670,7 +650,7 @@ func WordNetGlosses(s string) []string {
 		for i := 0; i < n && 4+2*i < len(f); i++ {
 			ws = append(ws, strings.ReplaceAll(f[4+2*i], "_", " "))
 		}
-		out = append(out, strings.Join(ws, ", ")+": "+strings.TrimSpace(sixSpace.ReplaceAllString(gloss, " ")))
+		out = append(out, strings.Join(ws, ", ")+": "+strings.TrimSpace(spaceRE.ReplaceAllString(gloss, " ")))
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package vision
 
 import (
 	"image"
-	"image/draw"
 	"math"
 	"math/rand/v2"
 
@@ -171,7 +170,6 @@ func render(s shape, a aug, r *rand.Rand) (img [Pixels]uint8, ok bool) {
 		for i, v := range dst.Pix {
 			cov[i] = float32(v) / 255
 		}
-		var _ draw.Image = dst
 	}
 	if len(ss) > 0 {
 		var strokes [][]hershey.Point

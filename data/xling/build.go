@@ -34,10 +34,8 @@
 package xling
 
 import (
-	"bytes"
 	"fmt"
 	"hash/fnv"
-	"html"
 	"io"
 	"os"
 	"path/filepath"
@@ -602,7 +600,7 @@ func writePretrain(opt data.BuildOptions, cats []catalog, parsed []*mo.Catalog, 
 			if err != nil {
 				return nil, err
 			}
-			for _, p := range HTMLParagraphs(b) {
+			for _, p := range data.HTMLParagraphs(b) {
 				emit(p, lang, "debian-reference")
 			}
 		}
@@ -633,7 +631,7 @@ func writePretrain(opt data.BuildOptions, cats []catalog, parsed []*mo.Catalog, 
 	return sources, w.Close()
 }
 
-func isUTF8(b []byte) bool { return bytes.Equal(bytes.ToValidUTF8(b, nil), b) }
+func isUTF8(b []byte) bool { return utf8.Valid(b) }
 
 func regularFiles(dir string) []string {
 	var out []string
@@ -644,27 +642,5 @@ func regularFiles(dir string) []string {
 		return nil
 	})
 	sort.Strings(out)
-	return out
-}
-
-var (
-	blockTagRE = regexp.MustCompile(`(?is)<(/?(p|div|h[1-6]|li|tr|td|th|pre|dt|dd|br|table|ul|ol|title)\b[^>]*)>`)
-	tagRE      = regexp.MustCompile(`(?s)<[^>]*>`)
-	scriptRE   = regexp.MustCompile(`(?is)<(script|style)\b.*?</(script|style)>`)
-)
-
-// HTMLParagraphs returns the text blocks of an HTML document: tags removed,
-// entities decoded, whitespace collapsed.
-func HTMLParagraphs(b []byte) []string {
-	s := scriptRE.ReplaceAllString(string(b), " ")
-	s = blockTagRE.ReplaceAllString(s, "\n\n")
-	s = tagRE.ReplaceAllString(s, "")
-	var out []string
-	for _, p := range strings.Split(s, "\n\n") {
-		t := strings.Join(strings.Fields(html.UnescapeString(p)), " ")
-		if t != "" {
-			out = append(out, t)
-		}
-	}
 	return out
 }
