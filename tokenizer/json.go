@@ -752,7 +752,7 @@ func (t *WordPiece) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	var decoder any
-	if t.decPrefix != "" {
+	if t.decPrefix != "" || t.cleanup {
 		decoder = struct {
 			Type    string `json:"type"`
 			Prefix  string `json:"prefix"`

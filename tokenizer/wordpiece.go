@@ -27,29 +27,38 @@ type BertNormalizer struct {
 
 // Normalize returns s normalized.
 func (n BertNormalizer) Normalize(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if n.CleanText {
-			if r == 0 || r == utf8.RuneError || isControl(r) {
+	ascii := true
+	if n.CleanText || n.ChineseChars {
+		var b strings.Builder
+		b.Grow(len(s))
+		for _, r := range s {
+			if r >= utf8.RuneSelf {
+				ascii = false
+			}
+			if n.CleanText {
+				if r == 0 || r == utf8.RuneError || isControl(r) {
+					continue
+				}
+				if r == ' ' || r == '\t' || r == '\n' || r == '\r' || r >= utf8.RuneSelf && unicode.IsSpace(r) {
+					r = ' '
+				}
+			}
+			if n.ChineseChars && r >= 0x3400 && isCJK(r) {
+				b.WriteByte(' ')
+				b.WriteRune(r)
+				b.WriteByte(' ')
 				continue
 			}
-			if unicode.IsSpace(r) {
-				r = ' '
-			}
-		}
-		if n.ChineseChars && isCJK(r) {
-			b.WriteByte(' ')
 			b.WriteRune(r)
-			b.WriteByte(' ')
-			continue
 		}
-		b.WriteRune(r)
+		s = b.String()
+	} else {
+		ascii = isASCII(s)
 	}
-	s = b.String()
-	if n.StripAccents {
+	if n.StripAccents && !ascii {
 		s = norm.NFD.String(s)
-		b.Reset()
+		var b strings.Builder
+		b.Grow(len(s))
 		for _, r := range s {
 			if !unicode.Is(unicode.Mn, r) {
 				b.WriteRune(r)
@@ -58,9 +67,22 @@ func (n BertNormalizer) Normalize(s string) string {
 		s = b.String()
 	}
 	if n.Lowercase {
-		s = lower(s)
+		if ascii {
+			s = strings.ToLower(s)
+		} else {
+			s = lower(s)
+		}
 	}
 	return s
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // lower lower-cases s rune by rune, with the one multi-rune mapping of
@@ -75,6 +97,9 @@ func isControl(r rune) bool {
 	switch r {
 	case '\t', '\n', '\r':
 		return false
+	}
+	if r < utf8.RuneSelf {
+		return r < 0x20 || r == 0x7f
 	}
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
 }
@@ -275,19 +300,21 @@ func (t *WordPiece) appendWord(ids []int32, w string) []int32 {
 		return append(ids, t.unk)
 	}
 	n := len(ids)
-	var sb strings.Builder
+	var buf [128]byte
+	sub := append(buf[:0], t.prefix...)
 	for start := 0; start < len(w); {
 		end := len(w)
 		found := false
 		for end > start {
-			sub := w[start:end]
-			if start > 0 {
-				sb.Reset()
-				sb.WriteString(t.prefix)
-				sb.WriteString(sub)
-				sub = sb.String()
+			var id int32
+			var ok bool
+			if start == 0 {
+				id, ok = t.voc.ids[w[:end]]
+			} else {
+				sub = append(sub[:len(t.prefix)], w[start:end]...)
+				id, ok = t.voc.ids[string(sub)] // no allocation: map lookup
 			}
-			if id, ok := t.voc.ids[sub]; ok {
+			if ok {
 				ids = append(ids, id)
 				found = true
 				break
