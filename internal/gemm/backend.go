@@ -45,14 +45,15 @@ func defaultBackend() int32 {
 	return beGo
 }
 
-// Backend reports the active backend: "avx2" (Go assembly), "go" (portable)
-// or "openblas".
+// Backend reports the active backend: "avx2" (Go assembly), "go" (portable),
+// "openblas", or "avx512" (opt-in Go assembly).
 func Backend() string { return backendNames[backend.Load()] }
 
 // SetBackend switches the backend at run time. Valid names are "avx2",
-// "go" and "openblas"; "avx2" fails on CPUs (or builds) without AVX2/FMA and
-// "openblas" fails when the shared library cannot be loaded. On error the
-// backend is unchanged.
+// "go", "openblas" and "avx512"; "avx2" and "avx512" fail on CPUs (or
+// builds) without the instructions, and "openblas" fails when the shared
+// library cannot be loaded. On error the backend is unchanged. Calls in
+// flight finish on the backend they started with.
 func SetBackend(name string) error {
 	switch name {
 	case "avx2":
@@ -99,7 +100,8 @@ func BackendInfo() string {
 	}
 }
 
-// Backends lists the backends that can be selected on this machine.
+// Backends lists the backends that can be selected on this machine (the
+// first call tries to load OpenBLAS).
 func Backends() []string {
 	var out []string
 	if hasAsm {

@@ -44,7 +44,7 @@ func TestGFLOPSTable(t *testing.T) {
 		}
 		a, bb, c := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n), randSlice(r, s.m*s.n)
 		flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
-		reps := max(1, int(1e8/flops))
+		reps := max(1, int(3e8/flops))
 		type key struct {
 			be      string
 			threads int
