@@ -6,6 +6,9 @@
 //   - gpt: GPT-2-style pre-LayerNorm decoder, vocab 4096, d_model 256,
 //     4 layers, 4 heads, context 128, batch 16, tanh-GELU MLP (4×), untied
 //     LM head.
+//   - gpt2: the same shapes through the real GPT-2 model code
+//     (models/gpt2, LM head tied to wte, as GPT-2 has it): not in the
+//     anchor; it shows the model layer costs nothing over the engine.
 //
 // Methods: sgd (SGD, lr 1e-2) and adamw (AdamW, lr 1e-3, weight decay 1e-2,
 // PyTorch's defaults, as the anchor) run one forward, backward and update;
@@ -30,7 +33,7 @@ import (
 
 // Workloads and Methods list the valid names.
 var (
-	Workloads = []string{"mlp", "gpt"}
+	Workloads = []string{"mlp", "gpt", "gpt2"}
 	Methods   = append([]string{"tram"}, sharp.MethodNames...)
 )
 
@@ -56,6 +59,8 @@ func New(name, method string) (*Runner, error) {
 		w = newMLP(0)
 	case "gpt":
 		w = newGPT(0)
+	case "gpt2":
+		w = newGPT2(0)
 	default:
 		return nil, fmt.Errorf("unknown workload %q; valid workloads: %s", name, strings.Join(Workloads, ", "))
 	}

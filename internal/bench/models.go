@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 
+	"github.com/tramlab/tram/models/gpt2"
 	"github.com/tramlab/tram/nn"
 	"github.com/tramlab/tram/tensor"
 )
@@ -124,4 +125,30 @@ func (m *gpt) Forward(p *nn.Pass, _ int) (*nn.Tensor, *nn.Tensor) {
 	}
 	logits := m.head.Forward(p, m.lnf.Forward(p, x))
 	return logits, g.CrossEntropy(logits, m.tgt, -1)
+}
+
+// gpt2Workload runs the anchor's GPT shapes through models/gpt2.
+type gpt2Workload struct {
+	*gpt2.Model
+	idx, tgt []int32
+}
+
+func newGPT2(seed uint64) *gpt2Workload {
+	m, err := gpt2.New(gpt2.Small(4096, 128, 256, 4, 4), seed)
+	if err != nil {
+		panic(err)
+	}
+	w := &gpt2Workload{Model: m, idx: make([]int32, 16*128)}
+	rng := tensor.NewRNG(seed)
+	for i := range w.idx {
+		w.idx[i] = int32(rng.IntN(4096))
+	}
+	w.tgt = gpt2.ShiftTargets(nil, w.idx, 16, 128)
+	return w
+}
+
+func (w *gpt2Workload) Micros() int { return 1 }
+
+func (w *gpt2Workload) Forward(p *nn.Pass, _ int) (*nn.Tensor, *nn.Tensor) {
+	return w.LMLoss(p, w.idx, 16, 128, w.tgt)
 }
