@@ -107,7 +107,21 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 }
 
 // Parse reads a tokenizer from the bytes of a Hugging Face tokenizer.json
-// file.
+// file. It reads
+//
+//   - model "BPE" (merges as "a b" strings or as [a, b] pairs) with
+//     normalizer null, pre_tokenizer ByteLevel and decoder ByteLevel or
+//     null;
+//   - model "WordPiece" with normalizer BertNormalizer or null,
+//     pre_tokenizer BertPreTokenizer and decoder WordPiece or null;
+//   - post_processor null, ByteLevel, TemplateProcessing, BertProcessing,
+//     RobertaProcessing, or a Sequence of these;
+//   - added_tokens, with their single_word, lstrip, rstrip and normalized
+//     flags.
+//
+// Anything else (another model or component type, BPE dropout, merges or
+// added tokens that do not fit the vocabulary, duplicate tokens or ids) is
+// an error. Truncation and padding settings are ignored.
 func Parse(data []byte) (Tokenizer, error) {
 	return parse(data)
 }
