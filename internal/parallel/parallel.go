@@ -4,6 +4,11 @@
 // Work is always split into the same contiguous chunks for a given thread
 // count and range, so any kernel whose chunks write disjoint outputs gives
 // bit-identical results for a given thread count.
+//
+// Chunks run on persistent workers (started on first use), so a call
+// allocates nothing beyond the caller's closure. A chunk finding every
+// worker busy (nested or concurrent calls) runs on the calling goroutine
+// instead of waiting, so calls never deadlock.
 package parallel
 
 import (
@@ -38,6 +43,49 @@ func SetThreads(n int) int {
 	return int(threads.Swap(int64(n)))
 }
 
+// A call is one For invocation shared by its chunks.
+type call struct {
+	fn      func(lo, hi int)
+	n, k    int
+	pending sync.WaitGroup
+}
+
+// chunk runs chunk c of the call.
+func (c *call) chunk(i int) { c.fn(i*c.n/c.k, (i+1)*c.n/c.k) }
+
+type job struct {
+	c *call
+	i int
+}
+
+var (
+	pool     sync.Pool // *call
+	jobs     chan job
+	spawned  atomic.Int64
+	spawnMux sync.Mutex
+)
+
+// ensureWorkers starts workers up to want (they live for the process).
+func ensureWorkers(want int) {
+	if int(spawned.Load()) >= want {
+		return
+	}
+	spawnMux.Lock()
+	defer spawnMux.Unlock()
+	if jobs == nil {
+		jobs = make(chan job)
+	}
+	for int(spawned.Load()) < want {
+		spawned.Add(1)
+		go func() {
+			for j := range jobs {
+				j.c.chunk(j.i)
+				j.c.pending.Done()
+			}
+		}()
+	}
+}
+
 // For calls fn(lo, hi) on disjoint chunks covering [0, n). Chunks hold at least
 // grain indices; at most Threads() chunks run at once and the split depends
 // only on n, grain and Threads(). fn runs on the calling goroutine when one
@@ -50,23 +98,31 @@ func For(n, grain int, fn func(lo, hi int)) {
 		grain = 1
 	}
 	t := Threads()
-	chunks := (n + grain - 1) / grain
-	if chunks > t {
-		chunks = t
+	k := (n + grain - 1) / grain
+	if k > t {
+		k = t
 	}
-	if chunks <= 1 {
+	if k <= 1 {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(chunks - 1)
-	for c := 1; c < chunks; c++ {
-		lo, hi := c*n/chunks, (c+1)*n/chunks
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
+	ensureWorkers(t - 1)
+	c, _ := pool.Get().(*call)
+	if c == nil {
+		c = &call{}
 	}
-	fn(0, n/chunks)
-	wg.Wait()
+	c.fn, c.n, c.k = fn, n, k
+	for i := 1; i < k; i++ {
+		c.pending.Add(1)
+		select {
+		case jobs <- job{c, i}:
+		default: // every worker is busy: do it here
+			c.chunk(i)
+			c.pending.Done()
+		}
+	}
+	c.chunk(0)
+	c.pending.Wait()
+	c.fn = nil
+	pool.Put(c)
 }

@@ -29,3 +29,36 @@ func TestSetThreadsClamps(t *testing.T) {
 		t.Fatalf("SetThreads(0) gave %d threads, want 1", Threads())
 	}
 }
+
+func TestNestedCallsDoNotDeadlock(t *testing.T) {
+	defer SetThreads(SetThreads(2))
+	var total [64]int
+	For(8, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			For(8, 1, func(a, b int) {
+				for j := a; j < b; j++ {
+					total[i*8+j]++
+				}
+			})
+		}
+	})
+	for i, v := range total {
+		if v != 1 {
+			t.Fatalf("cell %d visited %d times", i, v)
+		}
+	}
+}
+
+func TestForAllocatesOnlyTheClosure(t *testing.T) {
+	defer SetThreads(SetThreads(2))
+	out := make([]float64, 1000)
+	fn := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i]++
+		}
+	}
+	For(len(out), 1, fn)
+	if a := testing.AllocsPerRun(100, func() { For(len(out), 1, fn) }); a > 0.1 {
+		t.Fatalf("%v allocations per call", a)
+	}
+}
