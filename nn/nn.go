@@ -58,6 +58,9 @@ type Linear struct {
 	// TransW: W is stored [out, in] (PyTorch nn.Linear) rather than
 	// [in, out] (GPT-2's Conv1D).
 	TransW bool
+	// Spectral, when set, normalizes W by its spectral norm in every
+	// forward (W is then Spectral.Orig).
+	Spectral *SpectralNorm
 }
 
 // Layout of a Linear layer's weight.
@@ -81,7 +84,13 @@ func NewLinear(ps *Params, name string, in, out int, bias bool, layout bool) *Li
 }
 
 // Forward applies the layer to x [..., in].
-func (l *Linear) Forward(p *Pass, x *Tensor) *Tensor { return p.G.Linear(x, l.W, l.B, l.TransW) }
+func (l *Linear) Forward(p *Pass, x *Tensor) *Tensor {
+	w := l.W
+	if l.Spectral != nil {
+		w = l.Spectral.Weight(p)
+	}
+	return p.G.Linear(x, w, l.B, l.TransW)
+}
 
 // Embedding is a lookup table [vocab, dim].
 type Embedding struct{ W *Tensor }

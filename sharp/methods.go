@@ -35,7 +35,7 @@ type Options struct {
 
 // MethodNames lists the names NewMethod accepts.
 var MethodNames = []string{"sgd", "adamw", "sam", "asam", "fsam", "tram-theta0", "tram-prev", "tram-ema", "tram-x",
-	"tram-fisher", "trpo", "r3f", "mesa", "asam+trpo", "asam+r3f", "asam+mesa"}
+	"tram-fisher", "trpo", "r3f", "r4f", "mesa", "asam+trpo", "asam+r3f", "asam+mesa"}
 
 // NewMethod builds a named method. "sgd" and "adamw" are the plain base
 // optimizer (the method does nothing beyond it).
@@ -91,6 +91,9 @@ func NewMethod(name string, o Options) (Method, error) {
 		m.Reg = &TRPO{Lambda: lambda, Ref: &ParamTarget{Decay: 0}}
 	case "r3f", "asam+r3f":
 		m.Reg = &R3F{Lambda: lambda, Noise: noise(0.1)}
+	case "r4f":
+		m.Reg = &R3F{Lambda: lambda, Noise: noise(0.1)}
+		m.SpectralHead = true
 	case "mesa", "asam+mesa":
 		m.Reg = &MESA{Lambda: lambda, Tau: or(o.Tau, 1), Ref: &ParamTarget{Decay: beta}}
 	default:

@@ -248,6 +248,11 @@ type Method struct {
 	Name    string
 	Perturb *Perturbation
 	Reg     Regularizer
+	// SpectralHead asks for a model whose classification head is spectrally
+	// normalized (R4F = R3F + that head; see nn.NewSpectralLinear and the
+	// spectral_norm_head option of models/vision and models/bert). The step
+	// itself does not change; whoever builds the model must honour it.
+	SpectralHead bool
 }
 
 // targets lists every target the method keeps, for init and update.

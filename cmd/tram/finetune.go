@@ -135,6 +135,9 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if method.SpectralHead {
+		return fmt.Errorf("method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
+	}
 	var base optim.Optimizer
 	if f.optimizer == "sgd" {
 		base = optim.NewSGD(f.lr, f.momentum, f.wd)

@@ -45,6 +45,8 @@ type Config struct {
 	ID2Label          map[string]string `json:"id2label,omitempty"`
 	Architectures     []string          `json:"architectures,omitempty"`
 	ClassifierDropout *float64          `json:"classifier_dropout,omitempty"`
+	// SpectralHead spectrally normalizes the classifier's output layer (R4F).
+	SpectralHead bool `json:"spectral_norm_head,omitempty"`
 }
 
 // Head selects the task head on top of the encoder.
@@ -167,9 +169,9 @@ func New(cfg Config, head Head, seed uint64) (*Model, error) {
 	switch {
 	case head == Classification && roberta:
 		m.ClsDense = nn.NewLinear(ps, "classifier.dense", D, D, true, nn.OutIn)
-		m.Classifier = nn.NewLinear(ps, "classifier.out_proj", D, cfg.NumLabels(), true, nn.OutIn)
+		m.Classifier = classifier(ps, &m.bufs, "classifier.out_proj", D, cfg, seed)
 	case head == Classification:
-		m.Classifier = nn.NewLinear(ps, "classifier", D, cfg.NumLabels(), true, nn.OutIn)
+		m.Classifier = classifier(ps, &m.bufs, "classifier", D, cfg, seed)
 	case head == MaskedLM && roberta:
 		m.Transform = nn.NewLinear(ps, "lm_head.dense", D, D, true, nn.OutIn)
 		m.TransformLN = nn.NewLayerNorm(ps, "lm_head.layer_norm", D, eps)
@@ -190,6 +192,13 @@ func New(cfg Config, head Head, seed uint64) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+func classifier(ps, bufs *nn.Params, name string, D int, cfg Config, seed uint64) *nn.Linear {
+	if cfg.SpectralHead {
+		return nn.NewSpectralLinear(ps, bufs, name, D, cfg.NumLabels(), true, nn.OutIn, seed+1)
+	}
+	return nn.NewLinear(ps, name, D, cfg.NumLabels(), true, nn.OutIn)
 }
 
 // Params returns the parameters.

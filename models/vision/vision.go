@@ -31,6 +31,8 @@ type Config struct {
 	Widths []int `json:"widths,omitempty"`
 	// Hidden are the MLP's hidden layer sizes.
 	Hidden []int `json:"hidden,omitempty"`
+	// SpectralHead spectrally normalizes the final classifier (R4F).
+	SpectralHead bool `json:"spectral_norm_head,omitempty"`
 }
 
 // Model is an image classifier.
@@ -127,7 +129,11 @@ func newResNet(cfg Config, seed uint64) *ResNet {
 		m.blocks = append(m.blocks, b)
 		in = out
 	}
-	m.fc = nn.NewLinear(ps, "fc", in, cfg.NumClasses, true, nn.OutIn)
+	if cfg.SpectralHead {
+		m.fc = nn.NewSpectralLinear(ps, bufs, "fc", in, cfg.NumClasses, true, nn.OutIn, seed+1)
+	} else {
+		m.fc = nn.NewLinear(ps, "fc", in, cfg.NumClasses, true, nn.OutIn)
+	}
 	rng := tensor.NewRNG(seed)
 	for _, p := range ps.List() {
 		if p.Dims() == 4 {
@@ -176,7 +182,12 @@ func newMLP(cfg Config, seed uint64) *MLP {
 	rng := tensor.NewRNG(seed)
 	sizes := append(append([]int(nil), cfg.Hidden...), cfg.NumClasses)
 	for i, out := range sizes {
-		l := nn.NewLinear(&m.ps, fmt.Sprintf("layers.%d", i), in, out, true, nn.OutIn)
+		var l *nn.Linear
+		if cfg.SpectralHead && i == len(sizes)-1 {
+			l = nn.NewSpectralLinear(&m.ps, &m.bufs, fmt.Sprintf("layers.%d", i), in, out, true, nn.OutIn, seed+1)
+		} else {
+			l = nn.NewLinear(&m.ps, fmt.Sprintf("layers.%d", i), in, out, true, nn.OutIn)
+		}
 		b := 1 / math.Sqrt(float64(in))
 		for j := range l.W.Data {
 			l.W.Data[j] = float32((2*rng.Float64() - 1) * b)
