@@ -105,3 +105,13 @@ func Load(dir, name string) (*Set, error) {
 func LoadDomain(dir, domain, split string) (*Set, error) {
 	return Load(dir, "digits-"+domain+"-"+split)
 }
+
+// Floats returns all images as float32 in [0, 1] (pixel/255), Count×784,
+// ready for a network's input.
+func (s *Set) Floats() []float32 {
+	out := make([]float32, len(s.Images))
+	for i, v := range s.Images {
+		out[i] = float32(v) / 255
+	}
+	return out
+}

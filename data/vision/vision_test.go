@@ -223,6 +223,6 @@ func ExampleSet_Image() {
 	s := &Set{SetInfo: SetInfo{Name: "demo", Count: 2}, Images: make([]uint8, 2*Pixels), Labels: []uint8{3, 7}}
 	s.Images[Pixels+14*Size+14] = 255 // centre pixel of image 1
 	img := s.Image(1)
-	fmt.Println(len(img), img[14*Size+14], Classes[s.Labels[1]:s.Labels[1]+1])
-	// Output: 784 255 7
+	fmt.Println(len(img), img[14*Size+14], Classes[s.Labels[1]:s.Labels[1]+1], s.Floats()[Pixels+14*Size+14])
+	// Output: 784 255 7 1
 }
