@@ -41,6 +41,9 @@ type Pass struct {
 	// representation (token+position embeddings before the first block, or
 	// the normalized pixels) and may add noise to it in place.
 	InputNoise func(x []float32)
+	// LogitsOnly tells a task that the caller needs only the logits (a
+	// trust-region target): it may skip computing the loss and return nil.
+	LogitsOnly bool
 }
 
 // Module is anything with named parameters.

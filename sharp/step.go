@@ -179,6 +179,14 @@ func (o *Optimizer) pass(frozen bool, noise Noise) *nn.Pass {
 	return p
 }
 
+// targetPass is the pass of a target forward: batch norm frozen, only the
+// logits needed.
+func (o *Optimizer) targetPass(noise Noise) *nn.Pass {
+	p := o.pass(true, noise)
+	p.LogitsOnly = true
+	return p
+}
+
 func radiusOf(pm *Perturbation) Radius {
 	if pm == nil {
 		return nil

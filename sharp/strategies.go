@@ -17,7 +17,7 @@ type Task interface {
 	// Forward runs micro-batch i under p and returns the logits that
 	// divergences compare ([..., classes], averaged over all leading
 	// positions; for causal language models, the predicting positions only)
-	// and the mean loss.
+	// and the mean loss. When p.LogitsOnly is set the loss may be nil.
 	Forward(p *nn.Pass, i int) (logits, loss *nn.Tensor)
 }
 
@@ -94,7 +94,7 @@ func (t *ParamTarget) logits(o *Optimizer, task Task, i int) *nn.Tensor {
 	prev := ps.Swap(t.theta)
 	defer ps.Swap(prev)
 	var out *nn.Tensor
-	o.Graph.NoGrad(func() { out, _ = task.Forward(o.pass(true, nil), i) })
+	o.Graph.NoGrad(func() { out, _ = task.Forward(o.targetPass(nil), i) })
 	return out
 }
 
@@ -125,7 +125,7 @@ func (t *InputTarget) update([]float32) {}
 func (t *InputTarget) copies() int      { return 0 }
 func (t *InputTarget) logits(o *Optimizer, task Task, i int) *nn.Tensor {
 	var out *nn.Tensor
-	o.Graph.NoGrad(func() { out, _ = task.Forward(o.pass(true, t.Noise), i) })
+	o.Graph.NoGrad(func() { out, _ = task.Forward(o.targetPass(t.Noise), i) })
 	return out
 }
 

@@ -127,7 +127,10 @@ func (t *LMTask) Forward(p *nn.Pass, i int) (*nn.Tensor, *nn.Tensor) {
 	k, T := t.Micros(), t.Data.T
 	b := t.Batch / k
 	ids := t.ids[i*b*T : (i+1)*b*T]
+	if p.LogitsOnly {
+		h := t.Model.Hidden(p, ids, b, T)
+		return t.Model.Logits(p, p.G.Slice(h, 1, 0, T-1)), nil
+	}
 	tg := t.tgts[i*b*(T-1) : (i+1)*b*(T-1)]
-	logits, loss := t.Model.LMLoss(p, ids, b, T, tg)
-	return logits, loss
+	return t.Model.LMLoss(p, ids, b, T, tg)
 }

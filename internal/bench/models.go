@@ -49,6 +49,9 @@ func (m *mlp) Forward(p *nn.Pass, _ int) (*nn.Tensor, *nn.Tensor) {
 	h := p.G.ReLU(m.layers[0].Forward(p, x))
 	h = p.G.ReLU(m.layers[1].Forward(p, h))
 	logits := m.layers[2].Forward(p, h)
+	if p.LogitsOnly {
+		return logits, nil
+	}
 	return logits, p.G.CrossEntropy(logits, m.y, -1)
 }
 
@@ -124,6 +127,9 @@ func (m *gpt) Forward(p *nn.Pass, _ int) (*nn.Tensor, *nn.Tensor) {
 		x = g.Add(x, b.mp.Forward(p, h))
 	}
 	logits := m.head.Forward(p, m.lnf.Forward(p, x))
+	if p.LogitsOnly {
+		return logits, nil
+	}
 	return logits, g.CrossEntropy(logits, m.tgt, -1)
 }
 
