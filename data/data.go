@@ -517,3 +517,36 @@ func HTMLParagraphs(b []byte) []string {
 	}
 	return out
 }
+
+// PackageLicenses returns the licence names of the "License:" fields of a
+// package's machine-readable (DEP-5) copyright file, sorted and joined, or a
+// pointer to the file when it is free-form.
+func PackageLicenses(cache, pkg string) string {
+	p := filepath.Join(PackageRoot(cache, pkg), "usr/share/doc", pkg, "copyright")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "no copyright file in the cache"
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "License:"); ok {
+			if v = strings.TrimSpace(v); v != "" {
+				seen[v] = true
+			}
+		}
+	}
+	if len(seen) == 0 {
+		return "free-form: see /usr/share/doc/" + pkg + "/copyright"
+	}
+	return strings.Join(SortedKeys(seen), ", ")
+}
+
+// LicenseTable renders a Markdown table of PackageLicenses for pkgs.
+func LicenseTable(cache string, pkgs []string) string {
+	var b strings.Builder
+	b.WriteString("| package | licences named in its copyright file |\n|---|---|\n")
+	for _, p := range pkgs {
+		fmt.Fprintf(&b, "| %s | %s |\n", p, strings.ReplaceAll(PackageLicenses(cache, p), "|", "/"))
+	}
+	return b.String()
+}

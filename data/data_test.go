@@ -106,3 +106,16 @@ func TestHTMLParagraphs(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestPackageLicenses(t *testing.T) {
+	cache := t.TempDir()
+	doc := filepath.Join(PackageRoot(cache, "p"), "usr/share/doc/p")
+	os.MkdirAll(doc, 0o755)
+	os.WriteFile(filepath.Join(doc, "copyright"), []byte("Format: x\n\nFiles: *\nLicense: GPL-2+\n text\n\nFiles: a\nLicense: OFL-1.1\nLicense: GPL-2+\n"), 0o644)
+	if got := PackageLicenses(cache, "p"); got != "GPL-2+, OFL-1.1" {
+		t.Errorf("got %q", got)
+	}
+	if got := PackageLicenses(cache, "q"); !strings.Contains(got, "no copyright") {
+		t.Errorf("missing package: %q", got)
+	}
+}

@@ -500,7 +500,7 @@ func BuildConfig(opt data.BuildOptions, c Config) (*data.Manifest, error) {
 			return nil, err
 		}
 	}
-	if err := writeCard(opt.Out, m, idx); err != nil {
+	if err := writeCard(opt.Out, opt.Cache, m, idx); err != nil {
 		return nil, err
 	}
 	if err := data.WriteSummary(opt.Out, m); err != nil {

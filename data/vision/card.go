@@ -38,15 +38,22 @@ var expected = map[string]int{
 	"images/pretrain-val":             1736,
 }
 
-func writeCard(dir string, m *data.Manifest, idx Index) error {
+func writeCard(dir, cache string, m *data.Manifest, idx Index) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# DigitShift data card\n\n28×28 uint8 glyph and digit images (MNIST convention) whose domains are writing styles: pretrain a CNN on 62 print-glyph classes, fine-tune on one digit domain, test on every domain.\n\n")
 	fmt.Fprintf(&b, "## Sources and licences\n\n")
-	fmt.Fprintf(&b, "- Print faces (serif, sans, mono): fonts-freefont-ttf (GPL-3+ with font exception), fonts-liberation (OFL), fonts-urw-base35 (AGPL-3 with font exception), fonts-vollkorn, fonts-oldstandard, fonts-goudybookletter, fonts-open-sans (Apache-2.0), fonts-cantarell, fonts-quicksand, fonts-beteckna, fonts-okolaks, fonts-inconsolata, fonts-jetbrains-mono, fonts-3270, fonts-gnutypewriter (mostly OFL), DejaVu (base image; Bitstream Vera licence), the Go fonts (BSD-3-Clause).\n")
-	fmt.Fprintf(&b, "- Script/handwriting: fonts-dkg-handwriting, fonts-breip, fonts-bwht, fonts-femkeklaver, fonts-humor-sans, fonts-rufscript, fonts-sjfonts, fonts-kristi, fonts-dancingscript, fonts-kaushanscript, fonts-comic-neue, fonts-tomsontalks, fonts-havana, fonts-joscelyn, fonts-lobster, fonts-leckerli-one, URW Z003 (OFL/GPL/free licences).\n")
-	fmt.Fprintf(&b, "- Segment displays: fonts-dseg (OFL). Blackletter/display: fonts-blankenburg, fonts-gotico-antiqua (Jessen faces only), fonts-klaudia-berenika, fonts-bebas-neue, fonts-routed-gothic.\n")
-	fmt.Fprintf(&b, "- Pen strokes: hershey-fonts-data (Hershey fonts, free with attribution), %d text fonts.\n", m.Counts["faces/hershey"])
-	fmt.Fprintf(&b, "- Real handwriting: python3-sklearn digits.csv.gz (UCI optical digits, 8×8, CC BY 4.0), upsampled; opencv-doc digits.png (MNIST-derived, 20×20, Apache-2.0 sample data).\n\n")
+	fmt.Fprintf(&b, "- Print faces (serif, sans, mono): fonts-freefont-ttf, fonts-liberation, fonts-urw-base35, fonts-vollkorn, fonts-oldstandard, fonts-goudybookletter, fonts-open-sans, fonts-cantarell, fonts-quicksand, fonts-beteckna, fonts-okolaks, fonts-inconsolata, fonts-jetbrains-mono, fonts-3270, fonts-gnutypewriter, DejaVu (base image) and the Go fonts of golang.org/x/image (BSD-3-Clause).\n")
+	fmt.Fprintf(&b, "- Script/handwriting: fonts-dkg-handwriting, fonts-breip, fonts-bwht, fonts-femkeklaver, fonts-humor-sans, fonts-rufscript, fonts-sjfonts, fonts-kristi, fonts-dancingscript, fonts-kaushanscript, fonts-comic-neue, fonts-tomsontalks, fonts-havana, fonts-joscelyn, fonts-lobster, fonts-leckerli-one, URW Z003.\n")
+	fmt.Fprintf(&b, "- Segment displays: fonts-dseg. Blackletter/display: fonts-blankenburg, fonts-gotico-antiqua (Jessen faces only), fonts-klaudia-berenika, fonts-bebas-neue, fonts-routed-gothic.\n")
+	fmt.Fprintf(&b, "- Pen strokes: hershey-fonts-data, %d text fonts.\n", m.Counts["faces/hershey"])
+	fmt.Fprintf(&b, "- Real handwriting: the UCI optical-digits set as shipped by python3-sklearn (digits.csv.gz, 8×8, upsampled) and opencv-doc's MNIST-derived digits.png (20×20).\n\n")
+	pkgs, _ := data.Packages(data.TaskVision)
+	var names []string
+	for _, p := range pkgs {
+		names = append(names, p.Name)
+	}
+	b.WriteString(data.LicenseTable(cache, names))
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "Faces per style: serif %d, sans %d, mono %d, script %d, segment %d, blackletter %d (files whose tables fail to parse or that lack digits are skipped and listed in SUMMARY.txt).\n\n",
 		m.Counts["faces/serif"], m.Counts["faces/sans"], m.Counts["faces/mono"], m.Counts["faces/script"], m.Counts["faces/segment"], m.Counts["faces/blackletter"])
 	fmt.Fprintf(&b, "## Sets\n\n| set | domain | split | images | faces/sources |\n|---|---|---|---|---|\n")

@@ -46,7 +46,7 @@ var expected = map[string]int{
 	"train/en/vcs":              3480,
 }
 
-func writeCard(dir string, m *data.Manifest) error {
+func writeCard(dir, cache string, m *data.Manifest) error {
 	c := m.Counts
 	var b strings.Builder
 	fmt.Fprintf(&b, "# GetText-X data card\n\n")
@@ -81,7 +81,14 @@ func writeCard(dir string, m *data.Manifest) error {
 	for _, l := range TestLangs {
 		fmt.Fprintf(&b, " %s %d", l, c["pairs/"+l])
 	}
-	fmt.Fprintf(&b, ".\n\n## Known leakage risks and how they were closed\n\n")
+	fmt.Fprintf(&b, ".\n\n")
+	pkgs, _ := data.Packages(data.TaskXling)
+	var names []string
+	for _, p := range pkgs {
+		names = append(names, p.Name)
+	}
+	fmt.Fprintf(&b, "Licences of the Debian packages used:\n\n%s\n", data.LicenseTable(cache, names))
+	fmt.Fprintf(&b, "## Known leakage risks and how they were closed\n\n")
 	fmt.Fprintf(&b, "- Program and project names (git, PostgreSQL/psql, GnuPG/gpg, dpkg/apt, GTK/GLib, grep/sed/tar, libc, …) name the class: they are replaced by `<prog>` in every language, in the task files, the pairs and the catalogue part of the pretraining corpus. The word \"make\" is not masked (it is ordinary English).\n")
 	fmt.Fprintf(&b, "- The same msgid in several catalogues: splits are by msgid, so it cannot be in train and test at once; msgids shared by two classes are dropped.\n")
 	fmt.Fprintf(&b, "- Pretraining: only train-split catalogue messages enter it, and any paragraph equal to a test message (any language, masked or not) is removed.\n")
