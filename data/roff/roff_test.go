@@ -61,3 +61,16 @@ func Example() {
 	}
 	// Output: DESCRIPTION: echo prints its arguments.
 }
+
+func FuzzParse(f *testing.F) {
+	f.Add(page)
+	f.Add(".SH \"A\\\"B\n\\fB\\[u00e9\\s+2x\\w'abc'\\*(Tm\n.IP \"\" 4\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		p := Parse([]byte(s))
+		for _, para := range p.Paragraphs {
+			if para.Text == "" {
+				t.Fatalf("empty paragraph from %q", s)
+			}
+		}
+	})
+}
