@@ -53,9 +53,9 @@ func writeCard(dir, cache string, m *data.Manifest) error {
 	fmt.Fprintf(&b, "Zero-shot cross-lingual classification: which software family (%s) a UI message belongs to. ", strings.Join(Classes, ", "))
 	fmt.Fprintf(&b, "Train on English msgids, test on translations in %s.\n\n", strings.Join(TestLangs, ", "))
 	fmt.Fprintf(&b, "## Sources and licences\n\n")
-	fmt.Fprintf(&b, "- gettext catalogues `/usr/share/locale/*/LC_MESSAGES/*.mo` of the base image (%d files); each package's licence (GPL, LGPL, MIT, PostgreSQL licence, …) applies to its messages, see /usr/share/doc/PKG/copyright.\n", srcFiles(m, "/usr/share/locale/*/LC_MESSAGES/*.mo"))
-	fmt.Fprintf(&b, "- pretraining: man pages of the base image (all translated pages, a fixed %d%% sample of the English ones by hash of the path)", EnglishManPct)
-	fmt.Fprintf(&b, " (their packages' licences), fortunes-{de,it,es,ru,pl,cs} and debian-reference-{de,fr,es,it} (GPL-2+ / their copyright files).\n\n")
+	fmt.Fprintf(&b, "- gettext catalogues `/usr/share/locale/*/LC_MESSAGES/*.mo` of the base image (%d files); the licence of the package that ships a catalogue applies to its messages (see /usr/share/doc/PKG/copyright).\n", srcFiles(m, "/usr/share/locale/*/LC_MESSAGES/*.mo"))
+	fmt.Fprintf(&b, "- pretraining: man pages of the base image (all translated pages and a fixed %d%% sample of the English ones, by hash of the path; their packages' licences), fortunes-{de,it,es,ru,pl,cs} and debian-reference-{de,fr,es,it} (see the table below).\n", EnglishManPct)
+	fmt.Fprintf(&b, "- ManSec-X test pages: manpages-{de,fr,es,pl,ru,uk,it,pt-br} (see the table below).\n\n")
 	fmt.Fprintf(&b, "## Splits\n\nA message's split is fixed by a hash of its cleaned English msgid (test %d%%, dev %d%%, train %d%%), so a msgid and all its translations fall on one side. Messages of fewer than 3 words are dropped; msgids used by two classes are dropped (%d).\n\n", testPct, devPct, 100-testPct-devPct, c["dropped/ambiguous"])
 	fmt.Fprintf(&b, "| split | total |")
 	for _, cl := range Classes {
