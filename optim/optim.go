@@ -7,6 +7,7 @@
 package optim
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/tramlab/tram/internal/parallel"
@@ -23,6 +24,16 @@ type Optimizer interface {
 	LR() float64
 }
 
+// Stateful optimizers can save and restore their state, so a run resumes
+// exactly where it stopped.
+type Stateful interface {
+	// State returns the number of steps taken and the state tensors (views:
+	// copy them before the next step if they must outlive it).
+	State() (steps int, tensors map[string][]float32)
+	// Restore sets the state saved by State.
+	Restore(steps int, tensors map[string][]float32) error
+}
+
 // SGD is stochastic gradient descent with optional momentum and coupled
 // weight decay, as torch.optim.SGD with dampening 0 and nesterov off:
 //
@@ -30,6 +41,7 @@ type Optimizer interface {
 type SGD struct {
 	Rate, Momentum, WeightDecay float64
 	buf                         []float32
+	steps                       int
 }
 
 // NewSGD returns SGD with the given learning rate and momentum.
@@ -45,6 +57,7 @@ func (o *SGD) LR() float64 { return o.Rate }
 
 // Step applies one SGD update.
 func (o *SGD) Step(p *tensor.Params[float32]) {
+	o.steps++
 	lr, mu, wd := float32(o.Rate), float32(o.Momentum), float32(o.WeightDecay)
 	first := false
 	if mu != 0 && o.buf == nil {
@@ -120,4 +133,47 @@ func (o *AdamW) Step(p *tensor.Params[float32]) {
 			th[i] -= step * m[i] / (float32(math.Sqrt(float64(v[i])))/sq2 + eps)
 		}
 	})
+}
+
+// State returns the step count and the momentum buffer (absent before the
+// first step or without momentum).
+func (o *SGD) State() (int, map[string][]float32) {
+	t := map[string][]float32{}
+	if o.buf != nil {
+		t["momentum_buffer"] = o.buf
+	}
+	return o.steps, t
+}
+
+// Restore sets the state saved by State.
+func (o *SGD) Restore(steps int, t map[string][]float32) error {
+	o.steps = steps
+	o.buf = nil
+	if b, ok := t["momentum_buffer"]; ok {
+		o.buf = append([]float32(nil), b...)
+	}
+	return nil
+}
+
+// State returns the step count and the moment estimates.
+func (o *AdamW) State() (int, map[string][]float32) {
+	t := map[string][]float32{}
+	if o.m != nil {
+		t["exp_avg"], t["exp_avg_sq"] = o.m, o.v
+	}
+	return o.t, t
+}
+
+// Restore sets the state saved by State.
+func (o *AdamW) Restore(steps int, t map[string][]float32) error {
+	m, okm := t["exp_avg"]
+	v, okv := t["exp_avg_sq"]
+	if steps > 0 && (!okm || !okv || len(m) != len(v)) {
+		return fmt.Errorf("optim: AdamW state at step %d lacks exp_avg/exp_avg_sq", steps)
+	}
+	o.t, o.m, o.v = steps, nil, nil
+	if okm {
+		o.m, o.v = append([]float32(nil), m...), append([]float32(nil), v...)
+	}
+	return nil
 }

@@ -2,9 +2,9 @@ package sharp
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 
-	"github.com/tramlab/tram/tensor"
 )
 
 // Options are the hyper-parameters of the named methods. Zero values mean
@@ -46,7 +46,8 @@ func NewMethod(name string, o Options) (Method, error) {
 		}
 		return v
 	}
-	rng := tensor.NewRNG(o.Seed ^ 0x7a3d)
+	src := rand.NewPCG(o.Seed^0x7a3d, 0)
+	rng := rand.New(src)
 	noise := func(def float64) Noise {
 		s := or(o.Sigma, def)
 		if o.UniformNoise {
@@ -67,7 +68,7 @@ func NewMethod(name string, o Options) (Method, error) {
 			Direction: AdaptiveDirection, WeightsOnly: o.WeightsOnly, NoGradientFactor: o.NoGradientFactor, MSharpness: o.MSharpness}
 	}
 	lambda := or(o.Lambda, 0.1)
-	m := Method{Name: name}
+	m := Method{Name: name, noiseSrc: src, noiseSeed: o.Seed ^ 0x7a3d}
 	switch name {
 	case "sgd", "adamw":
 	case "sam":

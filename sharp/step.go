@@ -10,7 +10,6 @@ import (
 	"github.com/tramlab/tram/autograd"
 	"github.com/tramlab/tram/nn"
 	"github.com/tramlab/tram/optim"
-	"github.com/tramlab/tram/tensor"
 )
 
 // Optimizer runs a Method's steps on a model with a base optimizer.
@@ -29,7 +28,9 @@ type Optimizer struct {
 	// whose loss, gradient or radius is not finite.
 	StopOnNonFinite bool
 
-	rng     *rand.Rand // dropout draws
+	rng     *rand.Rand // dropout draws, from src reseeded with (seed, step) every step
+	src     *rand.PCG
+	seed    uint64
 	pert    []float32  // θ + ε, the point of pass 2
 	sharp   []float32  // accumulated pass-2 gradients (m-sharpness only)
 	bufSave []float32  // buffers (batch norm statistics) before the step
@@ -40,7 +41,9 @@ type Optimizer struct {
 // New returns an optimizer at the model's current parameters, which every
 // parameter target takes as θ0. seed fixes the dropout draws.
 func New(model nn.Module, base optim.Optimizer, m Method, seed uint64) *Optimizer {
-	o := &Optimizer{Model: model, Base: base, Method: m, Graph: autograd.NewGraph[float32](), Train: true, rng: tensor.NewRNG(seed)}
+	src := rand.NewPCG(seed, 0)
+	o := &Optimizer{Model: model, Base: base, Method: m, Graph: autograd.NewGraph[float32](), Train: true,
+		rng: rand.New(src), src: src, seed: seed}
 	for _, t := range m.targets() {
 		t.init(model.Params().Data)
 	}
@@ -78,6 +81,11 @@ var ErrNonFinite = errors.New("non-finite value")
 func (o *Optimizer) Step(task Task) (Stats, error) {
 	o.steps++
 	st := Stats{Step: o.steps}
+	// Every random draw of step t depends only on (seed, t): resumable runs.
+	o.src.Seed(o.seed, uint64(o.steps))
+	if m := o.Method; m.noiseSrc != nil {
+		m.noiseSrc.Seed(m.noiseSeed, uint64(o.steps))
+	}
 	ps, bufs := o.Model.Params(), o.Model.Buffers()
 	o.bufSave = append(o.bufSave[:0], bufs.Data...)
 	pm := o.Method.Perturb
@@ -364,4 +372,35 @@ func norm(x []float32) float64 {
 		s += float64(v) * float64(v)
 	}
 	return math.Sqrt(s)
+}
+
+// State returns what a resumed run needs besides the model and the base
+// optimizer: the number of steps taken and skipped, and the targets'
+// parameter copies (named "target.<i>").
+func (o *Optimizer) State() (steps, skipped int, tensors map[string][]float32) {
+	tensors = map[string][]float32{}
+	for i, t := range o.Method.targets() {
+		if pt, ok := t.(*ParamTarget); ok {
+			tensors[fmt.Sprintf("target.%d", i)] = pt.theta
+		}
+	}
+	return o.steps, o.skipped, tensors
+}
+
+// Restore sets the state saved by State.
+func (o *Optimizer) Restore(steps, skipped int, tensors map[string][]float32) error {
+	for i, t := range o.Method.targets() {
+		pt, ok := t.(*ParamTarget)
+		if !ok {
+			continue
+		}
+		name := fmt.Sprintf("target.%d", i)
+		v, ok := tensors[name]
+		if !ok || len(v) != len(pt.theta) {
+			return fmt.Errorf("sharp: saved state lacks %s with %d values", name, len(pt.theta))
+		}
+		copy(pt.theta, v)
+	}
+	o.steps, o.skipped = steps, skipped
+	return nil
 }

@@ -253,6 +253,12 @@ type Method struct {
 	// spectral_norm_head option of models/vision and models/bert). The step
 	// itself does not change; whoever builds the model must honour it.
 	SpectralHead bool
+
+	// noiseSrc, when set (methods from NewMethod), drives the noise draws;
+	// it is reseeded from (noiseSeed, step) at every step so that a resumed
+	// run draws what an uninterrupted one would.
+	noiseSrc  *rand.PCG
+	noiseSeed uint64
 }
 
 // targets lists every target the method keeps, for init and update.

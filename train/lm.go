@@ -79,26 +79,26 @@ func ReadJSONL(path string, vocab int) (*Sequences, error) {
 // loss is the mean cross-entropy of every predicted position (1…T−1) and
 // whose logits are those of positions 0…T−2.
 type LMTask struct {
-	Model  *gpt2.Model
-	Data   *Sequences
-	Batch  int // sequences per step
-	Micro  int // micro-batches per step (gradient accumulation); 0 means 1
-	Order  []int
-	cursor int
-	ids    []int32
-	tgts   []int32
-	rng    *rand.Rand
+	Model *gpt2.Model
+	Data  *Sequences
+	Batch int // sequences per step
+	Micro int // micro-batches per step (gradient accumulation); 0 means 1
+	// Cursor counts the sequences consumed so far; setting it resumes the
+	// stream (the shuffled order of epoch e depends only on (seed, e)).
+	Cursor int
+
+	shuffle    bool
+	seed       uint64
+	order      []int
+	orderEpoch int
+	ids, tgts  []int32
 }
 
 // NewLMTask returns a task over data. With shuffle, each pass over the data
 // visits the sequences in a fresh permutation drawn from seed; without, batch
 // i row j is sequence (i·B + j) mod N: one continuous stream.
 func NewLMTask(m *gpt2.Model, data *Sequences, batch int, shuffle bool, seed uint64) *LMTask {
-	t := &LMTask{Model: m, Data: data, Batch: batch}
-	if shuffle {
-		t.rng = rand.New(rand.NewPCG(seed, 0x5eed))
-	}
-	return t
+	return &LMTask{Model: m, Data: data, Batch: batch, shuffle: shuffle, seed: seed, orderEpoch: -1}
 }
 
 // Next loads the next batch.
@@ -106,15 +106,16 @@ func (t *LMTask) Next() {
 	n, T := t.Data.N(), t.Data.T
 	t.ids = t.ids[:0]
 	for j := 0; j < t.Batch; j++ {
-		pos := t.cursor % n
-		if t.rng != nil {
-			if pos == 0 || t.Order == nil { // a new pass over the data
-				t.Order = t.rng.Perm(n)
+		pos := t.Cursor % n
+		if t.shuffle {
+			if e := t.Cursor / n; e != t.orderEpoch { // a new pass over the data
+				t.order = rand.New(rand.NewPCG(t.seed, uint64(e))).Perm(n)
+				t.orderEpoch = e
 			}
-			pos = t.Order[pos]
+			pos = t.order[pos]
 		}
 		t.ids = append(t.ids, t.Data.IDs[pos*T:(pos+1)*T]...)
-		t.cursor++
+		t.Cursor++
 	}
 	t.tgts = gpt2.ShiftTargets(t.tgts, t.ids, t.Batch, T)
 }

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/tramlab/tram/checkpoint"
@@ -25,12 +28,13 @@ func init() {
 
 type finetuneFlags struct {
 	model, trainFile, out, method, optimizer, logFile, schedule, divergence string
-	steps, batch, warmup, micro                                             int
+	steps, batch, warmup, micro, saveEvery                                  int
 	lr, momentum, wd, rho, gamma, eta, lambda, emaDecay, sigma, tau         float64
 	beta1, beta2, adamEps, clip                                             float64
 	seed                                                                    uint64
 	noShuffle, uniform, stopNonFinite                                       bool
 	optimizerSet                                                            bool // --optimizer given explicitly
+	args                                                                    map[string]string
 }
 
 func runFinetune(args []string, stdout, stderr io.Writer) error {
@@ -71,10 +75,20 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&f.clip, "clip-norm", 0, "clip the gradient to this global L2 norm (0: off)")
 	fs.BoolVar(&f.stopNonFinite, "stop-on-nonfinite", false, "stop with an error at a non-finite loss, gradient or radius instead of skipping the step")
 	fs.StringVar(&f.logFile, "log", "", "write one JSON object per step to this file (step, loss, d, eps_norm, grad_norm, …)")
+	fs.IntVar(&f.saveEvery, "save-every", 0, "snapshot the run every N steps into OUTDIR.partial (an interrupted run, e.g. by Ctrl-C, always\nsnapshots); rerunning the same command resumes from the newest snapshot")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	fs.Visit(func(fl *flag.Flag) { f.optimizerSet = f.optimizerSet || fl.Name == "optimizer" })
+	// The flags that define the run: a resumed run must repeat them.
+	f.args = map[string]string{}
+	fs.VisitAll(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "out", "log", "save-every":
+		default:
+			f.args[fl.Name] = fl.Value.String()
+		}
+	})
 	return finetune(f, stderr)
 }
 
@@ -146,13 +160,39 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 		a.Beta1, a.Beta2, a.Eps = f.beta1, f.beta2, f.adamEps
 		base = a
 	}
+	task := train.NewLMTask(model, data, f.batch, !f.noShuffle, f.seed)
+	task.Micro = f.micro
+	opt := sharp.New(model, base, method, f.seed)
+	opt.ClipNorm = f.clip
+	opt.StopOnNonFinite = f.stopNonFinite
+
+	// Resume from the newest snapshot of an interrupted run, if any.
+	stateDir := filepath.Clean(f.out) + ".partial"
+	first := 0
+	prog, err := loadRun(stateDir, model, base, opt, f.args)
+	switch {
+	case err == nil:
+		first, task.Cursor = prog.Step, prog.Cursor
+		fmt.Fprintf(stderr, "tram finetune: resuming %s at step %d\n", stateDir, first)
+	case !errors.Is(err, errNoRun):
+		return err
+	}
 	var logw *os.File
 	if f.logFile != "" {
-		if logw, err = os.Create(f.logFile); err != nil {
+		mode := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		if first > 0 {
+			mode = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		}
+		if logw, err = os.OpenFile(f.logFile, mode, 0o644); err != nil {
 			return err
 		}
 		defer logw.Close()
 	}
+	snapshot := func(step int) error {
+		return saveRun(stateDir, model, base, opt, runProgress{Step: step, Cursor: task.Cursor, Args: f.args})
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if c := model.Config; c.ResidPdrop > 0 || c.EmbdPdrop > 0 {
 		fmt.Fprintf(stderr, "tram finetune: dropout on (resid %.2g, embd %.2g, from config.json): d measures dropout noise too\n", c.ResidPdrop, c.EmbdPdrop)
 	}
@@ -160,14 +200,20 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "tram finetune: attn_pdrop %.2g is not applied (the fused attention has no dropout)\n", model.Config.AttnPdrop)
 	}
 
-	task := train.NewLMTask(model, data, f.batch, !f.noShuffle, f.seed)
-	task.Micro = f.micro
-	opt := sharp.New(model, base, method, f.seed)
-	opt.ClipNorm = f.clip
-	opt.StopOnNonFinite = f.stopNonFinite
 	bar := newProgress(stderr, "finetune "+f.method, f.steps)
 	start := time.Now()
-	for step := 0; step < f.steps; step++ {
+	for step := first; step < f.steps; step++ {
+		if step == interruptAt {
+			stop() // test hook: behave as if interrupted here
+			<-ctx.Done()
+		}
+		if ctx.Err() != nil {
+			bar.done()
+			if err := snapshot(step); err != nil {
+				return fmt.Errorf("interrupted at step %d, and saving the run failed: %w", step, err)
+			}
+			return fmt.Errorf("interrupted at step %d; the run is saved in %s: rerun the same command to resume", step, stateDir)
+		}
 		base.SetLR(sched.LR(step))
 		task.Next()
 		st, err := opt.Step(task)
@@ -185,11 +231,17 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 			fmt.Fprintln(logw, string(b))
 		}
 		bar.update(step+1, fmt.Sprintf("loss %.4f d %.3g", st.Loss, st.D))
+		if f.saveEvery > 0 && (step+1)%f.saveEvery == 0 && step+1 < f.steps {
+			if err := snapshot(step + 1); err != nil {
+				return err
+			}
+		}
 	}
 	bar.done()
 	if err := model.Save(f.out); err != nil {
 		return err
 	}
+	defer os.RemoveAll(stateDir) // the run is complete: its snapshots are no longer needed
 	if tok := filepath.Join(f.model, "tokenizer.json"); fileExists(tok) {
 		raw, err := os.ReadFile(tok)
 		if err != nil {
@@ -199,9 +251,12 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stderr, "tram finetune: %d steps in %s (%d skipped); model written to %s\n", f.steps, time.Since(start).Round(time.Millisecond), opt.Skipped(), f.out)
+	fmt.Fprintf(stderr, "tram finetune: %d steps in %s (%d skipped); model written to %s\n", f.steps-first, time.Since(start).Round(time.Millisecond), opt.Skipped(), f.out)
 	return nil
 }
+
+// interruptAt, when ≥ 0, simulates an interrupt before that step (tests).
+var interruptAt = -1
 
 func abs(p string) string {
 	a, err := filepath.Abs(p)
