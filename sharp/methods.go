@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-
 )
 
 // Options are the hyper-parameters of the named methods. Zero values mean

@@ -31,9 +31,9 @@ type Optimizer struct {
 	rng     *rand.Rand // dropout draws, from src reseeded with (seed, step) every step
 	src     *rand.PCG
 	seed    uint64
-	pert    []float32  // θ + ε, the point of pass 2
-	sharp   []float32  // accumulated pass-2 gradients (m-sharpness only)
-	bufSave []float32  // buffers (batch norm statistics) before the step
+	pert    []float32 // θ + ε, the point of pass 2
+	sharp   []float32 // accumulated pass-2 gradients (m-sharpness only)
+	bufSave []float32 // buffers (batch norm statistics) before the step
 	steps   int
 	skipped int
 }
