@@ -476,11 +476,12 @@ func (g *Graph[T]) gelu(x *Tensor[T]) *Tensor[T] {
 	X, Y := x.Data, out.Data
 	pfor(len(Y), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
+			// 0.5·(1 + tanh u) = σ(2u): one exponential per element.
 			v := X[i]
-			t := tanhT(geluC * (v + 0.044715*v*v*v))
-			Y[i] = 0.5 * v * (1 + t)
+			s := 1 / (1 + expT(-2*geluC*(v+0.044715*v*v*v)))
+			Y[i] = v * s
 			if th != nil {
-				th[i] = t
+				th[i] = 2*s - 1 // tanh u, for the backward pass
 			}
 		}
 	})

@@ -3,6 +3,8 @@ package sharp
 import (
 	"fmt"
 	"math"
+
+	"github.com/tramlab/tram/internal/parallel"
 )
 
 // A Divergence measures how far the current predictions are from the
@@ -48,24 +50,49 @@ type klDiv struct {
 
 func (k klDiv) Name() string { return k.name }
 
+// Measure computes, per row, the log-normalizers lt, lc of both rows and
+//
+//	KL(t‖c) = Σ e^{t_i−mt}(t_i − c_i)/St − lt + lc
+//
+// (and the mirror image for the reverse), so each logit costs one
+// exponential. Rows run in parallel; the per-row results are summed in row
+// order, so the result does not depend on the thread count.
 func (k klDiv) Measure(target, current []float32, classes int) float64 {
 	checkLogits(target, current, classes)
 	rows := len(target) / classes
-	var total float64
-	for r := 0; r < rows; r++ {
-		t, c := target[r*classes:(r+1)*classes], current[r*classes:(r+1)*classes]
-		lt, lc := logSumExp(t), logSumExp(c)
-		var fwd, rev float64
-		for i := range t {
-			a, b := float64(t[i])-lt, float64(c[i])-lc
-			if !k.reverse || k.symmetric {
-				fwd += math.Exp(a) * (a - b)
+	per := make([]float64, rows)
+	parallel.For(rows, max(1, 4096/classes), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			t, c := target[r*classes:(r+1)*classes], current[r*classes:(r+1)*classes]
+			mt, mc := t[0], c[0]
+			for i := range t {
+				mt, mc = max(mt, t[i]), max(mc, c[i])
 			}
-			if k.reverse || k.symmetric {
-				rev += math.Exp(b) * (b - a)
+			var st, sc, ft, fc float64
+			for i := range t {
+				d := float64(t[i]) - float64(c[i])
+				et := math.Exp(float64(t[i] - mt))
+				ec := math.Exp(float64(c[i] - mc))
+				st += et
+				sc += ec
+				ft += et * d
+				fc -= ec * d
+			}
+			lt, lc := float64(mt)+math.Log(st), float64(mc)+math.Log(sc)
+			fwd, rev := ft/st-lt+lc, fc/sc-lc+lt
+			switch {
+			case k.symmetric:
+				per[r] = fwd + rev
+			case k.reverse:
+				per[r] = rev
+			default:
+				per[r] = fwd
 			}
 		}
-		total += fwd + rev
+	})
+	var total float64
+	for _, v := range per {
+		total += v
 	}
 	return total / float64(max(rows, 1))
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"time"
 
 	"github.com/tramlab/tram/autograd"
+	"github.com/tramlab/tram/internal/parallel"
 	"github.com/tramlab/tram/nn"
 	"github.com/tramlab/tram/optim"
 )
@@ -34,6 +36,7 @@ type Optimizer struct {
 	pert    []float32 // θ + ε, the point of pass 2
 	sharp   []float32 // accumulated pass-2 gradients (m-sharpness only)
 	bufSave []float32 // buffers (batch norm statistics) before the step
+	partial []float64 // per-chunk partial sums of segments
 	steps   int
 	skipped int
 }
@@ -230,56 +233,88 @@ func (o *Optimizer) ascend(pm *Perturbation, r float64) float64 {
 	if len(o.pert) != len(th) {
 		o.pert = make([]float32, len(th))
 	}
-	tOf := func(i int, adaptive bool) float64 {
-		if !adaptive {
-			return 1
-		}
-		return math.Abs(float64(th[i])) + pm.Eta
-	}
+	eta := pm.Eta
 	// The denominator, a global quantity over all parameters.
-	var den float64
-	for ti, p := range ps.List() {
-		off := ps.Offset(ti)
-		adaptive := pm.Direction == AdaptiveDirection && (!pm.WeightsOnly || p.Dims() > 1)
-		for i := off; i < off+p.Len(); i++ {
+	den := o.segments(func(lo, hi int, adaptive bool) float64 {
+		var s float64
+		for i := lo; i < hi; i++ {
 			gi := float64(g[i])
-			switch pm.Direction {
-			case FisherDirection:
-				den += gi * gi / (1 + pm.Eta*gi*gi)
+			switch {
+			case pm.Direction == FisherDirection:
+				s += gi * gi / (1 + eta*gi*gi)
+			case adaptive:
+				tg := (math.Abs(float64(th[i])) + eta) * gi
+				s += tg * tg
 			default:
-				tg := tOf(i, adaptive) * gi
-				den += tg * tg
+				s += gi * gi
 			}
 		}
-	}
+		return s
+	})
 	if pm.Direction == FisherDirection {
 		den = math.Sqrt(den + 1e-12)
 	} else {
 		den = math.Sqrt(den) + 1e-12
 	}
 	scale := r / den
-	var eps2 float64
-	for ti, p := range ps.List() {
-		off := ps.Offset(ti)
-		adaptive := pm.Direction == AdaptiveDirection && (!pm.WeightsOnly || p.Dims() > 1)
-		for i := off; i < off+p.Len(); i++ {
+	eps2 := o.segments(func(lo, hi int, adaptive bool) float64 {
+		var s float64
+		for i := lo; i < hi; i++ {
 			gi := float64(g[i])
+			t := 1.0
+			if adaptive {
+				t = math.Abs(float64(th[i])) + eta
+			}
 			var e float64
 			switch {
 			case pm.Direction == FisherDirection:
-				e = scale * gi / (1 + pm.Eta*gi*gi)
+				e = scale * gi / (1 + eta*gi*gi)
 			case pm.NoGradientFactor:
-				t := tOf(i, adaptive)
 				e = scale * t * t
 			default:
-				t := tOf(i, adaptive)
 				e = scale * t * t * gi
 			}
 			o.pert[i] = th[i] + float32(e)
-			eps2 += e * e
+			s += e * e
 		}
-	}
+		return s
+	})
 	return math.Sqrt(eps2)
+}
+
+// segments calls fn on fixed chunks of the parameter arena, in parallel,
+// split further at tensor boundaries so that fn knows whether the
+// perturbation is adaptive there, and returns the sum of fn's results in
+// chunk order (deterministic for a given thread count).
+func (o *Optimizer) segments(fn func(lo, hi int, adaptive bool) float64) float64 {
+	ps, pm := o.Model.Params(), o.Method.Perturb
+	list := ps.List()
+	const chunk = 1 << 16
+	nc := (ps.Len() + chunk - 1) / chunk
+	if cap(o.partial) < nc {
+		o.partial = make([]float64, nc)
+	}
+	part := o.partial[:nc]
+	parallel.For(nc, 1, func(clo, chi int) {
+		for c := clo; c < chi; c++ {
+			lo, hi := c*chunk, min((c+1)*chunk, ps.Len())
+			// The first tensor overlapping [lo, hi).
+			ti := sort.Search(len(list), func(i int) bool { return ps.Offset(i)+list[i].Len() > lo })
+			var s float64
+			for at := lo; at < hi && ti < len(list); ti++ {
+				end := min(ps.Offset(ti)+list[ti].Len(), hi)
+				adaptive := pm.Direction == AdaptiveDirection && (!pm.WeightsOnly || list[ti].Dims() > 1)
+				s += fn(at, end, adaptive)
+				at = end
+			}
+			part[c] = s
+		}
+	})
+	var total float64
+	for _, v := range part {
+		total += v
+	}
+	return total
 }
 
 // mSharpStep gives every micro-batch its own ascent: pass 1 on micro-batch
