@@ -220,30 +220,8 @@ func klBackward[T Float](g *Graph[T], n *node[T]) {
 	})
 }
 
-// KLLogits returns the mean over rows of KL(softmax(p) ‖ softmax(q)) for
-// row-major logits with cols classes, accumulated in float64 with a stable
-// log-softmax. It records nothing: it is the measurement helper the
-// trust-region methods use for their radius.
-func KLLogits[T Float](p, q []T, cols int) float64 {
-	if len(p) != len(q) || cols <= 0 || len(p)%cols != 0 {
-		panic(fmt.Sprintf("autograd: KLLogits: lengths %d and %d with %d classes", len(p), len(q), cols))
-	}
-	rows := len(p) / cols
-	var total float64
-	for r := 0; r < rows; r++ {
-		a, b := p[r*cols:(r+1)*cols], q[r*cols:(r+1)*cols]
-		la, lb := logSumExp(a), logSumExp(b)
-		var s float64
-		for i := range a {
-			lpa := float64(a[i]) - la
-			s += math.Exp(lpa) * (lpa - (float64(b[i]) - lb))
-		}
-		total += s
-	}
-	return total / float64(max(rows, 1))
-}
-
-func logSumExp[T Float](x []T) float64 {
+// LogSumExp returns log Σ exp(x_i), computed stably in float64.
+func LogSumExp[T Float](x []T) float64 {
 	mx := math.Inf(-1)
 	for _, v := range x {
 		mx = math.Max(mx, float64(v))

@@ -231,6 +231,38 @@ func f16ToF32(h uint16) float32 {
 	return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
 }
 
+// ReadAll reads every tensor of a safetensors file as float32, by name
+// (with its shape in the file's header). Use it for small files such as
+// reference outputs; models load with LoadInto.
+func ReadAll(path string) (map[string][]float32, error) {
+	sf, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer sf.Close()
+	out := make(map[string][]float32, len(sf.Tensors))
+	for name, info := range sf.Tensors {
+		buf := make([]float32, (info.End-info.Begin)/int64(dtypeSize[info.DType]))
+		if err := sf.ReadInto(name, buf); err != nil {
+			return nil, err
+		}
+		out[name] = buf
+	}
+	return out, nil
+}
+
+// WriteJSON writes v as indented JSON to path atomically (config.json).
+func WriteJSON(path string, v any) error {
+	js, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(js, '\n'))
+		return err
+	})
+}
+
 // Tensor is one named tensor to write.
 type Tensor struct {
 	Name  string

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/tramlab/tram/autograd"
 	"github.com/tramlab/tram/internal/parallel"
 )
 
@@ -156,24 +157,12 @@ func softmaxRows(x []float32, classes int) []float64 {
 	out := make([]float64, len(x))
 	for r := 0; r < len(x)/classes; r++ {
 		row := x[r*classes : (r+1)*classes]
-		l := logSumExp(row)
+		l := autograd.LogSumExp(row)
 		for i, v := range row {
 			out[r*classes+i] = math.Exp(float64(v) - l)
 		}
 	}
 	return out
-}
-
-func logSumExp(x []float32) float64 {
-	mx := math.Inf(-1)
-	for _, v := range x {
-		mx = math.Max(mx, float64(v))
-	}
-	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v) - mx)
-	}
-	return mx + math.Log(s)
 }
 
 func checkLogits(a, b []float32, classes int) {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/tramlab/tram/checkpoint"
+	"github.com/tramlab/tram/internal/testutil"
 	"github.com/tramlab/tram/models/gpt2"
 	"github.com/tramlab/tram/nn"
 	"github.com/tramlab/tram/optim"
@@ -96,23 +96,7 @@ func loadGolden(t *testing.T) *golden {
 	if err := json.Unmarshal(raw, &g); err != nil {
 		t.Fatal(err)
 	}
-	sf, err := checkpoint.Open("testdata/sharp_golden.safetensors")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sf.Close()
-	g.tensors = map[string][]float32{}
-	for name, info := range sf.Tensors {
-		n := 1
-		for _, d := range info.Shape {
-			n *= d
-		}
-		buf := make([]float32, n)
-		if err := sf.ReadInto(name, buf); err != nil {
-			t.Fatal(err)
-		}
-		g.tensors[name] = buf
-	}
+	g.tensors = testutil.ReadAll(t, "testdata/sharp_golden.safetensors")
 	return &g
 }
 

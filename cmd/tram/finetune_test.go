@@ -4,39 +4,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/tramlab/tram/internal/testutil"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/models/gpt2"
 )
-
-func readTensors(t *testing.T, path string) map[string][]float32 {
-	t.Helper()
-	sf, err := checkpoint.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sf.Close()
-	out := map[string][]float32{}
-	for name, info := range sf.Tensors {
-		buf := make([]float32, (info.End-info.Begin)/int64(checkpoint.DTypeSize(info.DType)))
-		if err := sf.ReadInto(name, buf); err != nil {
-			t.Fatal(err)
-		}
-		out[name] = buf
-	}
-	return out
-}
 
 // TestFinetuneMatchesPyTorchTrajectories runs `tram finetune` end to end on
 // the tiny GPT-2 problem of sharp/testdata/gen_sharp.py and compares the
 // written model with PyTorch's parameters after the same 4 steps.
 func TestFinetuneMatchesPyTorchTrajectories(t *testing.T) {
-	golden := readTensors(t, "../../sharp/testdata/sharp_golden.safetensors")
+	golden := testutil.ReadAll(t, "../../sharp/testdata/sharp_golden.safetensors")
 	var meta struct {
 		GPTNames []string `json:"gpt_names"`
 	}
@@ -86,7 +68,7 @@ func TestFinetuneMatchesPyTorchTrajectories(t *testing.T) {
 			if rc := runMain(args, &bytes.Buffer{}, &stderr); rc != 0 {
 				t.Fatalf("exit %d: %s", rc, stderr.String())
 			}
-			got := readTensors(t, filepath.Join(out, "model.safetensors"))
+			got := testutil.ReadAll(t, filepath.Join(out, "model.safetensors"))
 			want := golden[fmt.Sprintf("gpt/%s/3", c.method)]
 			off := 0
 			for _, name := range meta.GPTNames {
@@ -193,7 +175,7 @@ func TestFinetuneResumesExactly(t *testing.T) {
 	if rc, msg := run(resumed, -1); rc != 0 || !strings.Contains(msg, "resuming") {
 		t.Fatalf("resume: rc %d, %s", rc, msg)
 	}
-	a, b := readTensors(t, filepath.Join(straight, "model.safetensors")), readTensors(t, filepath.Join(resumed, "model.safetensors"))
+	a, b := testutil.ReadAll(t, filepath.Join(straight, "model.safetensors")), testutil.ReadAll(t, filepath.Join(resumed, "model.safetensors"))
 	for name, v := range a {
 		for i := range v {
 			if math.Float32bits(v[i]) != math.Float32bits(b[name][i]) {

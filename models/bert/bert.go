@@ -15,7 +15,6 @@ package bert
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -387,12 +386,5 @@ func (m *Model) Save(dir string) error {
 	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
-	js, err := json.MarshalIndent(m.Config, "", "  ")
-	if err != nil {
-		return err
-	}
-	return checkpoint.WriteAtomic(filepath.Join(dir, "config.json"), func(w io.Writer) error {
-		_, err := w.Write(append(js, '\n'))
-		return err
-	})
+	return checkpoint.WriteJSON(filepath.Join(dir, "config.json"), m.Config)
 }

@@ -1,46 +1,16 @@
 package bert
 
 import (
+	"github.com/tramlab/tram/internal/testutil"
 	"math"
 	"path/filepath"
 	"testing"
 
 	"github.com/tramlab/tram/autograd"
-	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/nn"
 )
 
 const torchDir = "../testdata/torch"
-
-func readAll(t *testing.T, path string) map[string][]float32 {
-	t.Helper()
-	sf, err := checkpoint.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sf.Close()
-	out := map[string][]float32{}
-	for name, info := range sf.Tensors {
-		buf := make([]float32, (info.End-info.Begin)/int64(checkpoint.DTypeSize(info.DType)))
-		if err := sf.ReadInto(name, buf); err != nil {
-			t.Fatal(err)
-		}
-		out[name] = buf
-	}
-	return out
-}
-
-func relErr(a, b []float32) float64 {
-	var d, s float64
-	for i := range a {
-		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
-		s = math.Max(s, math.Abs(float64(b[i])))
-	}
-	// The floor 1e-5 covers gradients that are zero in exact arithmetic
-	// (attention key biases shift all scores of a query equally): both
-	// sides then hold only float32 rounding noise.
-	return d / math.Max(s, 1e-5)
-}
 
 func toInt32(x []float32) []int32 {
 	out := make([]int32, len(x))
@@ -63,7 +33,7 @@ func TestMatchesPyTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			exp := readAll(t, filepath.Join(torchDir, c.dir+"_expected.safetensors"))
+			exp := testutil.ReadAll(t, filepath.Join(torchDir, c.dir+"_expected.safetensors"))
 			b := &Batch{B: 3, T: 9, IDs: toInt32(exp["input_ids"]), Types: toInt32(exp["token_type_ids"])}
 			for _, v := range exp["attention_mask"] {
 				b.Attend = append(b.Attend, v != 0)
@@ -77,7 +47,7 @@ func TestMatchesPyTorch(t *testing.T) {
 			} else {
 				logits = m.MLMLogits(p, b)
 			}
-			if e := relErr(logits.Data, exp["logits"]); e > 1e-4 {
+			if e := testutil.RelErr(logits.Data, exp["logits"]); e > 1e-4 {
 				t.Fatalf("logits relative error %.3g > 1e-4", e)
 			}
 			loss := g.CrossEntropy(logits, labels, -100)
@@ -90,7 +60,7 @@ func TestMatchesPyTorch(t *testing.T) {
 				if !ok {
 					t.Fatalf("no reference gradient for %s", m.FileName(prm.Name()))
 				}
-				if e := relErr(prm.Grad, want); e > 1e-3 {
+				if e := testutil.RelErr(prm.Grad, want); e > 1e-3 {
 					t.Errorf("gradient of %s: relative error %.3g > 1e-3", prm.Name(), e)
 				}
 			}

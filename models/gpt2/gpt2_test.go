@@ -1,6 +1,7 @@
 package gpt2
 
 import (
+	"github.com/tramlab/tram/internal/testutil"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,41 +15,6 @@ import (
 
 const torchDir = "../testdata/torch"
 
-func readAll(t *testing.T, path string) map[string][]float32 {
-	t.Helper()
-	sf, err := checkpoint.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sf.Close()
-	out := map[string][]float32{}
-	for name, info := range sf.Tensors {
-		n := 1
-		for _, d := range info.Shape {
-			n *= d
-		}
-		buf := make([]float32, n)
-		if err := sf.ReadInto(name, buf); err != nil {
-			t.Fatal(err)
-		}
-		out[name] = buf
-	}
-	return out
-}
-
-// relErr is max|a−b| / max|b|: the error relative to the tensor's scale.
-func relErr(a, b []float32) float64 {
-	var d, s float64
-	for i := range a {
-		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
-		s = math.Max(s, math.Abs(float64(b[i])))
-	}
-	// The floor 1e-5 covers gradients that are zero in exact arithmetic
-	// (attention key biases shift all scores of a query equally): both
-	// sides then hold only float32 rounding noise.
-	return d / math.Max(s, 1e-5)
-}
-
 // TestMatchesPyTorch loads the model written by testdata/torch/gen_gpt2.py
 // and checks logits (relative error ≤ 1e-4) and every parameter gradient of
 // the LM loss (≤ 1e-3) against PyTorch's.
@@ -57,7 +23,7 @@ func TestMatchesPyTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp := readAll(t, filepath.Join(torchDir, "gpt2_expected.safetensors"))
+	exp := testutil.ReadAll(t, filepath.Join(torchDir, "gpt2_expected.safetensors"))
 	ids := make([]int32, len(exp["input_ids"]))
 	for i, v := range exp["input_ids"] {
 		ids[i] = int32(v)
@@ -66,7 +32,7 @@ func TestMatchesPyTorch(t *testing.T) {
 	g := autograd.NewGraph[float32]()
 	p := &nn.Pass{G: g}
 	logits := m.Forward(p, ids, B, T)
-	if e := relErr(logits.Data, exp["logits"]); e > 1e-4 {
+	if e := testutil.RelErr(logits.Data, exp["logits"]); e > 1e-4 {
 		t.Fatalf("logits relative error %.3g > 1e-4", e)
 	}
 	g.Reset()
@@ -81,7 +47,7 @@ func TestMatchesPyTorch(t *testing.T) {
 		if !ok {
 			t.Fatalf("no reference gradient for %s", prm.Name())
 		}
-		if e := relErr(prm.Grad, want); e > 1e-3 {
+		if e := testutil.RelErr(prm.Grad, want); e > 1e-3 {
 			t.Errorf("gradient of %s: relative error %.3g > 1e-3", prm.Name(), e)
 		}
 	}

@@ -10,7 +10,6 @@ package vision
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -237,14 +236,7 @@ func Save(m Model, dir string) error {
 	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
-	js, err := json.MarshalIndent(m.Config(), "", "  ")
-	if err != nil {
-		return err
-	}
-	return checkpoint.WriteAtomic(filepath.Join(dir, "config.json"), func(w io.Writer) error {
-		_, err := w.Write(append(js, '\n'))
-		return err
-	})
+	return checkpoint.WriteJSON(filepath.Join(dir, "config.json"), m.Config())
 }
 
 // Load reads a model directory written by Save (or by PyTorch with the same

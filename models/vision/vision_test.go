@@ -1,43 +1,15 @@
 package vision
 
 import (
-	"math"
+	"github.com/tramlab/tram/internal/testutil"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tramlab/tram/autograd"
-	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/nn"
 	"github.com/tramlab/tram/tensor"
 )
-
-func readAll(t *testing.T, path string) map[string][]float32 {
-	t.Helper()
-	sf, err := checkpoint.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sf.Close()
-	out := map[string][]float32{}
-	for name, info := range sf.Tensors {
-		buf := make([]float32, (info.End-info.Begin)/int64(checkpoint.DTypeSize(info.DType)))
-		if err := sf.ReadInto(name, buf); err != nil {
-			t.Fatal(err)
-		}
-		out[name] = buf
-	}
-	return out
-}
-
-func relErr(a, b []float32) float64 {
-	var d, s float64
-	for i := range a {
-		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
-		s = math.Max(s, math.Abs(float64(b[i])))
-	}
-	return d / math.Max(s, 1e-5)
-}
 
 // TestResNetMatchesPyTorch: training-mode logits and every gradient, the
 // updated running statistics, then evaluation-mode logits, against
@@ -47,28 +19,28 @@ func TestResNetMatchesPyTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp := readAll(t, "../testdata/torch/cnn_expected.safetensors")
+	exp := testutil.ReadAll(t, "../testdata/torch/cnn_expected.safetensors")
 	x := tensor.FromSlice(exp["x"], 4, 1, 12, 12)
 	labels := []int32{0, 3, 1, 4}
 	g := autograd.NewGraph[float32]()
 	logits := m.Logits(&nn.Pass{G: g, Train: true}, x)
-	if e := relErr(logits.Data, exp["logits"]); e > 1e-4 {
+	if e := testutil.RelErr(logits.Data, exp["logits"]); e > 1e-4 {
 		t.Fatalf("train logits relative error %.3g", e)
 	}
 	g.Backward(g.CrossEntropy(logits, labels, -1))
 	for _, p := range m.Params().List() {
-		if e := relErr(p.Grad, exp["grad."+p.Name()]); e > 1e-3 {
+		if e := testutil.RelErr(p.Grad, exp["grad."+p.Name()]); e > 1e-3 {
 			t.Errorf("gradient of %s: relative error %.3g", p.Name(), e)
 		}
 	}
 	for _, b := range m.Buffers().List() {
-		if e := relErr(b.Data, exp["after."+b.Name()]); e > 1e-5 {
+		if e := testutil.RelErr(b.Data, exp["after."+b.Name()]); e > 1e-5 {
 			t.Errorf("buffer %s after the training forward: relative error %.3g", b.Name(), e)
 		}
 	}
 	g.Reset()
 	eval := m.Logits(&nn.Pass{G: g}, x)
-	if e := relErr(eval.Data, exp["eval_logits"]); e > 1e-4 {
+	if e := testutil.RelErr(eval.Data, exp["eval_logits"]); e > 1e-4 {
 		t.Fatalf("eval logits relative error %.3g", e)
 	}
 }
@@ -134,7 +106,7 @@ func TestInputNoiseLeavesCallerDataAlone(t *testing.T) {
 			t.Fatal("input noise modified the caller's images")
 		}
 	}
-	if relErr(a.Data, b.Data) < 1e-3 {
+	if testutil.RelErr(a.Data, b.Data) < 1e-3 {
 		t.Fatal("input noise had no effect")
 	}
 }

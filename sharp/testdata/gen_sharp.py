@@ -17,10 +17,12 @@ Per case and step: loss (pass 1, with regularizer), d (radius or regularizer div
 eps_norm, and the parameters after the step (tensor "<case>/<step>", flat, in tram's order).
 The semantics follow ../shared/spec/TRAM.md exactly (see step() below).
 """
-import json, math, os
+import json, math, os, sys
 import torch
 import torch.nn.functional as F
-from safetensors_io import save
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "testdata", "torch"))
+from safetensors_io import save  # noqa: E402  (the repo's one safetensors writer for reference scripts)
 
 torch.set_default_dtype(torch.float32)
 HERE = os.path.dirname(os.path.abspath(__file__))
