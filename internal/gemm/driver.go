@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/tramlab/tram/internal/parallel"
 )
@@ -20,6 +21,13 @@ const (
 	// minChunkFlops: the least work worth handing to another goroutine.
 	minChunkFlops = 1 << 20
 )
+
+// parMinFlops is the least work (2·m·n·k) split across threads, per kernel:
+// about 150–200 µs on one core. Waking an idle CPU to run the second
+// goroutine takes ~100 µs on the Firecracker VMs this was measured on
+// (median 90–170 µs from go statement to first instruction), so smaller
+// products finish sooner on one thread.
+var parMinFlops = [...]int{kernGo: 1 << 20, kernAVX2: 16 << 20, kernAVX512: 32 << 20}
 
 // smallWork: when m·n·k is below this, plain loops beat packing.
 // (A variable so that tests can push tiny shapes through the packed path.)
@@ -78,11 +86,19 @@ type job struct {
 	wide           bool // with asm: AVX-512 6×32 kernel on pairs of strips
 	splitN         bool // run's tile range indexes nr-wide column tiles (else mr-high row tiles)
 	fn             func(lo, hi int)
+
+	// Shared-B schedule (mid-size products, see shared).
+	kcb, nkb, nPad int
+	bpAll          []float32 // all of op(B) packed: nkb panels of kcb×nPad
+	mh, units      int       // rows per unit, number of units
+	next           atomic.Int64
+	sharedFn       func(lo, hi int)
 }
 
 var jobPool = sync.Pool{New: func() any {
 	j := new(job)
 	j.fn = j.run
+	j.sharedFn = j.workShared
 	return j
 }}
 
@@ -117,9 +133,11 @@ func packedGemm(kern kernelKind, par bool, transA, transB bool, m, n, k int, alp
 		t = parallel.Threads()
 	}
 	flops := 2 * m * n * k
-	if t <= 1 || flops < 2*minChunkFlops || (mt < 2 && nt < 2) {
+	if t <= 1 || flops < max(2*minChunkFlops, parMinFlops[kern]) || (mt < 2 && nt < 2) {
 		j.splitN = true
 		j.run(0, nt)
+	} else if useShared(m, n, k, flops) {
+		j.shared(t)
 	} else {
 		// Splitting N makes every worker pack all of A (m·k extra per
 		// worker); splitting M makes every worker pack all of B (n·k).
@@ -183,13 +201,18 @@ func (j *job) block(ws *workspace, m0, m1, n0, n1 int) {
 // into C[ic:ic+mc, jc:jc+nc]. With the AVX-512 kernel, full 6-row tiles
 // over two consecutive strips run as one 6×32 tile.
 func (j *job) macro(ws *workspace, ic, mc, jc, nc, kc int, beta float32) {
+	j.macroB(ws, ws.bp, ic, mc, jc, nc, kc, beta)
+}
+
+// macroB is macro with the packed B panel given explicitly.
+func (j *job) macroB(ws *workspace, bps []float32, ic, mc, jc, nc, kc int, beta float32) {
 	c, ldc, alpha := j.c, j.ldc, j.alpha
 	for jr := 0; jr < nc; {
 		w := nr
 		if j.wide && jr+2*nr <= nc {
 			w = 2 * nr
 		}
-		bp := ws.bp[jr*kc : (jr+w)*kc]
+		bp := bps[jr*kc : (jr+w)*kc]
 		for ir := 0; ir < mc; ir += mr {
 			ap := ws.ap[ir*kc : ir*kc+mr*kc]
 			mcr := min(mr, mc-ir)
@@ -239,4 +262,84 @@ func (j *job) tile(ws *workspace, ap, bp []float32, i, mcr, jcol, ncr, kc int, b
 			row[x] = beta*row[x] + v
 		}
 	}
+}
+
+// sharedMaxB bounds the packed B of the shared schedule (floats; 1 MiB).
+const sharedMaxB = 1 << 18
+
+// sharedMaxFlops: above this, the static split is used (the helpers' start
+// latency no longer matters and each worker's own B panel stays in its L2).
+var sharedMaxFlops = 1 << 27
+
+func useShared(m, n, k, flops int) bool {
+	return flops < sharedMaxFlops && k*((n+nr-1)/nr*nr) <= sharedMaxB && m >= 4*mr
+}
+
+// bpFree keeps the shared packed-B buffers across calls.
+var bpFree struct {
+	sync.Mutex
+	list [][]float32
+}
+
+// shared runs mid-size products: the caller packs all of op(B) once, then
+// t workers pull blocks of mh rows from an atomic counter; for each, a
+// worker packs its rows of A (k block by k block) and multiplies them by
+// the whole packed B. Nothing is packed twice, and a worker that starts
+// late — waking an idle CPU can take 100 µs on a virtual machine, as long as
+// the whole product — just takes fewer blocks. Row blocks lie on the tile
+// grid and k blocks depend on k only, so results are bit-identical to the
+// other schedules.
+func (j *job) shared(t int) {
+	m, n, k := j.m, j.n, j.k
+	j.nkb = (k + kcMax - 1) / kcMax
+	j.kcb = (k + j.nkb - 1) / j.nkb
+	j.nPad = (n + nr - 1) / nr * nr
+	bpFree.Lock()
+	var buf []float32
+	if l := len(bpFree.list); l > 0 {
+		buf = bpFree.list[l-1]
+		bpFree.list = bpFree.list[:l-1]
+	}
+	bpFree.Unlock()
+	j.bpAll = grow(buf, j.nkb*j.kcb*j.nPad)
+	for q := 0; q < j.nkb; q++ {
+		pc := q * j.kcb
+		kc := min(j.kcb, k-pc)
+		packB(j.bpAll[q*j.kcb*j.nPad:], j.transB, j.b, j.ldb, pc, kc, 0, n, j.asm)
+	}
+	j.mh = min(mcMax, max(4*mr, (m+4*t*mr-1)/(4*t*mr)*mr))
+	j.units = (m + j.mh - 1) / j.mh
+	j.next.Store(0)
+	parallel.For(t, 1, j.sharedFn)
+	bpFree.Lock()
+	if len(bpFree.list) < 16 {
+		bpFree.list = append(bpFree.list, j.bpAll)
+	}
+	bpFree.Unlock()
+	j.bpAll = nil
+}
+
+// workShared pulls row blocks until none are left.
+func (j *job) workShared(_, _ int) {
+	ws := getWorkspace()
+	ws.ap = grow(ws.ap, j.kcb*j.mh)
+	for {
+		u := int(j.next.Add(1)) - 1
+		if u >= j.units {
+			break
+		}
+		ic := u * j.mh
+		mc := min(j.mh, j.m-ic)
+		for q := 0; q < j.nkb; q++ {
+			pc := q * j.kcb
+			kc := min(j.kcb, j.k-pc)
+			beta := j.beta
+			if q > 0 {
+				beta = 1
+			}
+			packA(ws.ap, j.transA, j.a, j.lda, ic, mc, pc, kc, j.asm)
+			j.macroB(ws, j.bpAll[q*j.kcb*j.nPad:], ic, mc, 0, j.n, kc, beta)
+		}
+	}
+	putWorkspace(ws)
 }

@@ -50,12 +50,13 @@ func use(t *testing.T, v variant) {
 	if err := SetBackend(v.backend); err != nil {
 		t.Fatalf("SetBackend(%q): %v", v.backend, err)
 	}
-	oldSmall, oldOB := smallWork, openblasMinWork
+	oldSmall, oldOB, oldPar := smallWork, openblasMinWork, parMinFlops
 	if v.noSmall {
 		smallWork, openblasMinWork = 0, 0
+		parMinFlops = [len(parMinFlops)]int{} // threads from 2 MFLOP up
 	}
 	t.Cleanup(func() {
-		smallWork, openblasMinWork = oldSmall, oldOB
+		smallWork, openblasMinWork, parMinFlops = oldSmall, oldOB, oldPar
 		SetBackend(prev)
 	})
 }
@@ -443,13 +444,14 @@ func (p preparedBatch) run(t *testing.T) {
 // TestThreadsBitIdentical: the Go-side backends give the same bits for any
 // thread count (work is split along M or N tiles, never along K).
 func TestThreadsBitIdentical(t *testing.T) {
-	shapes := [][3]int{{257, 300, 513}, {100, 1000, 70}, {1000, 64, 100}, {64, 64, 64}, {13, 2000, 40}, {3000, 5, 40}}
+	// Shared-B schedule (mid sizes), static split (large, or m < 24), single.
+	shapes := [][3]int{{257, 300, 513}, {100, 1000, 70}, {1000, 64, 100}, {64, 64, 64}, {13, 2000, 40}, {3000, 5, 40}, {600, 400, 300}, {40, 3000, 600}}
 	for _, v := range variants(t) {
-		if v.backend == "openblas" || v.noSmall {
+		if v.backend == "openblas" || !v.noSmall {
 			continue // OpenBLAS makes no bit-identity promise
 		}
 		t.Run(v.name, func(t *testing.T) {
-			use(t, v)
+			use(t, v) // noSmall: every shape here is split across threads
 			r := rand.New(rand.NewPCG(5, 6))
 			for si, s := range shapes {
 				tr := transs[si%4]
