@@ -269,7 +269,7 @@ const sharedMaxB = 1 << 18
 
 // sharedMaxFlops: above this, the static split is used (the helpers' start
 // latency no longer matters and each worker's own B panel stays in its L2).
-var sharedMaxFlops = 1 << 27
+var sharedMaxFlops = 1 << 26 // measured: static wins from ~350³ up
 
 func useShared(m, n, k, flops int) bool {
 	return flops < sharedMaxFlops && k*((n+nr-1)/nr*nr) <= sharedMaxB && m >= 4*mr
