@@ -156,11 +156,13 @@ func sgemmBatched(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 	be := backend.Load()
 	t := parallel.Threads()
 	work := 2 * m * n * k
-	// Matrices too small to be split well run whole, one batch range per
-	// worker; larger ones run one after another, each split across workers.
-	// Either way each matrix sees the same tile grid and k blocks, so the
-	// results do not depend on the thread count.
-	if t > 1 && batch > 1 && work < t*4*minChunkFlops && be != beOpenBLAS {
+	// Matrices too small to be split across threads run whole, one batch
+	// range per worker, when the batch as a whole is worth the threads;
+	// larger ones run one after another, each split across workers. Either
+	// way each matrix sees the same tile grid and k blocks, so the results
+	// do not depend on the thread count.
+	minPar := parMinFlops[kernOf(be)]
+	if t > 1 && batch > 1 && work < minPar && batch*work >= minPar && be != beOpenBLAS {
 		bj := batchPool.Get().(*batchJob)
 		bj.be, bj.transA, bj.transB, bj.m, bj.n, bj.k = be, transA, transB, m, n, k
 		bj.alpha, bj.beta = alpha, beta
@@ -175,6 +177,17 @@ func sgemmBatched(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 	for i := 0; i < batch; i++ {
 		sgemmOn(be, true, transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
 	}
+}
+
+// kernOf is the micro-kernel a Go-side backend runs.
+func kernOf(be int32) kernelKind {
+	switch {
+	case be == beAVX512:
+		return kernAVX512
+	case be == beGo || !hasAsm:
+		return kernGo
+	}
+	return kernAVX2
 }
 
 // batchJob carries a batched call through parallel.For without allocating.

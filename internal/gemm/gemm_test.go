@@ -53,7 +53,9 @@ func use(t *testing.T, v variant) {
 	oldSmall, oldOB, oldPar := smallWork, openblasMinWork, parMinFlops
 	if v.noSmall {
 		smallWork, openblasMinWork = 0, 0
-		parMinFlops = [len(parMinFlops)]int{} // threads from 2 MFLOP up
+		for i := range parMinFlops {
+			parMinFlops[i] = 2 << 20 // threads from 2 MFLOP up
+		}
 	}
 	t.Cleanup(func() {
 		smallWork, openblasMinWork, parMinFlops = oldSmall, oldOB, oldPar
@@ -473,13 +475,16 @@ func TestThreadsBitIdentical(t *testing.T) {
 						}
 					}
 				}
-				// Batched: per-matrix results match the unbatched call bit for bit.
+				// Batched: per-matrix results match the unbatched call bit
+				// for bit, whether the batch or each matrix is split.
+				const batch = 8
 				for _, threads := range []int{1, 3} {
 					parallel.SetThreads(threads)
-					c := make([]float32, 2*len(c0))
-					copy(c, c0)
-					copy(c[len(c0):], c0)
-					SgemmBatched(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, 0, b, ldb, 0, g.beta, c, ldc, len(c0), 2)
+					c := make([]float32, batch*len(c0))
+					for i := range batch {
+						copy(c[i*len(c0):], c0)
+					}
+					SgemmBatched(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, 0, b, ldb, 0, g.beta, c, ldc, len(c0), batch)
 					for i := range c {
 						if math.Float32bits(c[i]) != math.Float32bits(ref[i%len(c0)]) {
 							t.Fatalf("%v batched threads=%d: differs at %d", g, threads, i)
