@@ -1,7 +1,7 @@
 # tram — the two commands of the README's quick start, and their helpers.
 GO ?= go
 
-.PHONY: demo test build bench anchor vet fmt
+.PHONY: demo test build bench bench-report fmt
 
 # demo runs the main job: for now the engine benchmark (tram against the
 # PyTorch anchor when Debian's python3-torch is installed).
@@ -23,6 +23,11 @@ build:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/gemm ./tensor/...
+
+# bench-report runs PyTorch's anchor and tram back to back and writes raw
+# JSON, the environment and a ratio table to docs/bench/latest.
+bench-report:
+	scripts/bench_report.sh docs/bench/latest 5
 
 fmt:
 	gofmt -l -w .

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs the PyTorch anchor and tram's benchmark back to back on the same
+# machine and writes the raw JSON lines, the environment and a Markdown table
+# of the ratios into OUT (default docs/bench/latest).
+#
+#   scripts/bench_report.sh [OUT] [SECONDS]
+#
+# Needs Debian's python3-torch for the anchor (skipped, and said so, without it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-docs/bench/latest}
+secs=${2:-5}
+anchor=${ANCHOR:-../shared/bench/torch_anchor.py}
+mkdir -p "$out"
+go build -o bin/tram ./cmd/tram
+{
+  echo "commit: $(git rev-parse HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
+  echo "date: $(date -u +%FT%TZ)"
+  echo "command: scripts/bench_report.sh $out $secs"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  ./bin/tram version
+} > "$out/env.txt"
+methods=sgd,adamw,sam,tram
+if /usr/bin/python3 -c 'import torch' 2>/dev/null && [ -f "$anchor" ]; then
+  /usr/bin/python3 "$anchor" --threads 2 --methods "$methods" --seconds "$secs" 2>/dev/null > "$out/torch.jsonl"
+else
+  echo "PyTorch anchor not available: python3-torch or $anchor missing" | tee -a "$out/env.txt"
+  : > "$out/torch.jsonl"
+fi
+./bin/tram bench --json --threads 2 --methods "$methods" --seconds "$secs" > "$out/tram.jsonl"
+for be in avx512 openblas; do
+  TRAM_BLAS=$be ./bin/tram bench --json --threads 2 --methods "$methods" --seconds "$secs" > "$out/tram-$be.jsonl" 2>/dev/null || rm -f "$out/tram-$be.jsonl"
+done
+all=adamw,sam,asam,fsam,tram-theta0,tram-prev,tram-ema,tram-x,tram-fisher,trpo,r3f,mesa,asam+trpo
+./bin/tram bench --json --threads 2 --only gpt --methods "$all" --seconds "$secs" > "$out/tram-all-methods.jsonl"
+go test -run '^$' -bench 'BenchmarkSgemm$' -benchtime 20x ./internal/gemm > "$out/gemm.txt" 2>&1 || true
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/env.txt"
+python3 - "$out" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+def load(name):
+    p = os.path.join(out, name)
+    if not os.path.exists(p):
+        return {}
+    rows = [json.loads(l) for l in open(p) if l.strip()]
+    return {(r["workload"], r["method"]): r for r in rows}
+torch = load("torch.jsonl")
+runs = [(f[5:-6] or "avx2", load(f)) for f in sorted(os.listdir(out)) if f.startswith("tram") and f.endswith(".jsonl") and f != "tram-all-methods.jsonl"]
+lines = ["| workload | method | PyTorch ms | " + " | ".join(f"tram {b} ms (ratio)" for b, _ in runs) + " | allocs/step |", "|---" * (4 + len(runs)) + "|"]
+for key in sorted(set().union(*[set(r) for _, r in runs]), key=lambda k: (k[0], ["sgd", "adamw", "sam", "tram"].index(k[1]) if k[1] in ["sgd","adamw","sam","tram"] else 9)):
+    t = torch.get(key, {}).get("ms_per_step")
+    cells = []
+    for _, r in runs:
+        m = r.get(key, {}).get("ms_per_step")
+        cells.append("—" if m is None else (f"{m:.1f} ({m/t:.2f}×)" if t else f"{m:.1f}"))
+    allocs = runs[0][1].get(key, {}).get("allocs_per_step", 0)
+    lines.append(f"| {key[0]} | {key[1]} | {t if t else '—'} | " + " | ".join(cells) + f" | {allocs:.0f} |")
+allm = load("tram-all-methods.jsonl")
+if allm:
+    base = allm.get(("gpt", "adamw"), {}).get("ms_per_step")
+    lines += ["", "Every method on the gpt workload (tram, default backend):", "", "| method | ms/step | × adamw |", "|---|---|---|"]
+    for (w, m), r in allm.items():
+        lines.append(f"| {m} | {r['ms_per_step']:.1f} | {r['ms_per_step']/base:.2f} |" if base else f"| {m} | {r['ms_per_step']:.1f} | — |")
+open(os.path.join(out, "README.md"), "w").write("# Benchmark report\n\nRaw outputs beside this file; environment in env.txt.\nRatio = tram / PyTorch in the same run (lower is better).\n\n" + "\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
