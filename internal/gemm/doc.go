@@ -12,7 +12,7 @@
 //
 // # Backends
 //
-//   - "avx2" (default on amd64 CPUs with AVX2 and FMA): Go assembly, a 6×16
+//   - "avx2" (default on amd64 CPUs with AVX2 and FMA but no AVX-512): Go assembly, a 6×16
 //     micro-kernel (per k: 2 VMOVUPS of packed B, 6 VBROADCASTSS of A,
 //     12 VFMADD231PS into Y0–Y11) over packed blocks (Goto/BLIS loop nest:
 //     kc = 256, mc = 168, nc = 4080), with assembly packing routines that
@@ -20,7 +20,7 @@
 //   - "go": the same blocking with a portable Go micro-kernel; the default
 //     where the assembly cannot run (other architectures, the purego build
 //     tag, CPUs without AVX2/FMA).
-//   - "avx512" (opt-in, amd64 with AVX-512F): the avx2 path with a 6×32
+//   - "avx512" (default on amd64 with AVX-512F): the avx2 path with a 6×32
 //     AVX-512 micro-kernel over pairs of packed strips. Each C element sees
 //     exactly the operations of the 6×16 kernel, so its results are
 //     bit-identical to avx2; it is about 1.8× faster where AVX-512 runs at
