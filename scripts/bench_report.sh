@@ -29,7 +29,7 @@ else
   : > "$out/torch.jsonl"
 fi
 ./bin/tram bench --json --threads 2 --methods "$methods" --seconds "$secs" > "$out/tram.jsonl"
-for be in avx512 openblas; do
+for be in avx2 openblas; do
   TRAM_BLAS=$be ./bin/tram bench --json --threads 2 --methods "$methods" --seconds "$secs" > "$out/tram-$be.jsonl" 2>/dev/null || rm -f "$out/tram-$be.jsonl"
 done
 all=adamw,sam,asam,fsam,tram-theta0,tram-prev,tram-ema,tram-x,tram-fisher,trpo,r3f,mesa,asam+trpo
@@ -46,7 +46,12 @@ def load(name):
     rows = [json.loads(l) for l in open(p) if l.strip()]
     return {(r["workload"], r["method"]): r for r in rows}
 torch = load("torch.jsonl")
-runs = [(f[5:-6] or "avx2", load(f)) for f in sorted(os.listdir(out)) if f.startswith("tram") and f.endswith(".jsonl") and f != "tram-all-methods.jsonl"]
+runs = []
+for f in sorted(os.listdir(out)):
+    if f.startswith("tram") and f.endswith(".jsonl") and f != "tram-all-methods.jsonl":
+        r = load(f)
+        be = next(iter(r.values()), {}).get("backend", "?")
+        runs.append((be + (" (default)" if f == "tram.jsonl" else ""), r))
 lines = ["| workload | method | PyTorch ms | " + " | ".join(f"tram {b} ms (ratio)" for b, _ in runs) + " | allocs/step |", "|---" * (4 + len(runs)) + "|"]
 for key in sorted(set().union(*[set(r) for _, r in runs]), key=lambda k: (k[0], ["sgd", "adamw", "sam", "tram"].index(k[1]) if k[1] in ["sgd","adamw","sam","tram"] else 9)):
     t = torch.get(key, {}).get("ms_per_step")
