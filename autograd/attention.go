@@ -68,19 +68,21 @@ func maskedSoftmax[T Float](row []T, i int, causal bool, keep []bool) {
 			mx = row[j]
 		}
 	}
+	vis := row[:n]
+	for j := range vis {
+		vis[j] -= mx
+	}
+	expSliceT(vis, vis)
 	var s float64
-	for j := 0; j < n; j++ {
+	for j := range vis {
 		if keep != nil && !keep[j] {
-			row[j] = 0
-			continue
+			vis[j] = 0
 		}
-		e := expT(row[j] - mx)
-		row[j] = e
-		s += float64(e)
+		s += float64(vis[j])
 	}
 	inv := T(1 / s)
-	for j := 0; j < n; j++ {
-		row[j] *= inv
+	for j := range vis {
+		vis[j] *= inv
 	}
 	clear(row[n:])
 }

@@ -475,11 +475,16 @@ func (g *Graph[T]) gelu(x *Tensor[T]) *Tensor[T] {
 	}
 	X, Y := x.Data, out.Data
 	pfor(len(Y), func(lo, hi int) {
+		// 0.5·(1 + tanh u) = σ(2u) = 1/(1 + e^{−2u}): one exponential per
+		// element, computed for the whole chunk at once.
 		for i := lo; i < hi; i++ {
-			// 0.5·(1 + tanh u) = σ(2u): one exponential per element.
 			v := X[i]
-			s := 1 / (1 + expT(-2*geluC*(v+0.044715*v*v*v)))
-			Y[i] = v * s
+			Y[i] = -2 * geluC * (v + 0.044715*v*v*v)
+		}
+		expSliceT(Y[lo:hi], Y[lo:hi])
+		for i := lo; i < hi; i++ {
+			s := 1 / (1 + Y[i])
+			Y[i] = X[i] * s
 			if th != nil {
 				th[i] = 2*s - 1 // tanh u, for the backward pass
 			}

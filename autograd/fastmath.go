@@ -68,3 +68,24 @@ func tanhT[T Float](x T) T {
 	}
 	return T(math.Tanh(float64(x)))
 }
+
+// expSlice sets dst[i] = exp(src[i]) (dst may alias src): eight lanes at a
+// time with AVX2 where available, exp32 for the rest.
+func expSlice(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i := expVec(dst, src); i < len(src); i++ {
+		dst[i] = exp32(src[i])
+	}
+}
+
+// expSliceT is expSlice for either element type.
+func expSliceT[T Float](dst, src []T) {
+	if is32[T]() {
+		expSlice(as32(dst), as32(src))
+		return
+	}
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = T(math.Exp(float64(v)))
+	}
+}

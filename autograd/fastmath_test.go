@@ -26,3 +26,43 @@ func TestFastMathAccuracy(t *testing.T) {
 		t.Fatal("exp32 range handling broken")
 	}
 }
+
+func TestExpSlice(t *testing.T) {
+	src := make([]float32, 0, 20000)
+	for i := -9000; i < 9000; i++ {
+		src = append(src, float32(i)*0.00975) // [-87.75, 87.75]
+	}
+	src = append(src, 0, 1, -1, float32(math.NaN()), 1e-30, -1e-30, 3)
+	dst := make([]float32, len(src))
+	expSlice(dst, src)
+	for i, x := range src {
+		want := math.Exp(float64(x))
+		got := float64(dst[i])
+		switch {
+		case math.IsNaN(float64(x)):
+			if !math.IsNaN(got) {
+				t.Fatalf("exp(NaN) = %v", got)
+			}
+		case x < -87:
+			if got > 2e-38 || got < 0 {
+				t.Fatalf("exp(%v) = %v, want ≈ 0", x, got)
+			}
+		default:
+			if math.Abs(got-want) > 3e-7*want {
+				t.Fatalf("exp(%v) = %v, want %v (rel %.3g)", x, got, want, math.Abs(got-want)/want)
+			}
+		}
+	}
+	// In place, and odd lengths use the scalar tail.
+	odd := []float32{0.5, -2, 3, 1, 0, -1, 2, 0.25, 7, -3, 1.5}
+	want := make([]float32, len(odd))
+	for i, v := range odd {
+		want[i] = exp32(v)
+	}
+	expSlice(odd, odd)
+	for i := range odd {
+		if math.Abs(float64(odd[i]-want[i])) > 3e-7*float64(want[i]) {
+			t.Fatalf("in place %d: %v vs %v", i, odd[i], want[i])
+		}
+	}
+}

@@ -36,12 +36,12 @@ func softmaxRow[T Float](y, x []T, log bool) float64 {
 			mx = v
 		}
 	}
-	var s float64
 	for i, v := range x {
-		e := expT(v - mx)
-		if !log {
-			y[i] = e
-		}
+		y[i] = v - mx
+	}
+	expSliceT(y, y)
+	var s float64
+	for _, e := range y {
 		s += float64(e)
 	}
 	lse := float64(mx) + math.Log(s)

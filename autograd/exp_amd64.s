@@ -1,0 +1,88 @@
+#include "textflag.h"
+
+// Constants of the Cephes single-precision exponential (see fastmath.go).
+DATA expconst<>+0(SB)/4, $0x42b00000  // 88: upper clamp (keeps 2^n finite)
+DATA expconst<>+4(SB)/4, $0xc2ae0000  // -87: lower clamp (keeps results normal)
+DATA expconst<>+8(SB)/4, $0x3fb8aa3b  // log2(e)
+DATA expconst<>+12(SB)/4, $0x3f000000 // 0.5
+DATA expconst<>+16(SB)/4, $0x3f318000 // C1 = 0.693359375
+DATA expconst<>+20(SB)/4, $0xb95e8083 // C2 = -2.12194440e-4
+DATA expconst<>+24(SB)/4, $0x39506967 // p0
+DATA expconst<>+28(SB)/4, $0x3ab743ce // p1
+DATA expconst<>+32(SB)/4, $0x3c088908 // p2
+DATA expconst<>+36(SB)/4, $0x3d2aa9c1 // p3
+DATA expconst<>+40(SB)/4, $0x3e2aaaaa // p4
+DATA expconst<>+44(SB)/4, $0x3f000000 // p5
+DATA expconst<>+48(SB)/4, $0x3f800000 // 1
+DATA expconst<>+52(SB)/4, $0x0000007f // 127 (exponent bias)
+GLOBL expconst<>(SB), RODATA|NOPTR, $56
+
+// func expAVX2(dst, src *float32, n int)
+// dst[i] = exp(src[i]) for i < n, n a multiple of 8; NaN stays NaN.
+TEXT ·expAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS expconst<>+0(SB), Y6
+	VBROADCASTSS expconst<>+4(SB), Y7
+	VBROADCASTSS expconst<>+8(SB), Y8
+	VBROADCASTSS expconst<>+12(SB), Y9
+	VBROADCASTSS expconst<>+16(SB), Y10
+	VBROADCASTSS expconst<>+20(SB), Y11
+	VBROADCASTSS expconst<>+48(SB), Y12
+	VPBROADCASTD expconst<>+52(SB), Y13
+	SHRQ $3, CX
+	JZ   done
+
+loop:
+	VMOVUPS (SI), Y0
+	VMOVAPS Y0, Y15
+	VMINPS  Y6, Y0, Y0
+	VMAXPS  Y7, Y0, Y0
+
+	// n = floor(x·log2e + 0.5)
+	VMOVAPS     Y9, Y1
+	VFMADD231PS Y8, Y0, Y1
+	VROUNDPS    $1, Y1, Y1
+
+	// r = x − n·C1 − n·C2
+	VFNMADD231PS Y10, Y1, Y0
+	VFNMADD231PS Y11, Y1, Y0
+	VMULPS       Y0, Y0, Y2
+
+	// p(r) = ((((p0·r + p1)·r + p2)·r + p3)·r + p4)·r + p5
+	VBROADCASTSS expconst<>+24(SB), Y3
+	VBROADCASTSS expconst<>+28(SB), Y4
+	VFMADD213PS  Y4, Y0, Y3
+	VBROADCASTSS expconst<>+32(SB), Y4
+	VFMADD213PS  Y4, Y0, Y3
+	VBROADCASTSS expconst<>+36(SB), Y4
+	VFMADD213PS  Y4, Y0, Y3
+	VBROADCASTSS expconst<>+40(SB), Y4
+	VFMADD213PS  Y4, Y0, Y3
+	VBROADCASTSS expconst<>+44(SB), Y4
+	VFMADD213PS  Y4, Y0, Y3
+
+	// e^r = p·r² + r + 1
+	VFMADD213PS Y0, Y2, Y3
+	VADDPS      Y12, Y3, Y3
+
+	// × 2^n
+	VCVTTPS2DQ Y1, Y4
+	VPADDD     Y13, Y4, Y4
+	VPSLLD     $23, Y4, Y4
+	VMULPS     Y4, Y3, Y3
+
+	// NaN in, NaN out.
+	VCMPPS    $3, Y15, Y15, Y5
+	VBLENDVPS Y5, Y15, Y3, Y3
+
+	VMOVUPS Y3, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
