@@ -63,21 +63,25 @@ func (k klDiv) Measure(target, current []float32, classes int) float64 {
 	rows := len(target) / classes
 	per := make([]float64, rows)
 	parallel.For(rows, max(1, 4096/classes), func(lo, hi int) {
+		et, ec := make([]float32, classes), make([]float32, classes)
 		for r := lo; r < hi; r++ {
 			t, c := target[r*classes:(r+1)*classes], current[r*classes:(r+1)*classes]
 			mt, mc := t[0], c[0]
 			for i := range t {
 				mt, mc = max(mt, t[i]), max(mc, c[i])
 			}
+			for i := range t {
+				et[i], ec[i] = t[i]-mt, c[i]-mc
+			}
+			autograd.ExpSlice(et, et) // single-precision exponentials,
+			autograd.ExpSlice(ec, ec) // float64 accumulation
 			var st, sc, ft, fc float64
 			for i := range t {
 				d := float64(t[i]) - float64(c[i])
-				et := math.Exp(float64(t[i] - mt))
-				ec := math.Exp(float64(c[i] - mc))
-				st += et
-				sc += ec
-				ft += et * d
-				fc -= ec * d
+				st += float64(et[i])
+				sc += float64(ec[i])
+				ft += float64(et[i]) * d
+				fc -= float64(ec[i]) * d
 			}
 			lt, lc := float64(mt)+math.Log(st), float64(mc)+math.Log(sc)
 			fwd, rev := ft/st-lt+lc, fc/sc-lc+lt
