@@ -358,8 +358,17 @@ func (g *Graph[T]) unary(op unaryKind, x *Tensor[T]) *Tensor[T] {
 	out := g.newTensor(x.Shape()...)
 	X, Y := x.Data, out.Data
 	pfor(len(Y), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			Y[i] = unaryF(op, X[i])
+		switch op { // hot ops get their own loops
+		case opReLU:
+			for i, v := range X[lo:hi] {
+				Y[lo+i] = max(v, 0)
+			}
+		case opExp:
+			expSliceT(Y[lo:hi], X[lo:hi])
+		default:
+			for i := lo; i < hi; i++ {
+				Y[i] = unaryF(op, X[i])
+			}
 		}
 	})
 	if n := g.record(out, unaryBackward[T], x); n != nil {
@@ -443,8 +452,21 @@ func unaryBackward[T Float](g *Graph[T], n *node[T]) {
 	op := unaryKind(n.ints[0])
 	X, Y, dY, dX := n.in[0].Data, n.out.Data, n.out.Grad, g.grad(n.in[0])
 	pfor(len(dY), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			dX[i] += dY[i] * unaryD(op, X[i], Y[i])
+		switch op {
+		case opReLU:
+			for i := lo; i < hi; i++ {
+				if X[i] > 0 {
+					dX[i] += dY[i]
+				}
+			}
+		case opExp:
+			for i := lo; i < hi; i++ {
+				dX[i] += dY[i] * Y[i]
+			}
+		default:
+			for i := lo; i < hi; i++ {
+				dX[i] += dY[i] * unaryD(op, X[i], Y[i])
+			}
 		}
 	})
 }

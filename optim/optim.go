@@ -66,20 +66,25 @@ func (o *SGD) Step(p *tensor.Params[float32]) {
 	}
 	th, g, b := p.Data, p.Grad, o.buf
 	parallel.For(len(th), 1<<15, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			d := g[i]
-			if wd != 0 {
-				d += wd * th[i]
+		switch {
+		case mu == 0 && wd == 0: // the common loop without branches
+			for i := lo; i < hi; i++ {
+				th[i] -= lr * g[i]
 			}
-			if mu != 0 {
+		case mu == 0:
+			for i := lo; i < hi; i++ {
+				th[i] -= lr * (g[i] + wd*th[i])
+			}
+		default:
+			for i := lo; i < hi; i++ {
+				d := g[i] + wd*th[i]
 				if first {
 					b[i] = d
 				} else {
 					b[i] = mu*b[i] + d
 				}
-				d = b[i]
+				th[i] -= lr * b[i]
 			}
-			th[i] -= lr * d
 		}
 	})
 }

@@ -118,7 +118,7 @@ func (o *Optimizer) Step(task Task) (Stats, error) {
 			st.Target += time.Since(t1)
 		}
 	}
-	st.GradNorm = norm(ps.Grad)
+	st.GradNorm = o.norm(ps.Grad)
 	st.Pass1 = time.Since(t0) - st.Target
 	if bad := nonFinite(st.Loss, st.GradNorm, st.D); bad != "" {
 		return o.skip(st, bad)
@@ -147,7 +147,7 @@ func (o *Optimizer) Step(task Task) (Stats, error) {
 		ps.Swap(theta)
 		st.Pass2 = time.Since(t2)
 	}
-	st.SharpGradNorm = norm(ps.Grad)
+	st.SharpGradNorm = o.norm(ps.Grad)
 	if bad := nonFinite(st.SharpGradNorm); bad != "" {
 		return o.skip(st, "pass-2 gradient "+bad)
 	}
@@ -342,7 +342,7 @@ func (o *Optimizer) mSharpStep(task Task, st Stats) (Stats, error) {
 			st.Target += time.Since(t1)
 		}
 		st.Pass1 += time.Since(t0)
-		g := norm(ps.Grad)
+		g := o.norm(ps.Grad)
 		if bad := nonFinite(float64(loss.Item()), g, d); bad != "" {
 			return o.skip(st, bad)
 		}
@@ -364,7 +364,7 @@ func (o *Optimizer) mSharpStep(task Task, st Stats) (Stats, error) {
 	}
 	copy(ps.Grad, o.sharp)
 	st.GradNorm, st.EpsNorm = gn, en
-	st.SharpGradNorm = norm(ps.Grad)
+	st.SharpGradNorm = o.norm(ps.Grad)
 	if bad := nonFinite(st.SharpGradNorm); bad != "" {
 		return o.skip(st, "pass-2 gradient "+bad)
 	}
@@ -400,11 +400,27 @@ func nonFinite(v ...float64) string {
 	return ""
 }
 
-// norm is the global L2 norm of x, accumulated in float64.
-func norm(x []float32) float64 {
+// norm is the global L2 norm of x, accumulated in float64 over fixed chunks
+// in parallel and summed in chunk order (deterministic per thread count).
+func (o *Optimizer) norm(x []float32) float64 {
+	const chunk = 1 << 16
+	nc := (len(x) + chunk - 1) / chunk
+	if cap(o.partial) < nc {
+		o.partial = make([]float64, nc)
+	}
+	part := o.partial[:nc]
+	parallel.For(nc, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var s float64
+			for _, v := range x[c*chunk : min((c+1)*chunk, len(x))] {
+				s += float64(v) * float64(v)
+			}
+			part[c] = s
+		}
+	})
 	var s float64
-	for _, v := range x {
-		s += float64(v) * float64(v)
+	for _, v := range part {
+		s += v
 	}
 	return math.Sqrt(s)
 }
