@@ -541,12 +541,14 @@ func PackageLicenses(cache, pkg string) string {
 	return strings.Join(SortedKeys(seen), ", ")
 }
 
-// LicenseTable renders a Markdown table of PackageLicenses for pkgs.
-func LicenseTable(cache string, pkgs []string) string {
+// LicenseTable renders a Markdown table of PackageLicenses for the Debian
+// packages a task uses.
+func LicenseTable(cache, task string) string {
+	pkgs, _ := Packages(task)
 	var b strings.Builder
 	b.WriteString("| package | licences named in its copyright file |\n|---|---|\n")
 	for _, p := range pkgs {
-		fmt.Fprintf(&b, "| %s | %s |\n", p, strings.ReplaceAll(PackageLicenses(cache, p), "|", "/"))
+		fmt.Fprintf(&b, "| %s | %s |\n", p.Name, strings.ReplaceAll(PackageLicenses(cache, p.Name), "|", "/"))
 	}
 	return b.String()
 }

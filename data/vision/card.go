@@ -47,12 +47,7 @@ func writeCard(dir, cache string, m *data.Manifest, idx Index) error {
 	fmt.Fprintf(&b, "- Segment displays: fonts-dseg. Blackletter/display: fonts-blankenburg, fonts-gotico-antiqua (Jessen faces only), fonts-klaudia-berenika, fonts-bebas-neue, fonts-routed-gothic.\n")
 	fmt.Fprintf(&b, "- Pen strokes: hershey-fonts-data, %d text fonts.\n", m.Counts["faces/hershey"])
 	fmt.Fprintf(&b, "- Real handwriting: the UCI optical-digits set as shipped by python3-sklearn (digits.csv.gz, 8×8, upsampled) and opencv-doc's MNIST-derived digits.png (20×20).\n\n")
-	pkgs, _ := data.Packages(data.TaskVision)
-	var names []string
-	for _, p := range pkgs {
-		names = append(names, p.Name)
-	}
-	b.WriteString(data.LicenseTable(cache, names))
+	b.WriteString(data.LicenseTable(cache, data.TaskVision))
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "Faces per style: serif %d, sans %d, mono %d, script %d, segment %d, blackletter %d (files whose tables fail to parse or that lack digits are skipped and listed in SUMMARY.txt).\n\n",
 		m.Counts["faces/serif"], m.Counts["faces/sans"], m.Counts["faces/mono"], m.Counts["faces/script"], m.Counts["faces/segment"], m.Counts["faces/blackletter"])

@@ -82,12 +82,7 @@ func writeCard(dir, cache string, m *data.Manifest) error {
 		fmt.Fprintf(&b, " %s %d", l, c["pairs/"+l])
 	}
 	fmt.Fprintf(&b, ".\n\n")
-	pkgs, _ := data.Packages(data.TaskXling)
-	var names []string
-	for _, p := range pkgs {
-		names = append(names, p.Name)
-	}
-	fmt.Fprintf(&b, "Licences of the Debian packages used:\n\n%s\n", data.LicenseTable(cache, names))
+	fmt.Fprintf(&b, "Licences of the Debian packages used:\n\n%s\n", data.LicenseTable(cache, data.TaskXling))
 	fmt.Fprintf(&b, "## Known leakage risks and how they were closed\n\n")
 	fmt.Fprintf(&b, "- Program and project names (git, PostgreSQL/psql, GnuPG/gpg, dpkg/apt, GTK/GLib, grep/sed/tar, libc, …) name the class: they are replaced by `<prog>` in every language, in the task files, the pairs and the catalogue part of the pretraining corpus. The word \"make\" is not masked (it is ordinary English).\n")
 	fmt.Fprintf(&b, "- The same msgid in several catalogues: splits are by msgid, so it cannot be in train and test at once; msgids shared by two classes are dropped.\n")
