@@ -43,7 +43,8 @@ type node[T Float] struct {
 }
 
 // Graph records operations for reverse-mode differentiation and owns the
-// buffers of the tensors it produces.
+// buffers of the tensors it produces. The zero value is ready to use; a
+// Graph is not safe for concurrent use.
 type Graph[T Float] struct {
 	nodes   []node[T]
 	noGrad  int
@@ -100,6 +101,9 @@ func (g *Graph[T]) buf(n int) []T {
 // bufNoZero is buf without clearing, for buffers the caller fully overwrites.
 func (g *Graph[T]) bufNoZero(n int) []T {
 	var b []T
+	if g.free == nil { // a zero Graph is ready to use
+		g.free = map[int][][]T{}
+	}
 	if fl := g.free[n]; len(fl) > 0 {
 		b = fl[len(fl)-1]
 		g.free[n] = fl[:len(fl)-1]

@@ -19,7 +19,8 @@ type Params[T Float] struct {
 
 // Add creates a zero parameter with the given name and shape, appends it to
 // the arena and returns it. Names must be unique. Adding may move the arena;
-// views of earlier parameters are updated.
+// views of earlier parameters are updated. Add every parameter before the
+// arena is used (and never while another arena is swapped in).
 func (p *Params[T]) Add(name string, shape ...int) *Tensor[T] {
 	if p.index == nil {
 		p.index = map[string]int{}
