@@ -7,10 +7,10 @@ GO ?= go
 # PyTorch anchor when Debian's python3-torch is installed).
 demo: build
 	./bin/tram bench --json
-	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then \
-		/usr/bin/python3 ../shared/bench/torch_anchor.py --methods sgd,adamw 2>/dev/null || \
-		echo "(PyTorch anchor script not found next to the repository; skipped)"; \
-	else echo "(python3-torch not installed: PyTorch anchor skipped; apt-get install python3-torch)"; fi
+	@if /usr/bin/python3 -c 'import torch' 2>/dev/null && [ -f ../shared/bench/torch_anchor.py ]; then \
+		echo "PyTorch anchor (OPENBLAS_CORETYPE=$$(scripts/openblas_coretype.sh)):"; \
+		OPENBLAS_CORETYPE=$$(scripts/openblas_coretype.sh) /usr/bin/python3 ../shared/bench/torch_anchor.py --methods sgd,adamw 2>/dev/null; \
+	else echo "(PyTorch anchor skipped: needs python3-torch and ../shared/bench/torch_anchor.py)"; fi
 
 # test runs the whole test suite: vet, then every package's tests.
 test:

@@ -27,7 +27,7 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null && [ -f "$anchor" ]; then
   # Debian's OpenBLAS 0.3.21 (PyTorch's BLAS here) misdetects some Xeons as
   # "Prescott" and runs SSE3 code; naming the core type makes PyTorch 2-3x
   # faster. Ratios use the faster of the two anchor runs.
-  OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 "$anchor" --threads 2 --methods "$methods" --seconds "$secs" 2>/dev/null > "$out/torch-coretype-skylakex.jsonl"
+  OPENBLAS_CORETYPE=$(scripts/openblas_coretype.sh) /usr/bin/python3 "$anchor" --threads 2 --methods "$methods" --seconds "$secs" 2>/dev/null > "$out/torch-coretype.jsonl"
 else
   echo "PyTorch anchor not available: python3-torch or $anchor missing" | tee -a "$out/env.txt"
   : > "$out/torch.jsonl"
@@ -50,7 +50,7 @@ def load(name):
     rows = [json.loads(l) for l in open(p) if l.strip()]
     return {(r["workload"], r["method"]): r for r in rows}
 torch = load("torch.jsonl")
-for k, v in load("torch-coretype-skylakex.jsonl").items():
+for k, v in load("torch-coretype.jsonl").items():
     if k not in torch or v["ms_per_step"] < torch[k]["ms_per_step"]:
         torch[k] = v
 runs = []
@@ -74,6 +74,6 @@ if allm:
     lines += ["", "Every method on the gpt workload (tram, default backend):", "", "| method | ms/step | × adamw |", "|---|---|---|"]
     for (w, m), r in allm.items():
         lines.append(f"| {m} | {r['ms_per_step']:.1f} | {r['ms_per_step']/base:.2f} |" if base else f"| {m} | {r['ms_per_step']:.1f} | — |")
-open(os.path.join(out, "README.md"), "w").write("# Benchmark report\n\nRaw outputs beside this file; environment in env.txt.\nRatio = tram / PyTorch in the same run (lower is better); PyTorch is the faster of its runs with\nthe default environment and with OPENBLAS_CORETYPE=SkylakeX (torch*.jsonl).\n\n" + "\n".join(lines) + "\n")
+open(os.path.join(out, "README.md"), "w").write("# Benchmark report\n\nRaw outputs beside this file; environment in env.txt.\nRatio = tram / PyTorch in the same run (lower is better); PyTorch is the faster of its runs with\nthe default environment and with OPENBLAS_CORETYPE naming the CPU's core (torch*.jsonl).\n\n" + "\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
