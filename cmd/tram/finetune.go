@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/tramlab/tram/checkpoint"
+	"github.com/tramlab/tram/internal/gemm"
+	"github.com/tramlab/tram/internal/parallel"
 	"github.com/tramlab/tram/models/gpt2"
 	"github.com/tramlab/tram/optim"
 	"github.com/tramlab/tram/sharp"
@@ -238,6 +240,11 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 		}
 	}
 	bar.done()
+	model.Metadata = map[string]string{
+		"tram_version": version, "tram_method": f.method, "tram_steps": fmt.Sprint(f.steps),
+		"tram_skipped_steps": fmt.Sprint(opt.Skipped()), "tram_gemm_backend": gemm.Backend(),
+		"tram_threads": fmt.Sprint(parallel.Threads()), "tram_seed": fmt.Sprint(f.seed),
+	}
 	if err := model.Save(f.out); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/internal/testutil"
 	"math"
 	"os"
@@ -81,6 +82,14 @@ func TestFinetuneMatchesPyTorchTrajectories(t *testing.T) {
 				}
 				off += len(g)
 			}
+			sf, err := checkpoint.Open(filepath.Join(out, "model.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sf.Metadata["format"] != "pt" || sf.Metadata["tram_method"] != c.method || sf.Metadata["tram_gemm_backend"] == "" {
+				t.Fatalf("run metadata %v", sf.Metadata)
+			}
+			sf.Close()
 			logRaw, _ := os.ReadFile(filepath.Join(dir, c.method+".log"))
 			if n := strings.Count(string(logRaw), "\n"); n != 4 {
 				t.Fatalf("log has %d lines, want 4", n)

@@ -92,6 +92,10 @@ type Model struct {
 	// model is saved with the names it came with.
 	fileNames []string
 	extras    []checkpoint.Tensor
+
+	// Metadata is written into model.safetensors' __metadata__ next to
+	// {"format": "pt"} (run provenance: tram version, backend, method…).
+	Metadata map[string]string
 }
 
 // Block is one pre-LN transformer block.
@@ -276,7 +280,11 @@ func (m *Model) Save(dir string) error {
 		}
 		ts = append(ts, e)
 	}
-	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
+	meta := map[string]string{"format": "pt"}
+	for k, v := range m.Metadata {
+		meta[k] = v
+	}
+	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, meta); err != nil {
 		return err
 	}
 	return checkpoint.WriteJSON(filepath.Join(dir, "config.json"), m.Config)
