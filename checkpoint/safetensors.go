@@ -22,6 +22,8 @@ import (
 	"slices"
 	"strings"
 	"unsafe"
+
+	"github.com/tramlab/tram/tensor"
 )
 
 // Info describes one tensor of a safetensors file.
@@ -263,6 +265,19 @@ func WriteJSON(path string, v any) error {
 	})
 }
 
+// ReadConfig decodes dir/config.json into v; errors name the file.
+func ReadConfig(dir string, v any) error {
+	path := filepath.Join(dir, "config.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
 // Tensor is one named tensor to write.
 type Tensor struct {
 	Name  string
@@ -426,6 +441,16 @@ type LoadError struct {
 
 func (e *LoadError) Error() string {
 	return fmt.Sprintf("checkpoint: %s does not fit the model (%d problems):\n  %s", e.Path, len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// ExpectedFor lists the tensors of ts (model parameters or buffers) for
+// LoadInto, each under the file names names(tensor name) gives.
+func ExpectedFor(ts []*tensor.Tensor[float32], names func(string) []string) []Expected {
+	exp := make([]Expected, 0, len(ts))
+	for _, t := range ts {
+		exp = append(exp, Expected{Names: names(t.Name()), Shape: t.Shape(), Dst: t.Data})
+	}
+	return exp
 }
 
 // Expected is a tensor the model needs, with the file names it may have

@@ -13,7 +13,6 @@
 package bert
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -345,28 +344,20 @@ func ignored(name string) bool {
 // Load reads a model directory (config.json + model.safetensors) with the
 // given head. Encoder tensors may carry the "bert."/"roberta." prefix or not.
 func Load(dir string, head Head) (*Model, error) {
-	path := filepath.Join(dir, "config.json")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
-	}
 	var cfg Config
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("bert: %s: %w", path, err)
+	if err := checkpoint.ReadConfig(dir, &cfg); err != nil {
+		return nil, fmt.Errorf("bert: %w", err)
 	}
 	m, err := New(cfg, head, 0)
 	if err != nil {
-		return nil, fmt.Errorf("bert: %s: %w", path, err)
+		return nil, fmt.Errorf("bert: %s: %w", filepath.Join(dir, "config.json"), err)
 	}
 	sf, err := checkpoint.Open(filepath.Join(dir, "model.safetensors"))
 	if err != nil {
 		return nil, err
 	}
 	defer sf.Close()
-	var exp []checkpoint.Expected
-	for _, p := range m.params.List() {
-		exp = append(exp, checkpoint.Expected{Names: []string{m.FileName(p.Name()), cfg.prefix() + p.Name(), p.Name()}, Shape: p.Shape(), Dst: p.Data})
-	}
+	exp := checkpoint.ExpectedFor(m.params.List(), func(n string) []string { return []string{m.FileName(n), cfg.prefix() + n, n} })
 	if _, err := sf.LoadInto(exp, ignored); err != nil {
 		return nil, err
 	}

@@ -1,10 +1,11 @@
 package bert
 
 import (
-	"github.com/tramlab/tram/internal/testutil"
 	"math"
 	"path/filepath"
 	"testing"
+
+	"github.com/tramlab/tram/internal/testutil"
 
 	"github.com/tramlab/tram/autograd"
 	"github.com/tramlab/tram/nn"

@@ -10,7 +10,6 @@
 package gpt2
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -215,13 +214,9 @@ func ignoredBuffers(name string) bool {
 
 // Load reads a model directory (config.json + model.safetensors).
 func Load(dir string) (*Model, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		return nil, fmt.Errorf("gpt2: %w", err)
-	}
 	var cfg Config
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("gpt2: %s: %w", filepath.Join(dir, "config.json"), err)
+	if err := checkpoint.ReadConfig(dir, &cfg); err != nil {
+		return nil, fmt.Errorf("gpt2: %w", err)
 	}
 	m, err := New(cfg, 0)
 	if err != nil {
@@ -232,10 +227,7 @@ func Load(dir string) (*Model, error) {
 		return nil, err
 	}
 	defer sf.Close()
-	var exp []checkpoint.Expected
-	for _, p := range m.params.List() {
-		exp = append(exp, checkpoint.Expected{Names: []string{p.Name(), "transformer." + p.Name()}, Shape: p.Shape(), Dst: p.Data})
-	}
+	exp := checkpoint.ExpectedFor(m.params.List(), func(n string) []string { return []string{n, "transformer." + n} })
 	if m.fileNames, err = sf.LoadInto(exp, ignoredBuffers); err != nil {
 		return nil, err
 	}

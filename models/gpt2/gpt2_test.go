@@ -1,12 +1,13 @@
 package gpt2
 
 import (
-	"github.com/tramlab/tram/internal/testutil"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tramlab/tram/internal/testutil"
 
 	"github.com/tramlab/tram/autograd"
 	"github.com/tramlab/tram/checkpoint"

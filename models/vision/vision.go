@@ -8,7 +8,6 @@
 package vision
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -242,14 +241,9 @@ func Save(m Model, dir string) error {
 // Load reads a model directory written by Save (or by PyTorch with the same
 // names).
 func Load(dir string) (Model, error) {
-	path := filepath.Join(dir, "config.json")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("vision: %w", err)
-	}
 	var cfg Config
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("vision: %s: %w", path, err)
+	if err := checkpoint.ReadConfig(dir, &cfg); err != nil {
+		return nil, fmt.Errorf("vision: %w", err)
 	}
 	m, err := New(cfg, 0)
 	if err != nil {
@@ -260,12 +254,8 @@ func Load(dir string) (Model, error) {
 		return nil, err
 	}
 	defer sf.Close()
-	var exp []checkpoint.Expected
-	for _, set := range []*nn.Params{m.Params(), m.Buffers()} {
-		for _, p := range set.List() {
-			exp = append(exp, checkpoint.Expected{Names: []string{p.Name()}, Shape: p.Shape(), Dst: p.Data})
-		}
-	}
+	same := func(n string) []string { return []string{n} }
+	exp := append(checkpoint.ExpectedFor(m.Params().List(), same), checkpoint.ExpectedFor(m.Buffers().List(), same)...)
 	if _, err := sf.LoadInto(exp, nil); err != nil {
 		return nil, err
 	}

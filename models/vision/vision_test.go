@@ -1,10 +1,11 @@
 package vision
 
 import (
-	"github.com/tramlab/tram/internal/testutil"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tramlab/tram/internal/testutil"
 
 	"github.com/tramlab/tram/autograd"
 	"github.com/tramlab/tram/nn"
