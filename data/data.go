@@ -468,6 +468,19 @@ func SourceFromCache(cache, name string) Source {
 	return Source{Name: name, Note: "not in cache manifest"}
 }
 
+// Finish writes what every builder leaves beside its splits, in order: the
+// data card (written by card), SUMMARY.txt and, last, manifest.json with the
+// checksums of everything before it.
+func Finish(dir string, m *Manifest, card func() error) (*Manifest, error) {
+	if err := card(); err != nil {
+		return nil, err
+	}
+	if err := WriteSummary(dir, m); err != nil {
+		return nil, err
+	}
+	return m, WriteManifest(dir, m)
+}
+
 // WriteSummary writes dir/SUMMARY.txt: the task, its sources and all
 // counts, one per line.
 func WriteSummary(dir string, m *Manifest) error {

@@ -142,13 +142,7 @@ func build(opt data.BuildOptions, expect map[string]int, tol float64) (*data.Man
 	if err := opt.Drift(m, expect, tol); err != nil {
 		return nil, err
 	}
-	if err := writeCard(opt.Out, opt.Cache, m); err != nil {
-		return nil, err
-	}
-	if err := data.WriteSummary(opt.Out, m); err != nil {
-		return nil, err
-	}
-	return m, data.WriteManifest(opt.Out, m)
+	return data.Finish(opt.Out, m, func() error { return writeCard(opt.Out, opt.Cache, m) })
 }
 
 // cutPoints returns the contiguous cut points a ≤ b of entries such that

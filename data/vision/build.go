@@ -500,13 +500,7 @@ func BuildConfig(opt data.BuildOptions, c Config) (*data.Manifest, error) {
 			return nil, err
 		}
 	}
-	if err := writeCard(opt.Out, opt.Cache, m, idx); err != nil {
-		return nil, err
-	}
-	if err := data.WriteSummary(opt.Out, m); err != nil {
-		return nil, err
-	}
-	return m, data.WriteManifest(opt.Out, m)
+	return data.Finish(opt.Out, m, func() error { return writeCard(opt.Out, opt.Cache, m, idx) })
 }
 
 func writeSet(dir string, s set) (SetInfo, error) {

@@ -108,10 +108,7 @@ func writeCard(dir, cache string, m *data.Manifest) error {
 	}
 	fmt.Fprintf(&b, "\nLeakage: the English counterpart of every test page is excluded from training (and translated pages are compared by file name); test paragraphs are removed from the pretraining corpus. Remaining: option syntax (-x, --foo) marks the options class in every language, which is part of the task.\n\n")
 	fmt.Fprintf(&b, "## Format\n\nJSONL, one object per line: train.jsonl/dev.jsonl/test-LANG.jsonl `{\"text\",\"label\",\"lang\"}`; pairs-train.jsonl `{\"en\",\"lang\",\"text\"}`; pretrain.jsonl `{\"text\",\"lang\",\"source\"}`. Load with `xling.Load(dir, split)`, `xling.Load(dir+\"/mansec\", split)` for ManSec-X, `xling.LoadPairs(dir)` and `xling.LoadPretrain(dir)`.\n")
-	if err := os.WriteFile(filepath.Join(dir, "CARD.md"), []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	return data.WriteSummary(dir, m)
+	return os.WriteFile(filepath.Join(dir, "CARD.md"), []byte(b.String()), 0o644)
 }
 
 func srcFiles(m *data.Manifest, name string) int {
