@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tramlab/tram/internal/bench"
+	"github.com/tramlab/tram/bench"
 	"github.com/tramlab/tram/internal/gemm"
 	"github.com/tramlab/tram/internal/parallel"
 )
@@ -23,8 +23,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "[--json] [--only mlp,gpt] [--methods sgd,adamw] [--seconds S] [--threads N]",
 		"Times one training step of each workload × method on the shapes of the PyTorch anchor\n"+
 			"(../shared/bench/torch_anchor.py): two warm-up steps, then steps until --seconds elapse\n"+
-			"(at least three). Run the anchor with the same --threads to compare.", stderr)
-	asJSON := fs.Bool("json", false, "print one JSON object per (workload, method) on stdout and nothing else")
+			"(at least three). Run the anchor with the same --threads to compare.\n\n"+
+			"Workloads: mlp (784-512-512-10 ReLU MLP, batch 256); gpt (the anchor's GPT-2-layout decoder:\n"+
+			"vocab 4096, d_model 256, 4 layers, 4 heads, context 128, batch 16); gpt2 (the same shapes through\n"+
+			"models/gpt2). Methods: sgd (lr 1e-2) and adamw (lr 1e-3, weight decay 1e-2) run one plain step;\n"+
+			"every other method runs sharp's step with its spec defaults and AdamW as the base; \"tram\" is\n"+
+			"the anchor's name for tram-x.", stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object per (workload, method) on stdout and nothing else: workload, method,\n"+
+		"ms_per_step, steps, threads, backend, allocs_per_step, bytes_per_step, loss (of the last step),\n"+
+		"forward_passes and backward_passes (the method's cost per step)")
 	only := fs.String("only", "mlp,gpt", "comma-separated workloads: "+strings.Join(bench.Workloads, ", "))
 	methods := fs.String("methods", "sgd,adamw", "comma-separated methods: "+strings.Join(bench.Methods, ", "))
 	seconds := fs.Float64("seconds", 5, "time budget per (workload, method), in seconds")
@@ -78,8 +85,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 				b, _ := json.Marshal(res)
 				fmt.Fprintln(stdout, string(b))
 			} else {
-				fmt.Fprintf(stdout, "%-4s %-6s %9.2f ms/step  %4d steps  %d threads  backend %-8s  %.0f allocs/step\n",
-					w, m, res.MsPerStep, res.Steps, res.Threads, res.Backend, res.AllocsPerStep)
+				fmt.Fprintf(stdout, "%-4s %-11s %9.2f ms/step  %4d steps  %dF/%dB passes  %d threads  backend %-8s  %.0f allocs/step\n",
+					w, m, res.MsPerStep, res.Steps, res.ForwardPasses, res.BackwardPasses, res.Threads, res.Backend, res.AllocsPerStep)
 			}
 		}
 	}

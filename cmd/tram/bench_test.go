@@ -21,10 +21,13 @@ func TestBenchJSONAndErrors(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
 			t.Fatalf("stdout line %q is not JSON: %v", l, err)
 		}
-		for _, k := range []string{"workload", "method", "ms_per_step", "steps", "threads", "backend", "allocs_per_step"} {
+		for _, k := range []string{"workload", "method", "ms_per_step", "steps", "threads", "backend", "allocs_per_step", "forward_passes", "backward_passes"} {
 			if _, ok := r[k]; !ok {
 				t.Fatalf("line %q lacks %q", l, k)
 			}
+		}
+		if r["method"] == "sam" && (r["forward_passes"] != 2.0 || r["backward_passes"] != 2.0) {
+			t.Fatalf("sam's cost in %q is not 2 forward and 2 backward passes", l)
 		}
 	}
 	for _, c := range []struct {
