@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 )
 
 // Attention is fused multi-head scaled dot-product self-attention.
@@ -18,8 +19,30 @@ import (
 // row must keep at least one key. keep must stay unchanged until Backward
 // has run. Only the attention probabilities are saved for the backward pass.
 func (g *Graph[T]) Attention(qkv *Tensor[T], heads int, causal bool, keep []bool) *Tensor[T] {
+	return g.AttentionDropout(qkv, heads, causal, keep, 0, nil)
+}
+
+// AttentionDropout is Attention with inverted dropout on the attention
+// probabilities, as Hugging Face's GPT-2 (attn_pdrop) and BERT
+// (attention_probs_dropout_prob) apply it:
+//
+//	out_h = (softmax(Q_h·K_hᵀ/√d + mask) ⊙ M_h) · V_h,
+//
+// where each entry of M is 0 with probability p and 1/(1−p) otherwise. The
+// mask is drawn from rng before any computation, one rng.Float64() < p
+// test per (batch, head, query i, key j) in that row-major order, over the
+// keys j a query can see by position (j ≤ i when causal, every j otherwise;
+// padded keys are drawn too, their probability is 0 either way). The same
+// rng state therefore gives the same mask at any thread count. Call it only
+// in training mode. p = 0 is exactly Attention: no mask is drawn or stored
+// and rng is not used; otherwise the mask is saved for the backward pass
+// next to the probabilities.
+func (g *Graph[T]) AttentionDropout(qkv *Tensor[T], heads int, causal bool, keep []bool, p float64, rng *rand.Rand) *Tensor[T] {
 	if qkv.Dims() != 3 || heads < 1 || qkv.Dim(2)%(3*heads) != 0 {
 		panic(fmt.Sprintf("autograd: Attention(heads=%d): qkv shape %v is not [B, T, 3·C] with C divisible by heads", heads, qkv.Shape()))
+	}
+	if !(p >= 0 && p < 1) || (p > 0 && rng == nil) {
+		panic(fmt.Sprintf("autograd: Attention: dropout probability %v outside [0, 1) or without a random source", p))
 	}
 	B, Tn, C3 := qkv.Dim(0), qkv.Dim(1), qkv.Dim(2)
 	C := C3 / 3
@@ -29,6 +52,12 @@ func (g *Graph[T]) Attention(qkv *Tensor[T], heads int, causal bool, keep []bool
 	hd := C / heads
 	scale := 1 / math.Sqrt(float64(hd))
 	probs := g.bufNoZero(B * heads * Tn * Tn) // [B, H, T, T]
+	var mask, dropped []T
+	if p > 0 {
+		mask = g.bufNoZero(len(probs))
+		attentionMask(mask, Tn, causal, p, rng)
+		dropped = g.bufNoZero(heads * Tn * Tn) // P ⊙ M of one batch element
+	}
 	out := g.newTensor(B, Tn, C)
 	X := qkv.Data
 	for b := 0; b < B; b++ {
@@ -40,19 +69,63 @@ func (g *Graph[T]) Attention(qkv *Tensor[T], heads int, causal bool, keep []bool
 		if keep != nil {
 			km = keep[b*Tn : (b+1)*Tn]
 		}
-		pfor2(heads*Tn, Tn, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				maskedSoftmax(P[r*Tn:(r+1)*Tn], r%Tn, causal, km)
-			}
-		})
-		headsGemm(false, false, Tn, hd, Tn, 1, P, Tn, Tn*Tn, base[2*C:], C3, hd, 0, out.Data[b*Tn*C:], C, hd, heads)
+		A := P // what multiplies V
+		if mask == nil {
+			pfor2(heads*Tn, Tn, func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					maskedSoftmax(P[r*Tn:(r+1)*Tn], r%Tn, causal, km)
+				}
+			})
+		} else {
+			M := mask[b*heads*Tn*Tn:]
+			pfor2(heads*Tn, Tn, func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					pr := P[r*Tn : (r+1)*Tn]
+					maskedSoftmax(pr, r%Tn, causal, km)
+					dropRow(dropped[r*Tn:(r+1)*Tn], pr, M[r*Tn:(r+1)*Tn])
+				}
+			})
+			A = dropped
+		}
+		headsGemm(false, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, base[2*C:], C3, hd, 0, out.Data[b*Tn*C:], C, hd, heads)
 	}
 	if n := g.record(out, attentionBackward[T], qkv); n != nil {
-		n.aux[0] = probs
+		n.aux[0], n.aux[1] = probs, mask
 		n.ints[0], n.ints[1] = heads, boolInt(causal)
 		n.mask = keep
 	}
 	return out
+}
+
+// attentionMask fills mask ([B, H, T, T] rows of length T) with inverted
+// dropout factors, drawing in row-major order over the keys each query can
+// see by position; entries past a causal row's end are 0.
+func attentionMask[T Float](mask []T, Tn int, causal bool, p float64, rng *rand.Rand) {
+	kept := T(1 / (1 - p))
+	for r := 0; r < len(mask)/Tn; r++ {
+		row := mask[r*Tn : (r+1)*Tn]
+		n := Tn
+		if causal {
+			n = r%Tn + 1
+		}
+		for j := range row[:n] {
+			if rng.Float64() < p {
+				row[j] = 0
+			} else {
+				row[j] = kept
+			}
+		}
+		clear(row[n:])
+	}
+}
+
+// dropRow writes dst = p ⊙ m.
+func dropRow[T Float](dst, p, m []T) {
+	m = m[:len(p)]
+	dst = dst[:len(p)]
+	for j, v := range p {
+		dst[j] = v * m[j]
+	}
 }
 
 // maskedSoftmax replaces row (the scores of query i) by its softmax over the
@@ -94,20 +167,42 @@ func attentionBackward[T Float](g *Graph[T], n *node[T]) {
 	C := C3 / 3
 	hd := C / heads
 	scale := T(1 / math.Sqrt(float64(hd)))
-	probs, dOut, X, dX := n.aux[0], out.Grad, qkv.Data, g.grad(qkv)
+	probs, mask, dOut, X, dX := n.aux[0], n.aux[1], out.Grad, qkv.Data, g.grad(qkv)
 	dP := g.bufNoZero(heads * Tn * Tn)
+	var dropped []T
+	if mask != nil {
+		dropped = g.bufNoZero(heads * Tn * Tn)
+	}
 	for b := 0; b < B; b++ {
 		base, dbase := X[b*Tn*C3:], dX[b*Tn*C3:]
 		P := probs[b*heads*Tn*Tn:]
 		dO := dOut[b*Tn*C:]
-		// dV_h += P_hᵀ·dO_h
-		headsGemm(true, false, Tn, hd, Tn, 1, P, Tn, Tn*Tn, dO, C, hd, 1, dbase[2*C:], C3, hd, heads)
-		// dP_h = dO_h·V_hᵀ
+		A := P // what multiplied V in the forward
+		var M []T
+		if mask != nil {
+			M = mask[b*heads*Tn*Tn:]
+			pfor2(heads*Tn, Tn, func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					dropRow(dropped[r*Tn:(r+1)*Tn], P[r*Tn:(r+1)*Tn], M[r*Tn:(r+1)*Tn])
+				}
+			})
+			A = dropped
+		}
+		// dV_h += A_hᵀ·dO_h
+		headsGemm(true, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, dO, C, hd, 1, dbase[2*C:], C3, hd, heads)
+		// dA_h = dO_h·V_hᵀ
 		headsGemm(false, true, Tn, Tn, hd, 1, dO, C, hd, base[2*C:], C3, hd, 0, dP, Tn, Tn*Tn, heads)
+		// dP = dA ⊙ M under dropout (dA itself otherwise), then
 		// dS = P ⊙ (dP − Σ_j P·dP), times the score scale.
 		pfor2(heads*Tn, Tn, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				pr, dr := P[r*Tn:(r+1)*Tn], dP[r*Tn:(r+1)*Tn]
+				if M != nil {
+					mr := M[r*Tn : (r+1)*Tn]
+					for j := range dr {
+						dr[j] *= mr[j]
+					}
+				}
 				var s float64
 				for j := range pr {
 					s += float64(pr[j]) * float64(dr[j])

@@ -76,7 +76,9 @@ func TestGradCheckOps(t *testing.T) {
 		{"Permute", []*t64{rnd(1, 2, 3, 4)}, func(g *Graph[float64], in []*t64) *t64 { return g.Permute(in[0], 2, 0, 1) }},
 		{"Transpose", []*t64{rnd(1, 2, 3, 4)}, func(g *Graph[float64], in []*t64) *t64 { return g.Transpose(in[0]) }},
 		{"Slice", []*t64{rnd(1, 3, 5, 2)}, func(g *Graph[float64], in []*t64) *t64 { return g.Slice(in[0], 1, 1, 4) }},
+		{"Slice last axis", []*t64{rnd(1, 2, 3, 5)}, func(g *Graph[float64], in []*t64) *t64 { return g.Slice(in[0], -1, 1, 4) }},
 		{"Concat", []*t64{rnd(1, 2, 3, 2), rnd(2, 2, 1, 2)}, func(g *Graph[float64], in []*t64) *t64 { return g.Concat(in[0], in[1], 1) }},
+		{"Concat last axis", []*t64{rnd(1, 2, 3, 2), rnd(2, 2, 3, 3)}, func(g *Graph[float64], in []*t64) *t64 { return g.Concat(in[0], in[1], 2) }},
 		{"Embedding", []*t64{rnd(1, 5, 3)}, func(g *Graph[float64], in []*t64) *t64 { return g.Embedding(in[0], ids) }},
 		{"Sum", []*t64{rnd(1, 3, 2)}, func(g *Graph[float64], in []*t64) *t64 { return g.Sum(in[0]) }},
 		{"Mean", []*t64{rnd(1, 3, 2)}, func(g *Graph[float64], in []*t64) *t64 { return g.Mean(in[0]) }},
@@ -97,13 +99,34 @@ func TestGradCheckOps(t *testing.T) {
 		{"BatchNorm running", []*t64{rnd(1, 2, 3, 2, 2), rnd(2, 3), rnd(3, 3)}, func(g *Graph[float64], in []*t64) *t64 {
 			return g.BatchNorm(in[0], in[1], in[2], tensor.FromSlice([]float64{0.1, -0.2, 0.3}, 3), tensor.FromSlice([]float64{1, 2, 0.5}, 3), RunningStats, 0.1, 1e-5)
 		}},
+		{"BatchNorm 4d updating running stats", []*t64{rnd(1, 2, 3, 2, 2), rnd(2, 3), rnd(3, 3)}, func(g *Graph[float64], in []*t64) *t64 {
+			// Normalizes with the batch's statistics; the running ones it
+			// updates (fresh here each evaluation) do not enter the output.
+			return g.BatchNorm(in[0], in[1], in[2], tensor.New[float64](3), tensor.FromSlice([]float64{1, 1, 1}, 3), BatchStatsUpdate, 0.1, 1e-5)
+		}},
 		{"Conv2d pad1", []*t64{rnd(1, 2, 2, 5, 5), rnd(2, 3, 2, 3, 3), rnd(3, 3)}, func(g *Graph[float64], in []*t64) *t64 { return g.Conv2d(in[0], in[1], in[2], 1, 1) }},
 		{"Conv2d stride2", []*t64{rnd(1, 2, 1, 6, 5), rnd(2, 2, 1, 3, 2), nil}, func(g *Graph[float64], in []*t64) *t64 { return g.Conv2d(in[0], in[1], nil, 2, 0) }},
+		{"Conv2d stride2 pad1", []*t64{rnd(1, 2, 2, 7, 6), rnd(2, 3, 2, 3, 3), rnd(3, 3)}, func(g *Graph[float64], in []*t64) *t64 { return g.Conv2d(in[0], in[1], in[2], 2, 1) }},
+		{"Conv2d stride3 pad2", []*t64{rnd(1, 1, 2, 5, 7), rnd(2, 2, 2, 2, 3), nil}, func(g *Graph[float64], in []*t64) *t64 { return g.Conv2d(in[0], in[1], nil, 3, 2) }},
+		{"MaxPool2d overlapping", []*t64{rnd(1, 2, 2, 7, 6)}, func(g *Graph[float64], in []*t64) *t64 { return g.MaxPool2d(in[0], 3, 2) }},
+		{"MaxPool2d gaps", []*t64{rnd(1, 1, 2, 8, 7)}, func(g *Graph[float64], in []*t64) *t64 { return g.MaxPool2d(in[0], 2, 3) }},
 		{"MaxPool2d", []*t64{rnd(1, 2, 2, 4, 6)}, func(g *Graph[float64], in []*t64) *t64 { return g.MaxPool2d(in[0], 2, 2) }},
 		{"AvgPool2d overlap", []*t64{rnd(1, 1, 2, 5, 5)}, func(g *Graph[float64], in []*t64) *t64 { return g.AvgPool2d(in[0], 3, 1) }},
 		{"Dropout", []*t64{rnd(1, 4, 5)}, func(g *Graph[float64], in []*t64) *t64 { return g.Dropout(in[0], 0.3, tensor.NewRNG(5)) }},
 		{"Attention causal", []*t64{rnd(1, 2, 4, 12)}, func(g *Graph[float64], in []*t64) *t64 { return g.Attention(in[0], 2, true, nil) }},
 		{"Attention bidirectional masked", []*t64{rnd(1, 2, 4, 6)}, func(g *Graph[float64], in []*t64) *t64 { return g.Attention(in[0], 1, false, keep) }},
+		{"Attention causal and padding", []*t64{rnd(1, 2, 4, 12)}, func(g *Graph[float64], in []*t64) *t64 { return g.Attention(in[0], 2, true, keep) }},
+		// Dropout on the attention probabilities: a fresh RNG with the same
+		// seed in every evaluation fixes the mask.
+		{"Attention causal dropout", []*t64{rnd(1, 2, 4, 12)}, func(g *Graph[float64], in []*t64) *t64 {
+			return g.AttentionDropout(in[0], 2, true, nil, 0.3, tensor.NewRNG(5))
+		}},
+		{"Attention masked dropout", []*t64{rnd(1, 2, 4, 12)}, func(g *Graph[float64], in []*t64) *t64 {
+			return g.AttentionDropout(in[0], 2, false, keep, 0.4, tensor.NewRNG(6))
+		}},
+		{"Attention causal padding dropout", []*t64{rnd(1, 2, 4, 12)}, func(g *Graph[float64], in []*t64) *t64 {
+			return g.AttentionDropout(in[0], 2, true, keep, 0.5, tensor.NewRNG(7))
+		}},
 		// Composed blocks.
 		{"pre-LN attention block", []*t64{rnd(1, 2, 3, 4), rnd(2, 4), rnd(3, 4), rnd(4, 4, 12), rnd(5, 12), rnd(6, 4, 4)}, func(g *Graph[float64], in []*t64) *t64 {
 			h := g.LayerNorm(in[0], in[1], in[2], 1e-5)

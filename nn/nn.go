@@ -1,5 +1,6 @@
 // Package nn holds tram's layers: Linear, Embedding, LayerNorm, BatchNorm2d,
-// Conv2d and Dropout, built on package autograd.
+// Conv2d, Dropout and attention with dropout on its probabilities, built on
+// package autograd.
 //
 // Layers do not own storage of their own: each registers its parameters, by
 // Hugging Face–style dotted name, in a model-wide tensor.Params arena (and
@@ -37,9 +38,13 @@ type Pass struct {
 	FrozenStats bool
 	// RNG draws dropout masks; nil disables dropout.
 	RNG *rand.Rand
-	// InputNoise, when set, is called once with the model's input
-	// representation (token+position embeddings before the first block, or
-	// the normalized pixels) and may add noise to it in place.
+	// InputNoise, when set, is called once per model forward with the
+	// model's input representation and may add noise to it in place: the
+	// token (word) embeddings right after the lookup, before position and
+	// token-type embeddings are added (GPT-2, BERT, RoBERTa), or a copy of
+	// the normalized pixels (vision models; the caller's images are never
+	// modified). It is the input noise of TRAM-x, TRAM-Fisher and R3F
+	// (docs/METHOD.md).
 	InputNoise func(x []float32)
 	// LogitsOnly tells a task that the caller needs only the logits (a
 	// trust-region target): it may skip computing the loss and return nil.
@@ -128,6 +133,18 @@ func (l *LayerNorm) Forward(p *Pass, x *Tensor) *Tensor {
 }
 
 // BatchNorm2d normalizes per channel of [N, C, H, W] (or [N, C]) inputs.
+//
+// Training forwards normalize with the statistics of the batch they are
+// given, and each forward that may update (Train without FrozenStats) moves
+// the running statistics once, r ← (1−Momentum)·r + Momentum·s, and counts
+// one in num_batches_tracked. With gradient accumulation the two-pass step
+// (package sharp) calls the model once per micro-batch in pass 1, so a step
+// of k micro-batches normalizes each with its own statistics and updates
+// the running statistics k times, once per micro-batch, as a PyTorch loop
+// that accumulates gradients over micro-batches does; it is not the same as
+// one forward over the whole batch. This is deliberate, not a defect:
+// pass 2 and target forwards freeze the statistics, so only pass 1 moves
+// them.
 type BatchNorm2d struct {
 	Weight, Bias            *Tensor
 	RunningMean, RunningVar *Tensor
@@ -192,6 +209,18 @@ func Dropout(p *Pass, x *Tensor, prob float64) *Tensor {
 		return x
 	}
 	return p.G.Dropout(x, prob, p.RNG)
+}
+
+// Attention is fused multi-head self-attention on qkv [B, T, 3·C] (see
+// autograd.Graph.Attention), with dropout of probability prob on the
+// attention probabilities in training passes that have an RNG, drawn from
+// p.RNG like Dropout's masks. prob = 0, evaluation and passes without an
+// RNG run the plain attention.
+func Attention(p *Pass, qkv *Tensor, heads int, causal bool, keep []bool, prob float64) *Tensor {
+	if !p.Train || prob == 0 || p.RNG == nil {
+		return p.G.Attention(qkv, heads, causal, keep)
+	}
+	return p.G.AttentionDropout(qkv, heads, causal, keep, prob, p.RNG)
 }
 
 func fill(x []float32, v float32) {

@@ -1,10 +1,12 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
 	"github.com/tramlab/tram/autograd"
+	"github.com/tramlab/tram/internal/testutil"
 	"github.com/tramlab/tram/tensor"
 )
 
@@ -64,6 +66,60 @@ func TestSpectralLinearGradient(t *testing.T) {
 		num := (fp - fm) / 2e-2
 		if math.Abs(num-float64(l.W.Grad[i])) > 2e-3*(1+math.Abs(num)) {
 			t.Fatalf("gradient %d: analytic %v, numeric %v", i, l.W.Grad[i], num)
+		}
+	}
+}
+
+// TestSpectralNormMatchesPyTorch replays testdata/gen_spectral.py: four
+// training forwards of torch.nn.utils.spectral_norm(nn.Linear(6, 4)) (one
+// power iteration each), then the gradient of the last and an evaluation
+// forward. The iteration vectors, σ, W/σ and the outputs must agree to
+// 1e-5 relative, the gradients to 1e-4.
+func TestSpectralNormMatchesPyTorch(t *testing.T) {
+	exp := testutil.ReadAll(t, "testdata/spectral_expected.safetensors")
+	var ps, bufs Params
+	l := NewSpectralLinear(&ps, &bufs, "fc", 6, 4, true, OutIn, 1)
+	s := l.Spectral
+	copy(s.Orig.Data, exp["init.weight_orig"])
+	copy(s.U.Data, exp["init.weight_u"])
+	copy(s.V.Data, exp["init.weight_v"])
+	copy(l.B.Data, exp["bias"])
+	x := tensor.FromSlice(exp["x"], 5, 6)
+	r := tensor.FromSlice(exp["r"], 5, 4)
+	check := func(what string, got, want []float32, tol float64) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d values, PyTorch %d", what, len(got), len(want))
+		}
+		if e := testutil.RelErr(got, want); e > tol {
+			t.Errorf("%s: relative error %.3g > %g", what, e, tol)
+		}
+	}
+	g := autograd.NewGraph[float32]()
+	var y *Tensor
+	for k := 1; k <= 4; k++ {
+		g.Reset()
+		ps.ZeroGrad()
+		y = l.Forward(&Pass{G: g, Train: true}, x)
+		step := fmt.Sprintf("step%d.", k)
+		check(step+"weight_u", s.U.Data, exp[step+"weight_u"], 1e-5)
+		check(step+"weight_v", s.V.Data, exp[step+"weight_v"], 1e-5)
+		check(step+"sigma", []float32{float32(s.Sigma())}, exp[step+"sigma"], 1e-5)
+		check(step+"y", y.Data, exp[step+"y"], 1e-5)
+		var w *Tensor
+		g.NoGrad(func() { w = s.Weight(&Pass{G: g, Train: true, FrozenStats: true}) })
+		check(step+"weight", w.Data, exp[step+"weight"], 1e-5)
+	}
+	g.Backward(g.Sum(g.Mul(y, r)))
+	check("grad.weight_orig", s.Orig.Grad, exp["grad.weight_orig"], 1e-4)
+	check("grad.bias", l.B.Grad, exp["grad.bias"], 1e-4)
+	g.Reset()
+	u := append([]float32(nil), s.U.Data...)
+	check("eval y", l.Forward(&Pass{G: g}, x).Data, exp["eval.y"], 1e-5)
+	check("eval weight_u", s.U.Data, exp["eval.weight_u"], 1e-5)
+	for i, v := range u {
+		if s.U.Data[i] != v {
+			t.Fatal("an evaluation forward changed u")
 		}
 	}
 }

@@ -26,13 +26,20 @@ import (
 // Config is the subset of Hugging Face's BertConfig/RobertaConfig that tram
 // uses.
 type Config struct {
-	ModelType         string            `json:"model_type"`
-	VocabSize         int               `json:"vocab_size"`
-	HiddenSize        int               `json:"hidden_size"`
-	NumLayers         int               `json:"num_hidden_layers"`
-	NumHeads          int               `json:"num_attention_heads"`
-	IntermediateSize  int               `json:"intermediate_size"`
-	HiddenAct         string            `json:"hidden_act"`
+	ModelType        string `json:"model_type"`
+	VocabSize        int    `json:"vocab_size"`
+	HiddenSize       int    `json:"hidden_size"`
+	NumLayers        int    `json:"num_hidden_layers"`
+	NumHeads         int    `json:"num_attention_heads"`
+	IntermediateSize int    `json:"intermediate_size"`
+	HiddenAct        string `json:"hidden_act"`
+	// Dropout probabilities, applied as Hugging Face applies them in
+	// training passes that have an RNG (nn.Pass): hidden_dropout_prob after
+	// the embedding layer norm and on the attention-output and output
+	// projections before their residual adds, attention_probs_dropout_prob
+	// on the attention probabilities, and classifier_dropout (default
+	// hidden_dropout_prob) before the classification head's layers. The
+	// masked-LM head has none.
 	HiddenDropout     float64           `json:"hidden_dropout_prob"`
 	AttnDropout       float64           `json:"attention_probs_dropout_prob"`
 	MaxPositions      int               `json:"max_position_embeddings"`
@@ -280,7 +287,7 @@ func (m *Model) Hidden(p *nn.Pass, b *Batch) *nn.Tensor {
 	x = nn.Dropout(p, m.EmbLN.Forward(p, x), cfg.HiddenDropout)
 	for _, l := range m.Layers {
 		qkv := g.Concat(g.Concat(l.Q.Forward(p, x), l.K.Forward(p, x), 2), l.V.Forward(p, x), 2)
-		a := g.Attention(qkv, cfg.NumHeads, false, b.Attend)
+		a := nn.Attention(p, qkv, cfg.NumHeads, false, b.Attend, cfg.AttnDropout)
 		x = l.AttnLN.Forward(p, g.Add(x, nn.Dropout(p, l.AttnOut.Forward(p, a), cfg.HiddenDropout)))
 		h := m.act(p, l.Intermediate.Forward(p, x))
 		x = l.OutLN.Forward(p, g.Add(x, nn.Dropout(p, l.Out.Forward(p, h), cfg.HiddenDropout)))

@@ -24,14 +24,19 @@ import (
 
 // Config is the subset of Hugging Face's GPT2Config that tram uses.
 type Config struct {
-	ModelType     string   `json:"model_type"`
-	VocabSize     int      `json:"vocab_size"`
-	NPositions    int      `json:"n_positions"`
-	NEmbd         int      `json:"n_embd"`
-	NLayer        int      `json:"n_layer"`
-	NHead         int      `json:"n_head"`
-	NInner        *int     `json:"n_inner"`
-	LayerNormEps  float64  `json:"layer_norm_epsilon"`
+	ModelType    string  `json:"model_type"`
+	VocabSize    int     `json:"vocab_size"`
+	NPositions   int     `json:"n_positions"`
+	NEmbd        int     `json:"n_embd"`
+	NLayer       int     `json:"n_layer"`
+	NHead        int     `json:"n_head"`
+	NInner       *int    `json:"n_inner"`
+	LayerNormEps float64 `json:"layer_norm_epsilon"`
+	// Dropout probabilities, applied as Hugging Face applies them in
+	// training passes that have an RNG (nn.Pass): resid_pdrop on the
+	// output of each attention and MLP projection before the residual
+	// add, embd_pdrop on token+position embeddings, attn_pdrop on the
+	// attention probabilities.
 	ResidPdrop    float64  `json:"resid_pdrop"`
 	EmbdPdrop     float64  `json:"embd_pdrop"`
 	AttnPdrop     float64  `json:"attn_pdrop"`
@@ -159,7 +164,7 @@ func (m *Model) Hidden(p *nn.Pass, ids []int32, B, T int) *nn.Tensor {
 	}
 	x := m.WTE.Forward(p, ids, B, T, cfg.NEmbd)
 	if p.InputNoise != nil {
-		p.InputNoise(x.Data) // after the token lookup, before positions (spec §2)
+		p.InputNoise(x.Data) // after the token lookup, before positions (docs/METHOD.md)
 	}
 	pos := m.WPE.W
 	if T < cfg.NPositions {
@@ -168,7 +173,7 @@ func (m *Model) Hidden(p *nn.Pass, ids []int32, B, T int) *nn.Tensor {
 	x = nn.Dropout(p, g.Add(x, pos), cfg.EmbdPdrop)
 	for _, b := range m.Blocks {
 		h := b.LN1.Forward(p, x)
-		a := g.Attention(b.CAttn.Forward(p, h), cfg.NHead, true, nil)
+		a := nn.Attention(p, b.CAttn.Forward(p, h), cfg.NHead, true, nil, cfg.AttnPdrop)
 		x = g.Add(x, nn.Dropout(p, b.AttnProj.Forward(p, a), cfg.ResidPdrop))
 		h = g.GELU(b.CFC.Forward(p, b.LN2.Forward(p, x)))
 		x = g.Add(x, nn.Dropout(p, b.MLPProj.Forward(p, h), cfg.ResidPdrop))
