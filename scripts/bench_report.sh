@@ -5,18 +5,20 @@
 #
 #   scripts/bench_report.sh [OUT] [SECONDS]
 #
-# Needs Debian's python3-torch for the anchor (skipped, and said so, without it).
+# The anchor is scripts/torch_anchor.py (ANCHOR=path overrides it). It needs
+# Debian's python3-torch (skipped, and said so, without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-docs/bench/latest}
 secs=${2:-5}
-anchor=${ANCHOR:-../shared/bench/torch_anchor.py}
+anchor=${ANCHOR:-scripts/torch_anchor.py}
 mkdir -p "$out"
 go build -o bin/tram ./cmd/tram
 {
   echo "commit: $(git rev-parse HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
   echo "date: $(date -u +%FT%TZ)"
   echo "command: scripts/bench_report.sh $out $secs"
+  echo "anchor: $anchor"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   ./bin/tram version
@@ -74,6 +76,6 @@ if allm:
     lines += ["", "Every method on the gpt workload (tram, default backend):", "", "| method | ms/step | × adamw |", "|---|---|---|"]
     for (w, m), r in allm.items():
         lines.append(f"| {m} | {r['ms_per_step']:.1f} | {r['ms_per_step']/base:.2f} |" if base else f"| {m} | {r['ms_per_step']:.1f} | — |")
-open(os.path.join(out, "README.md"), "w").write("# Benchmark report\n\nRaw outputs beside this file; environment in env.txt.\nRatio = tram / PyTorch in the same run (lower is better); PyTorch is the faster of its runs with\nthe default environment and with OPENBLAS_CORETYPE naming the CPU's core (torch*.jsonl).\n\n" + "\n".join(lines) + "\n")
+open(os.path.join(out, "README.md"), "w").write("# Benchmark report\n\nRaw outputs beside this file; environment in env.txt.\nRatio = tram / PyTorch in the same run (lower is better); PyTorch is the faster of its runs with\nthe default environment and with OPENBLAS_CORETYPE naming the CPU's core (torch*.jsonl).\nThe PyTorch anchor is scripts/torch_anchor.py: the shapes and methods of `tram bench`.\n\n" + "\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
