@@ -3,12 +3,14 @@ package bert
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tramlab/tram/internal/testutil"
 
 	"github.com/tramlab/tram/autograd"
 	"github.com/tramlab/tram/nn"
+	"github.com/tramlab/tram/tensor"
 )
 
 const torchDir = "../testdata/torch"
@@ -22,8 +24,16 @@ func toInt32(x []float32) []int32 {
 }
 
 // TestMatchesPyTorch loads the models written by testdata/torch/gen_bert.py
-// and checks logits (relative error ≤ 1e-4) and every parameter gradient
-// (≤ 1e-3) against PyTorch's.
+// and checks logits (relative error ≤ 1e-5) and every parameter gradient
+// (≤ 1e-4) against PyTorch's. Achieved: about 4e-7 and 2e-6.
+//
+// The attention key biases are the exception, measured against a different
+// scale: their gradient is zero in exact arithmetic (b_k adds q_i·b_k to
+// every score of query i, padded keys included, which shifts the row and
+// leaves its softmax unchanged), so PyTorch and tram both hold float32
+// rounding noise of a few 1e-9, and a relative error of noise is
+// meaningless. Their difference is held to 1e-4 of the largest gradient of
+// the same layer's key weight instead.
 func TestMatchesPyTorch(t *testing.T) {
 	for _, c := range []struct {
 		dir  string
@@ -48,8 +58,8 @@ func TestMatchesPyTorch(t *testing.T) {
 			} else {
 				logits = m.MLMLogits(p, b)
 			}
-			if e := testutil.RelErr(logits.Data, exp["logits"]); e > 1e-4 {
-				t.Fatalf("logits relative error %.3g > 1e-4", e)
+			if e := testutil.RelErr(logits.Data, exp["logits"]); e > 1e-5 {
+				t.Fatalf("logits relative error %.3g > 1e-5", e)
 			}
 			loss := g.CrossEntropy(logits, labels, -100)
 			if d := math.Abs(float64(loss.Item() - exp["loss"][0])); d > 1e-5 {
@@ -61,12 +71,32 @@ func TestMatchesPyTorch(t *testing.T) {
 				if !ok {
 					t.Fatalf("no reference gradient for %s", m.FileName(prm.Name()))
 				}
-				if e := testutil.RelErr(prm.Grad, want); e > 1e-3 {
-					t.Errorf("gradient of %s: relative error %.3g > 1e-3", prm.Name(), e)
+				scale := want
+				if strings.HasSuffix(prm.Name(), "attention.self.key.bias") {
+					scale = exp["grad."+m.FileName(strings.TrimSuffix(prm.Name(), "bias")+"weight")]
+				}
+				if e := maxDiff(prm.Grad, want) / maxAbs(scale); e > 1e-4 {
+					t.Errorf("gradient of %s: relative error %.3g > 1e-4", prm.Name(), e)
 				}
 			}
 		})
 	}
+}
+
+func maxDiff(a, b []float32) float64 {
+	var d float64
+	for i := range a {
+		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+func maxAbs(a []float32) float64 {
+	var m float64
+	for _, v := range a {
+		m = math.Max(m, math.Abs(float64(v)))
+	}
+	return m
 }
 
 func TestSaveLoadRoundTrip(t *testing.T) {
@@ -91,5 +121,79 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}
 	if _, err := Load(dir, MaskedLM); err == nil {
 		t.Fatal("a classification checkpoint loaded as a masked-LM model")
+	}
+}
+
+// TestDropouts: every dropout the configuration defines acts in training
+// passes with an RNG, alone and reproducibly per seed; with all of them 0 a
+// training pass is bit-identical to an evaluation pass, and evaluation
+// ignores them.
+func TestDropouts(t *testing.T) {
+	drop := 0.3
+	b := &Batch{B: 2, T: 6, IDs: []int32{2, 5, 9, 3, 7, 1, 4, 8, 6, 2, 1, 1},
+		Attend: []bool{true, true, true, true, true, true, true, true, true, true, false, false}}
+	same := func(a, b []float32) bool {
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, typ := range []string{"bert", "roberta"} {
+		for _, head := range []Head{Classification, MaskedLM} {
+			base := Config{ModelType: typ, VocabSize: 12, HiddenSize: 8, NumLayers: 2, NumHeads: 2, IntermediateSize: 16,
+				MaxPositions: 10, TypeVocabSize: 1, HiddenAct: "gelu", PadTokenID: 1}
+			run := func(cfg Config, train bool, seed uint64) ([]float32, []float32) {
+				m, err := New(cfg, head, 3)
+				if err != nil {
+					t.Fatal(err)
+				}
+				g := autograd.NewGraph[float32]()
+				p := &nn.Pass{G: g, Train: train, RNG: tensor.NewRNG(seed)}
+				var logits *nn.Tensor
+				if head == Classification {
+					logits = m.ClassLogits(p, b)
+				} else {
+					logits = m.MLMLogits(p, b)
+				}
+				g.Backward(g.Sum(g.Mul(logits, logits)))
+				return append([]float32(nil), logits.Data...), append([]float32(nil), m.Params().Grad...)
+			}
+			evalL, evalG := run(base, false, 1)
+			if l, g := run(base, true, 1); !same(l, evalL) || !same(g, evalG) {
+				t.Fatalf("%s head %d: with every dropout 0 a training pass differs from an evaluation pass", typ, head)
+			}
+			cases := []struct {
+				name string
+				set  func(*Config)
+			}{
+				{"hidden_dropout_prob", func(c *Config) { c.HiddenDropout = drop }},
+				{"attention_probs_dropout_prob", func(c *Config) { c.AttnDropout = drop }},
+			}
+			if head == Classification {
+				cases = append(cases, struct {
+					name string
+					set  func(*Config)
+				}{"classifier_dropout", func(c *Config) { c.ClassifierDropout = &drop }})
+			}
+			for _, c := range cases {
+				cfg := base
+				c.set(&cfg)
+				a, ga := run(cfg, true, 1)
+				if same(a, evalL) {
+					t.Errorf("%s head %d, %s: training logits unchanged", typ, head, c.name)
+				}
+				if l, g := run(cfg, true, 1); !same(a, l) || !same(ga, g) {
+					t.Errorf("%s head %d, %s: the same seed gave different results", typ, head, c.name)
+				}
+				if l, _ := run(cfg, true, 2); same(a, l) {
+					t.Errorf("%s head %d, %s: another seed gave the same logits", typ, head, c.name)
+				}
+				if l, _ := run(cfg, false, 1); !same(l, evalL) {
+					t.Errorf("%s head %d, %s: evaluation logits changed", typ, head, c.name)
+				}
+			}
+		}
 	}
 }
