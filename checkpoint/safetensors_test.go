@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -64,14 +66,57 @@ func TestReadsF16BF16F32(t *testing.T) {
 	}
 }
 
+// bf16Nearest rounds finite v to the nearest bfloat16, ties to even, by
+// comparing the two neighbours in float64 (independently of the writer's
+// bit trick); infinities stay.
+func bf16Nearest(v float32) float32 {
+	if math.IsInf(float64(v), 0) {
+		return v
+	}
+	b := math.Float32bits(v)
+	lo := math.Float32frombits(b &^ 0xffff)
+	hi := math.Float32frombits(b&^0xffff + 0x10000) // next bf16 away from zero
+	h := float64(hi)
+	if math.IsInf(h, 0) { // overflow: IEEE rounds as if the exponent went on
+		h = math.Copysign(math.Ldexp(1, 128), h)
+	}
+	dl, dh := math.Abs(float64(v)-float64(lo)), math.Abs(h-float64(v))
+	switch {
+	case dl < dh:
+		return lo
+	case dh < dl:
+		return hi
+	case b>>16&1 == 0:
+		return lo
+	}
+	return hi
+}
+
+// TestWriteReadRoundTrip writes F32, BF16 and I64 tensors (sizes that
+// cross the writer's and the reader's 64 KiB chunks, special values, an
+// empty tensor and a scalar) and reads every element back: F32 bit for
+// bit, BF16 as the nearest bfloat16 (ties to even), I64 exactly.
 func TestWriteReadRoundTrip(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "x.safetensors")
-	ts := []Tensor{
-		{Name: "w", Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}},
-		{Name: "b", Shape: []int{3}, Data: []float32{-1, 0.5, 1e-3}, DType: "BF16"},
-		{Name: "n", Shape: []int{}, Data: []float32{7}, DType: "I64"},
+	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 0.5, 1e-3, -1e-3, math.MaxFloat32, -math.MaxFloat32,
+		math.SmallestNonzeroFloat32, 1e-40, float32(math.Inf(1)), float32(math.Inf(-1)),
+		1 + 1.0/256, 1 + 1.0/128 + 1.0/256, 1 + 1.0/256 + 1.0/65536, 3.14159265}
+	big := make([]float32, 70007)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range big {
+		big[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(20)-10)))
 	}
-	if err := WriteSafetensors(p, ts, map[string]string{"format": "pt"}); err != nil {
+	copy(big, special)
+	ints := []float32{0, 1, -1, 7, -123456, 1 << 24, -(1 << 24)}
+	ts := []Tensor{
+		{Name: "w", Shape: []int{70007}, Data: big},
+		{Name: "b", Shape: []int{7, 10001}, Data: big, DType: "BF16"},
+		{Name: "s", Shape: []int{len(special)}, Data: special, DType: "BF16"},
+		{Name: "n", Shape: []int{}, Data: []float32{7}, DType: "I64"},
+		{Name: "i", Shape: []int{len(ints)}, Data: ints, DType: "I64"},
+		{Name: "e", Shape: []int{0, 3}, Data: []float32{}},
+	}
+	if err := WriteSafetensors(p, ts, map[string]string{"format": "pt", "k": "v"}); err != nil {
 		t.Fatal(err)
 	}
 	sf, err := Open(p)
@@ -79,21 +124,63 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sf.Close()
-	if sf.Metadata["format"] != "pt" || sf.Tensors["b"].DType != "BF16" || sf.Tensors["n"].DType != "I64" {
-		t.Fatalf("header %+v %+v", sf.Metadata, sf.Tensors)
+	if len(sf.Metadata) != 2 || sf.Metadata["format"] != "pt" || sf.Metadata["k"] != "v" {
+		t.Fatalf("metadata %v", sf.Metadata)
 	}
-	got := make([]float32, 6)
-	sf.ReadInto("w", got)
-	if got[5] != 6 {
-		t.Fatalf("w = %v", got)
+	if names := strings.Join(sf.Names(), ","); names != "b,e,i,n,s,w" {
+		t.Fatalf("names %s", names)
 	}
-	b := make([]float32, 3)
-	sf.ReadInto("b", b)
-	if b[0] != -1 || b[1] != 0.5 || math.Abs(float64(b[2])-1e-3) > 1e-5 {
-		t.Fatalf("bf16 round trip %v", b)
+	all, err := ReadAll(p)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := WriteSafetensors(p, []Tensor{{Name: "x", Shape: []int{2}, Data: []float32{1}}}, nil); err == nil {
-		t.Fatal("shape/data mismatch accepted")
+	for _, tt := range ts {
+		info := sf.Tensors[tt.Name]
+		dt := tt.DType
+		if dt == "" {
+			dt = "F32"
+		}
+		if info.DType != dt || fmt.Sprint(info.Shape) != fmt.Sprint(tt.Shape) {
+			t.Fatalf("%s: header dtype %s shape %v, wrote %s %v", tt.Name, info.DType, info.Shape, dt, tt.Shape)
+		}
+		got := make([]float32, len(tt.Data))
+		if err := sf.ReadInto(tt.Name, got); err != nil {
+			t.Fatalf("%s: %v", tt.Name, err)
+		}
+		for i, v := range tt.Data {
+			want := v
+			if dt == "BF16" {
+				want = bf16Nearest(v)
+			}
+			if math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Fatalf("%s[%d]: wrote %v (%s), read %v, want %v", tt.Name, i, v, dt, got[i], want)
+			}
+			if math.Float32bits(all[tt.Name][i]) != math.Float32bits(got[i]) {
+				t.Fatalf("%s[%d]: ReadAll %v, ReadInto %v", tt.Name, i, all[tt.Name][i], got[i])
+			}
+		}
+	}
+	if err := sf.ReadInto("w", make([]float32, 5)); err == nil || !strings.Contains(err.Error(), "70007 elements, destination 5") {
+		t.Fatalf("short destination: %v", err)
+	}
+	if err := sf.ReadInto("nope", nil); err == nil || !strings.Contains(err.Error(), `no tensor "nope"`) {
+		t.Fatalf("missing tensor: %v", err)
+	}
+	for _, c := range []struct {
+		ts   []Tensor
+		want string
+	}{
+		{[]Tensor{{Name: "x", Shape: []int{2}, Data: []float32{1}}}, "does not match 1 values"},
+		{[]Tensor{{Name: "x", Shape: []int{1}, Data: []float32{1}, DType: "F16"}}, "cannot write"},
+		{[]Tensor{{Name: "x", Shape: []int{1}, Data: []float32{1}}, {Name: "x", Shape: []int{1}, Data: []float32{2}}}, "written twice"},
+	} {
+		if err := WriteSafetensors(p, c.ts, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("WriteSafetensors: error %v, want %q", err, c.want)
+		}
+	}
+	// A failed write leaves the previous file intact.
+	if again, err := ReadAll(p); err != nil || len(again) != len(ts) {
+		t.Fatalf("file after failed writes: %d tensors, %v", len(again), err)
 	}
 }
 
@@ -184,16 +271,24 @@ func TestLoadMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sf.LoadInto([]Expected{{Names: []string{"a"}, Shape: []int{n / 5}, Dst: dst[:n/5]}, {Names: []string{"b"}, Shape: []int{n - n/5}, Dst: dst[n/5:]}}, nil); err != nil {
+	found, err := sf.LoadInto([]Expected{{Names: []string{"a"}, Shape: []int{n / 5}, Dst: dst[:n/5]}, {Names: []string{"b"}, Shape: []int{n - n/5}, Dst: dst[n/5:]}}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	sf.Close()
+	if err := sf.Close(); err != nil {
+		t.Fatal(err)
+	}
 	runtime.ReadMemStats(&after)
+	if strings.Join(found, ",") != "a,b" {
+		t.Fatalf("loaded names %v", found)
+	}
 	if extra := after.TotalAlloc - before.TotalAlloc; extra > 4<<20 {
 		t.Fatalf("loading allocated %d MB beyond the destination", extra>>20)
 	}
-	if dst[n-1] != float32((n-1)%977) {
-		t.Fatal("wrong data")
+	for i, v := range dst {
+		if v != float32(i%977) {
+			t.Fatalf("element %d: %v, want %v", i, v, float32(i%977))
+		}
 	}
 }
 
