@@ -6,9 +6,9 @@
 // A safetensors file is an 8-byte little-endian header length N, N bytes of
 // JSON mapping each tensor name to {"dtype", "shape", "data_offsets"} (plus
 // an optional "__metadata__" map of strings), then the raw little-endian
-// data. Reading accepts F32, F16 and BF16 (and integer buffers such as
+// data. Reading accepts F32, F16, BF16 and F64 (and integer buffers such as
 // batch norm's num_batches_tracked) and converts to float32; writing emits
-// F32 (BF16 on request).
+// F32 (BF16 or I64 on request).
 package checkpoint
 
 import (

@@ -209,7 +209,8 @@ func classifier(ps, bufs *nn.Params, name string, D int, cfg Config, seed uint64
 // Params returns the parameters.
 func (m *Model) Params() *nn.Params { return &m.params }
 
-// Buffers returns no buffers.
+// Buffers returns the power-iteration vectors of a spectrally normalized
+// head (classifier[.out_proj].weight_u and weight_v); it is empty otherwise.
 func (m *Model) Buffers() *nn.Params { return &m.bufs }
 
 // FileName maps a parameter name to its name in a Hugging Face checkpoint
@@ -364,22 +365,26 @@ func Load(dir string, head Head) (*Model, error) {
 		return nil, err
 	}
 	defer sf.Close()
-	exp := checkpoint.ExpectedFor(m.params.List(), func(n string) []string { return []string{m.FileName(n), cfg.prefix() + n, n} })
+	names := func(n string) []string { return []string{m.FileName(n), cfg.prefix() + n, n} }
+	exp := append(checkpoint.ExpectedFor(m.params.List(), names), checkpoint.ExpectedFor(m.bufs.List(), names)...)
 	if _, err := sf.LoadInto(exp, ignored); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// Save writes config.json and model.safetensors (Hugging Face names)
-// atomically into dir.
+// Save writes config.json and model.safetensors (Hugging Face names; a
+// spectrally normalized head as torch.nn.utils.spectral_norm stores it:
+// weight_orig, weight_u, weight_v) atomically into dir.
 func (m *Model) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	var ts []checkpoint.Tensor
-	for _, p := range m.params.List() {
-		ts = append(ts, checkpoint.Tensor{Name: m.FileName(p.Name()), Shape: p.Shape(), Data: p.Data})
+	for _, set := range []*nn.Params{&m.params, &m.bufs} {
+		for _, p := range set.List() {
+			ts = append(ts, checkpoint.Tensor{Name: m.FileName(p.Name()), Shape: p.Shape(), Data: p.Data})
+		}
 	}
 	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
 		return err

@@ -124,6 +124,46 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSpectralHeadRoundTrip: an R4F model's head keeps its power-iteration
+// state (weight_u, weight_v) through Save and Load, for BERT and RoBERTa.
+func TestSpectralHeadRoundTrip(t *testing.T) {
+	for _, typ := range []string{"bert", "roberta"} {
+		cfg := Config{ModelType: typ, VocabSize: 30, HiddenSize: 8, NumLayers: 1, NumHeads: 2, IntermediateSize: 16,
+			MaxPositions: 12, TypeVocabSize: 2, HiddenAct: "gelu", SpectralHead: true}
+		m, err := New(cfg, Classification, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &Batch{B: 1, T: 4, IDs: []int32{2, 5, 7, 9}}
+		g := autograd.NewGraph[float32]()
+		for range 3 { // move u and v away from their initial values
+			g.Reset()
+			m.ClassLogits(&nn.Pass{G: g, Train: true}, b)
+		}
+		dir := t.TempDir()
+		if err := m.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		m2, err := Load(dir, Classification)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Buffers().Len() == 0 || m2.Buffers().Len() != m.Buffers().Len() {
+			t.Fatalf("%s: buffers %d, reloaded %d", typ, m.Buffers().Len(), m2.Buffers().Len())
+		}
+		for i, v := range m.Buffers().Data {
+			if m2.Buffers().Data[i] != v {
+				t.Fatalf("%s: buffer element %d changed in the round trip", typ, i)
+			}
+		}
+		for i, v := range m.Params().Data {
+			if m2.Params().Data[i] != v {
+				t.Fatalf("%s: parameter %d changed in the round trip", typ, i)
+			}
+		}
+	}
+}
+
 // TestDropouts: every dropout the configuration defines acts in training
 // passes with an RNG, alone and reproducibly per seed; with all of them 0 a
 // training pass is bit-identical to an evaluation pass, and evaluation
