@@ -120,6 +120,12 @@ func (t *LMTask) Next() {
 	t.tgts = gpt2.ShiftTargets(t.tgts, t.ids, t.Batch, T)
 }
 
+// Position returns the number of sequences consumed so far.
+func (t *LMTask) Position() int { return t.Cursor }
+
+// Seek sets the number of sequences consumed so far.
+func (t *LMTask) Seek(pos int) { t.Cursor = pos }
+
 // Micros returns the number of micro-batches.
 func (t *LMTask) Micros() int { return max(t.Micro, 1) }
 

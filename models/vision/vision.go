@@ -39,6 +39,9 @@ type Model interface {
 	// Logits returns [N, classes] for images x [N, C, H, W] (data owned by
 	// the caller).
 	Logits(p *nn.Pass, x *nn.Tensor) *nn.Tensor
+	// Features returns the representation the classification head reads,
+	// [N, features].
+	Features(p *nn.Pass, x *nn.Tensor) *nn.Tensor
 	Config() Config
 }
 
@@ -152,6 +155,12 @@ func (m *ResNet) Config() Config      { return m.cfg }
 
 // Logits runs the network.
 func (m *ResNet) Logits(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
+	return m.fc.Forward(p, m.Features(p, x))
+}
+
+// Features returns the representation the head reads: the globally
+// average-pooled output of the last stage, [N, widths[2]].
+func (m *ResNet) Features(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
 	g := p.G
 	h := g.ReLU(m.bn1.Forward(p, m.conv1.Forward(p, input(p, x))))
 	for _, b := range m.blocks {
@@ -164,7 +173,7 @@ func (m *ResNet) Logits(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
 		h = g.ReLU(g.Add(y, short))
 	}
 	h = g.AvgPool2d(h, h.Dim(2), 1) // global average pool
-	return m.fc.Forward(p, g.Reshape(h, h.Dim(0), h.Dim(1)))
+	return g.Reshape(h, h.Dim(0), h.Dim(1))
 }
 
 // MLP is a ReLU multilayer perceptron on flattened images.
@@ -206,12 +215,16 @@ func (m *MLP) Config() Config      { return m.cfg }
 
 // Logits runs the network.
 func (m *MLP) Logits(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
+	return m.layers[len(m.layers)-1].Forward(p, m.Features(p, x))
+}
+
+// Features returns the representation the last layer reads: the output of
+// the last hidden layer after its ReLU (the flattened input when there is
+// none).
+func (m *MLP) Features(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
 	h := p.G.Reshape(input(p, x), x.Dim(0), -1)
-	for i, l := range m.layers {
-		h = l.Forward(p, h)
-		if i < len(m.layers)-1 {
-			h = p.G.ReLU(h)
-		}
+	for _, l := range m.layers[:len(m.layers)-1] {
+		h = p.G.ReLU(l.Forward(p, h))
 	}
 	return h
 }

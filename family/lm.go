@@ -1,0 +1,109 @@
+package family
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	datalm "github.com/tramlab/tram/data/lm"
+	"github.com/tramlab/tram/checkpoint"
+	"github.com/tramlab/tram/eval"
+	"github.com/tramlab/tram/models/gpt2"
+	"github.com/tramlab/tram/tokenizer"
+	"github.com/tramlab/tram/train"
+)
+
+// lmValidSeqs is the default size of an lm validation set, in sequences.
+const lmValidSeqs = 192
+
+// EOT is the document separator of tram's GPT-2 tokenizers.
+const EOT = "<|endoftext|>"
+
+// LMTexts returns the texts of an LM-Register split.
+func LMTexts(dd, domain, split string) ([]string, error) {
+	docs, err := datalm.Load(dd, domain, split)
+	if err != nil {
+		return nil, err
+	}
+	texts := make([]string, len(docs))
+	for i, d := range docs {
+		texts[i] = d.Text
+	}
+	return texts, nil
+}
+
+// eotID returns the id of EOT in tok, or −1.
+func eotID(tok tokenizer.Tokenizer) int32 {
+	if id, ok := tok.TokenID(EOT); ok {
+		return id
+	}
+	return -1
+}
+
+func openLM(dir string, o Options) (*Setup, error) {
+	dd, err := dataDir(o.Data, "lm")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDomain("lm", o.Domain, datalm.Domains); err != nil {
+		return nil, err
+	}
+	m, err := gpt2.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	tokPath := filepath.Join(dir, "tokenizer.json")
+	tok, err := tokenizer.Load(tokPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: a language model needs its tokenizer: %w", dir, err)
+	}
+	s := &Setup{Family: "lm", Domain: o.Domain, Model: m}
+	cfg := m.Config
+	if o.Dropout != nil {
+		m.Config.ResidPdrop, m.Config.EmbdPdrop, m.Config.AttnPdrop = *o.Dropout, *o.Dropout, *o.Dropout
+	}
+	if c := m.Config; c.ResidPdrop > 0 || c.EmbdPdrop > 0 || c.AttnPdrop > 0 {
+		s.Notices = append(s.Notices, fmt.Sprintf("dropout on (resid %.2g, embd %.2g, attn %.2g): d_t measures dropout noise too", c.ResidPdrop, c.EmbdPdrop, c.AttnPdrop))
+	}
+	T, eot := m.Config.NPositions, eotID(tok)
+	texts, err := LMTexts(dd, o.Domain, "train")
+	if err != nil {
+		return nil, err
+	}
+	data := train.Pack(tok, texts, T, eot, 0)
+	vt, err := LMTexts(dd, o.Domain, "valid")
+	if err != nil {
+		return nil, err
+	}
+	valid := train.Pack(tok, vt, T, eot, max(o.ValidMax, lmValidSeqs))
+	if data.N() == 0 || valid.N() == 0 {
+		return nil, fmt.Errorf("lm domain %s: too little text for one %d-token sequence (%d train, %d valid)", o.Domain, T, data.N(), valid.N())
+	}
+	s.TrainSize = data.N()
+	task := train.NewLMTask(m, data, o.Batch, true, o.Seed)
+	task.Micro = o.Micro
+	s.Task = task
+	s.Validate = func() (float64, float64) { return eval.LMLoss(m, valid, 16), math.NaN() }
+	s.Save = func(out string) error {
+		// config.json keeps the pretrained model's dropout: fine-tuning
+		// settings are recorded in the metadata, not in the architecture.
+		tuned := m.Config
+		m.Config = cfg
+		defer func() { m.Config = tuned }()
+		if err := m.Save(out); err != nil {
+			return err
+		}
+		return copyFile(tokPath, filepath.Join(out, "tokenizer.json"))
+	}
+	return s, nil
+}
+
+func copyFile(src, dst string) error {
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return checkpoint.WriteAtomic(dst, func(w io.Writer) error { _, err := w.Write(raw); return err })
+}

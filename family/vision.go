@@ -1,0 +1,150 @@
+package family
+
+import (
+	"fmt"
+
+	datavision "github.com/tramlab/tram/data/vision"
+	"github.com/tramlab/tram/checkpoint"
+	"github.com/tramlab/tram/eval"
+	"github.com/tramlab/tram/models/vision"
+	"github.com/tramlab/tram/train"
+)
+
+// DigitLabels are the ten classes of the digit domains.
+var DigitLabels = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+
+// visionValidEvery: every 10th training image of the domain is its
+// validation set (the digit domains ship train and test only).
+const visionValidEvery = 10
+
+// LoadImages loads a DigitShift set as float pixels in [0, 1].
+func LoadImages(dir, name string) (*train.Images, error) {
+	s, err := datavision.Load(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	out := &train.Images{Channels: 1, Size: datavision.Size, X: s.Floats(), Y: make([]int32, len(s.Labels))}
+	for i, l := range s.Labels {
+		out.Y[i] = int32(l)
+	}
+	return out, nil
+}
+
+// splitValid separates every k-th example (the validation set) from the
+// rest.
+func splitValid(n, k int) (trainIdx, validIdx []int) {
+	for i := 0; i < n; i++ {
+		if i%k == k-1 {
+			validIdx = append(validIdx, i)
+		} else {
+			trainIdx = append(trainIdx, i)
+		}
+	}
+	return trainIdx, validIdx
+}
+
+func openVision(dir string, o Options) (*Setup, error) {
+	dd, err := dataDir(o.Data, "vision")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDomain("vision", o.Domain, datavision.DigitDomains); err != nil {
+		return nil, err
+	}
+	all, err := LoadImages(dd, "digits-"+o.Domain+"-train")
+	if err != nil {
+		return nil, err
+	}
+	ti, vi := splitValid(all.N(), visionValidEvery)
+	tr, va := all.Subset(ti), all.Subset(vi)
+	if o.ValidMax > 0 && va.N() > o.ValidMax {
+		va = va.Subset(seq(o.ValidMax))
+	}
+	var cfg vision.Config
+	if err := checkpoint.ReadConfig(dir, &cfg); err != nil {
+		return nil, err
+	}
+	old := cfg.NumClasses
+	cfg.NumClasses, cfg.SpectralHead = len(DigitLabels), o.SpectralHead
+	m, err := vision.New(cfg, o.Seed)
+	if err != nil {
+		return nil, err
+	}
+	s := &Setup{Family: "vision", Domain: o.Domain, Model: m, Labels: DigitLabels, TrainSize: tr.N()}
+	isHead := func(n string) bool { return len(n) >= 3 && n[:3] == "fc." }
+	unused, err := transplant(dir, m, func(n string) []string { return []string{n} }, isHead)
+	if err != nil {
+		return nil, err
+	}
+	if o.Head == "pretrained-rows" {
+		if err := pretrainedRows(dir, m, old); err != nil {
+			return nil, err
+		}
+		s.Notices = append(s.Notices, fmt.Sprintf("head: the pretrained %d-way head's rows of the digits 0-9 (%d tensors)", old, len(unused)))
+	} else if len(unused) > 0 {
+		s.Notices = append(s.Notices, fmt.Sprintf("head: the pretrained %d-way head was dropped; a new %d-way head is initialized from seed %d", old, len(DigitLabels), o.Seed))
+	}
+	if o.Dropout != nil && *o.Dropout > 0 {
+		s.Notices = append(s.Notices, "dropout: the vision model has no dropout layers; --dropout has no effect")
+	}
+	s.HeadLo, s.HeadHi = headRange(m.Params(), "fc.")
+	task := train.NewImageTask(m, tr, o.Batch, true, o.Seed)
+	task.Micro = o.Micro
+	s.Task = task
+	s.Validate = func() (float64, float64) {
+		r := eval.Images(m, va, 256)
+		return r.Loss, r.Accuracy()
+	}
+	s.Save = func(out string) error { return vision.Save(m, out) }
+	return s, nil
+}
+
+// pretrainedRows copies the first ten rows (the digits: data/vision.Classes
+// starts with 0-9) of the pretrained head into m's new head.
+func pretrainedRows(dir string, m vision.Model, old int) error {
+	if old < len(DigitLabels) {
+		return fmt.Errorf("--head pretrained-rows: the pretrained head has %d classes, fewer than the ten digits", old)
+	}
+	sf, err := checkpoint.Open(dir + "/model.safetensors")
+	if err != nil {
+		return err
+	}
+	defer sf.Close()
+	ps := m.Params()
+	for _, name := range []string{"fc.weight", "fc.bias"} {
+		dst := ps.Get(name)
+		if dst == nil {
+			dst = ps.Get(name + "_orig") // spectral head: weight_orig
+		}
+		info, ok := sf.Tensors[name]
+		if !ok {
+			info, ok = sf.Tensors[name+"_orig"]
+			name += "_orig"
+		}
+		if dst == nil || !ok {
+			return fmt.Errorf("--head pretrained-rows: %s not found", name)
+		}
+		full := make([]float32, prod(info.Shape))
+		if err := sf.ReadInto(name, full); err != nil {
+			return err
+		}
+		copy(dst.Data, full[:dst.Len()]) // rows 0-9 of a row-major [classes, in] matrix, or the first 10 biases
+	}
+	return nil
+}
+
+func prod(s []int) int {
+	n := 1
+	for _, v := range s {
+		n *= v
+	}
+	return n
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
