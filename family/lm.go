@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	datalm "github.com/tramlab/tram/data/lm"
 	"github.com/tramlab/tram/checkpoint"
+	datalm "github.com/tramlab/tram/data/lm"
 	"github.com/tramlab/tram/eval"
 	"github.com/tramlab/tram/models/gpt2"
 	"github.com/tramlab/tram/tokenizer"

@@ -3,8 +3,8 @@ package family
 import (
 	"fmt"
 
-	datavision "github.com/tramlab/tram/data/vision"
 	"github.com/tramlab/tram/checkpoint"
+	datavision "github.com/tramlab/tram/data/vision"
 	"github.com/tramlab/tram/eval"
 	"github.com/tramlab/tram/models/vision"
 	"github.com/tramlab/tram/train"
