@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/tramlab/tram/autograd"
-	"github.com/tramlab/tram/internal/parallel"
 )
 
 // A Divergence measures how far the current predictions are from the
@@ -27,10 +26,12 @@ var (
 	KLSymmetric Divergence = klDiv{"kl-symmetric", false, true}
 	// L2 is the Euclidean distance between logit rows, averaged over rows.
 	L2 Divergence = l2Div{}
-	// MMD is the maximum mean discrepancy between the two sets of
-	// probability rows with an inverse-multiquadric kernel
-	// k(a, b) = Σ_c c/(c + ‖a−b‖²) over bandwidths c ∈ {0.1, 0.2, 0.5, 1, 2, 5, 10}.
-	// Its cost is quadratic in the number of rows.
+	// MMD is the squared maximum mean discrepancy (biased estimate, clipped
+	// at 0) between the two sets of probability rows with the
+	// inverse-multiquadric kernel k(a, b) = Σ_c c/(c + ‖a−b‖²) over the
+	// bandwidths c ∈ {0.1, 0.2, 0.5, 1, 2, 5, 10} (docs/METHOD.md §6.3). Its
+	// cost is rows²·classes: above MMDBudget it uses an evenly spaced subset
+	// of the rows (see MMDRows).
 	MMD Divergence = mmdDiv{}
 )
 
@@ -51,55 +52,20 @@ type klDiv struct {
 
 func (k klDiv) Name() string { return k.name }
 
-// Measure computes, per row, the log-normalizers lt, lc of both rows and
-//
-//	KL(t‖c) = Σ e^{t_i−mt}(t_i − c_i)/St − lt + lc
-//
-// (and the mirror image for the reverse), so each logit costs one
-// exponential. Rows run in parallel; the per-row results are summed in row
-// order, so the result does not depend on the thread count.
+// Measure is autograd.MeanKL of the rows, in the direction chosen: exact to
+// a relative 1e-7 however close the distributions are (docs/METHOD.md
+// §6.1), the same computation as the regularizers' Graph.KL. Rows run in
+// parallel and are summed in row order, so the result does not depend on
+// the thread count.
 func (k klDiv) Measure(target, current []float32, classes int) float64 {
 	checkLogits(target, current, classes)
-	rows := len(target) / classes
-	per := make([]float64, rows)
-	parallel.For(rows, max(1, 4096/classes), func(lo, hi int) {
-		et, ec := make([]float32, classes), make([]float32, classes)
-		for r := lo; r < hi; r++ {
-			t, c := target[r*classes:(r+1)*classes], current[r*classes:(r+1)*classes]
-			mt, mc := t[0], c[0]
-			for i := range t {
-				mt, mc = max(mt, t[i]), max(mc, c[i])
-			}
-			for i := range t {
-				et[i], ec[i] = t[i]-mt, c[i]-mc
-			}
-			autograd.ExpSlice(et, et) // single-precision exponentials,
-			autograd.ExpSlice(ec, ec) // float64 accumulation
-			var st, sc, ft, fc float64
-			for i := range t {
-				d := float64(t[i]) - float64(c[i])
-				st += float64(et[i])
-				sc += float64(ec[i])
-				ft += float64(et[i]) * d
-				fc -= float64(ec[i]) * d
-			}
-			lt, lc := float64(mt)+math.Log(st), float64(mc)+math.Log(sc)
-			fwd, rev := ft/st-lt+lc, fc/sc-lc+lt
-			switch {
-			case k.symmetric:
-				per[r] = fwd + rev
-			case k.reverse:
-				per[r] = rev
-			default:
-				per[r] = fwd
-			}
-		}
-	})
-	var total float64
-	for _, v := range per {
-		total += v
+	switch {
+	case k.symmetric:
+		return autograd.MeanKL(target, current, classes) + autograd.MeanKL(current, target, classes)
+	case k.reverse:
+		return autograd.MeanKL(current, target, classes)
 	}
-	return total / float64(max(rows, 1))
+	return autograd.MeanKL(target, current, classes)
 }
 
 type l2Div struct{}
@@ -127,10 +93,33 @@ func (mmdDiv) Name() string { return "mmd" }
 
 var mmdBandwidths = []float64{0.1, 0.2, 0.5, 1, 2, 5, 10}
 
+// MMDBudget bounds the work of the MMD divergence: rows²·classes kernel
+// terms (each a few floating-point operations per bandwidth). Larger
+// inputs are subsampled to MMDRows rows, which also bounds the memory of
+// the float64 probabilities to 2·MMDRows·classes values.
+const MMDBudget = 1 << 26
+
+// mmdBudget is MMDBudget, lowered by tests.
+var mmdBudget = MMDBudget
+
+// MMDRows returns the number of rows the MMD divergence uses for inputs of
+// rows × classes: all of them when rows²·classes ≤ MMDBudget, otherwise the
+// largest n with n²·classes ≤ MMDBudget (at least 1). The rows used are
+// r_j = ⌊j·rows/n⌋, j = 0…n−1, the same for target and current: a
+// deterministic, evenly spaced subset that keeps every position of a
+// language-model batch equally likely to be represented.
+func MMDRows(rows, classes int) int {
+	if float64(rows)*float64(rows)*float64(classes) <= float64(mmdBudget) {
+		return rows
+	}
+	return max(1, int(math.Sqrt(float64(mmdBudget)/float64(classes))))
+}
+
 func (mmdDiv) Measure(target, current []float32, classes int) float64 {
 	checkLogits(target, current, classes)
 	rows := len(target) / classes
-	p, q := softmaxRows(target, classes), softmaxRows(current, classes)
+	n := MMDRows(rows, classes)
+	p, q := softmaxRows(target, classes, rows, n), softmaxRows(current, classes, rows, n)
 	kern := func(a, b []float64) float64 {
 		var d2 float64
 		for i := range a {
@@ -144,26 +133,29 @@ func (mmdDiv) Measure(target, current []float32, classes int) float64 {
 		return k
 	}
 	var kpp, kqq, kpq float64
-	for i := 0; i < rows; i++ {
+	for i := 0; i < n; i++ {
 		pi, qi := p[i*classes:(i+1)*classes], q[i*classes:(i+1)*classes]
-		for j := 0; j < rows; j++ {
+		for j := 0; j < n; j++ {
 			pj, qj := p[j*classes:(j+1)*classes], q[j*classes:(j+1)*classes]
 			kpp += kern(pi, pj)
 			kqq += kern(qi, qj)
 			kpq += kern(pi, qj)
 		}
 	}
-	n2 := float64(rows * rows)
+	n2 := float64(n * n)
 	return math.Max(0, (kpp+kqq-2*kpq)/n2)
 }
 
-func softmaxRows(x []float32, classes int) []float64 {
-	out := make([]float64, len(x))
-	for r := 0; r < len(x)/classes; r++ {
+// softmaxRows returns, in float64, the softmax of n of the rows of x:
+// rows ⌊j·rows/n⌋, j = 0…n−1 (all of them when n = rows).
+func softmaxRows(x []float32, classes, rows, n int) []float64 {
+	out := make([]float64, n*classes)
+	for j := 0; j < n; j++ {
+		r := j * rows / n
 		row := x[r*classes : (r+1)*classes]
 		l := autograd.LogSumExp(row)
 		for i, v := range row {
-			out[r*classes+i] = math.Exp(float64(v) - l)
+			out[j*classes+i] = math.Exp(float64(v) - l)
 		}
 	}
 	return out

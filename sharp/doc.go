@@ -5,8 +5,8 @@
 // combinations with ASAM.
 //
 // Every method is one Step (step.go, to be read next to Algorithm 1 of
-// Sherborne et al., ICLR 2024, and ../shared/spec/TRAM.md) composed from
-// small named strategies:
+// Sherborne et al., ICLR 2024, and docs/METHOD.md, the math this package
+// implements) composed from small named strategies:
 //
 //   - a Radius: a fixed ρ (SAM, ASAM) or γ (FSAM, TRAM-Fisher), or the
 //     trust-region divergence d_t between the current model's predictions
@@ -22,4 +22,9 @@
 // A Task supplies the data: it runs the model on micro-batch i of the
 // current batch under the given nn.Pass and returns the logits the
 // divergences compare and the mean loss.
+//
+// NewMethod builds the named methods from Options, which it uses exactly
+// as given: DefaultOptions returns a method's defaults and OptionsUsed the
+// options it reads. Every step reports its Stats: the radius (D, Radius),
+// the regularizer's divergence (RegD), norms and timings.
 package sharp

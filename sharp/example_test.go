@@ -25,7 +25,7 @@ func (b *bowl) Forward(p *nn.Pass, _ int) (*nn.Tensor, *nn.Tensor) {
 func Example() {
 	b := &bowl{}
 	copy(b.ps.Add("theta", 3).Data, []float32{3, -2, 0.5})
-	method, _ := sharp.NewMethod("sam", sharp.Options{Rho: 0.05})
+	method, _ := sharp.NewMethod("sam", sharp.DefaultOptions("sam")) // ρ = 0.05
 	opt := sharp.New(b, optim.NewSGD(0.1, 0, 0), method, 1)
 	var st sharp.Stats
 	for range 100 {

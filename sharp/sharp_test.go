@@ -72,7 +72,8 @@ func (t *gptTask) Forward(p *nn.Pass, i int) (*nn.Tensor, *nn.Tensor) {
 
 type goldenCase struct {
 	Case, Problem, Method string
-	Loss, D               []float64
+	Loss, D, Radius       []float64
+	RegD                  []float64 `json:"reg_d"`
 	EpsNorm               []float64 `json:"eps_norm"`
 }
 
@@ -139,25 +140,50 @@ func (g *golden) setup(t *testing.T, problem string, micros int) (nn.Module, Tas
 	}
 }
 
-// goMethod builds the Go method of a golden case, with the fixed noise.
-func goMethod(t *testing.T, name string, noise FixedNoise) Method {
-	o := Options{EMADecay: 0.9}
+// goldenOptions maps the golden cases that are variants of a method to the
+// method and its options (gen_sharp.py's METHODS): every case starts from
+// the method's defaults, with gen_sharp.py's EMA decay 0.9 and MESA τ 2.
+func goldenOptions(name string) (string, Options) {
 	base := name
 	switch name {
 	case "asam-eta-weights":
-		base, o.Eta, o.WeightsOnly = "asam", 0.01, true
-	case "tram-theta0-nograd":
-		base, o.NoGradientFactor = "tram-theta0", true
-	case "mesa", "asam+mesa":
+		base = "asam"
+	case "tram-theta0-nograd", "tram-theta0-eta-weights", "tram-theta0-kappa-cap":
+		base = "tram-theta0"
+	case "r3f-onesided":
+		base = "r3f"
+	}
+	o := DefaultOptions(base)
+	if o.EMADecay != 0 {
+		o.EMADecay = 0.9
+	}
+	if o.Tau != 0 {
 		o.Tau = 2
 	}
-	m, err := NewMethod(base, o)
+	switch name {
+	case "asam-eta-weights", "tram-theta0-eta-weights":
+		o.Eta, o.WeightsOnly = 0.01, true
+	case "tram-theta0-nograd":
+		o.NoGradientFactor = true
+	case "tram-theta0-kappa-cap":
+		o.Kappa, o.MaxRadius = 2, 0.3
+	case "r3f-onesided":
+		o.OneSidedKL, o.Lambda = true, 1
+	}
+	return base, o
+}
+
+// goMethod builds the Go method of a golden case, with the fixed noise.
+func goMethod(t *testing.T, name string, noise FixedNoise) Method {
+	m, err := NewMethod(goldenOptions(name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	switch {
 	case name == "tram-x":
-		m.Perturb.Radius = TrustRegion{Target: &InputTarget{Noise: noise}, Divergence: KLForward}
+		tr := m.Perturb.Radius.(TrustRegion)
+		tr.Target = &InputTarget{Noise: noise}
+		m.Perturb.Radius = tr
 	case name == "tram-fisher":
 		m.Perturb.FirstPassNoise = noise
 	case m.Reg != nil && m.Reg.Name() == "r3f":
@@ -167,8 +193,8 @@ func goMethod(t *testing.T, name string, noise FixedNoise) Method {
 }
 
 // Tolerances against PyTorch after each of 4 steps (float32 on both sides):
-// parameters |Δ| ≤ paramAbs + paramRel·|θ|; loss, d and ‖ε‖ relative 1e-4
-// (absolute 1e-7 near zero).
+// parameters |Δ| ≤ paramAbs + paramRel·|θ|; loss, d, radius, the
+// regularizer's divergence and ‖ε‖ relative 1e-4 (absolute 1e-7 near zero).
 const (
 	paramAbs = 2e-5
 	paramRel = 2e-4
@@ -194,7 +220,8 @@ func TestMethodsMatchPyTorch(t *testing.T) {
 				for _, q := range []struct {
 					name      string
 					got, want float64
-				}{{"loss", st.Loss, c.Loss[s]}, {"d", st.D, c.D[s]}, {"eps_norm", st.EpsNorm, c.EpsNorm[s]}} {
+				}{{"loss", st.Loss, c.Loss[s]}, {"d", st.D, c.D[s]}, {"radius", st.Radius, c.Radius[s]},
+					{"reg_d", st.RegD, c.RegD[s]}, {"eps_norm", st.EpsNorm, c.EpsNorm[s]}} {
 					if math.Abs(q.got-q.want) > 1e-7+1e-4*math.Abs(q.want) {
 						t.Fatalf("step %d: %s = %.8g, PyTorch %.8g", s+1, q.name, q.got, q.want)
 					}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/tramlab/tram/autograd"
@@ -53,16 +54,31 @@ func New(model nn.Module, base optim.Optimizer, m Method, seed uint64) *Optimize
 	return o
 }
 
-// Stats is the telemetry of one step.
+// Stats is the telemetry of one step. Quantities measured per micro-batch
+// are averaged over the micro-batches.
 type Stats struct {
+	// Step counts the steps taken, this one included (skipped ones too).
 	Step int
-	// Loss is the pass-1 loss at θt (with the regularizer, if any).
+	// Loss is the pass-1 loss at θt, the regularizer's λ·RegD included.
 	Loss float64
-	// D is the radius (d_t for TRAM, ρ or γ for fixed radii) or, for the
-	// trust-region regularizers, the divergence they penalize; 0 otherwise.
+	// D is the radius before κ and the cap: TRAM's trust-region divergence
+	// d_t (docs/METHOD.md §3.2), or the fixed ρ or γ of SAM, ASAM, FSAM,
+	// TRAM-Fisher and ASAM+X; 0 for methods without a perturbation. With
+	// m-sharpness it is the mean of the micro-batches' d_t.
 	D float64
+	// Radius is the radius the perturbation used: min(κ·d_t, MaxRadius) for
+	// TRAM, D for fixed radii, 0 without a perturbation. With m-sharpness it
+	// is the mean of the micro-batches' radii.
+	Radius float64
+	// RegD is the divergence the regularizer penalizes, unweighted (the
+	// loss adds λ·RegD): KL(θt−1 ‖ θ) for TRPO, the symmetric (or one-sided)
+	// KL between noised and clean predictions for R3F and R4F, τ²·KL(EMA ‖ θ)
+	// for MESA, at θt in pass 1; 0 without a regularizer.
+	RegD float64
 	// EpsNorm is ‖ε‖; GradNorm the pass-1 gradient norm; SharpGradNorm the
-	// pass-2 gradient norm (the gradient the base optimizer uses).
+	// norm of the gradient handed to the base optimizer (the pass-2
+	// gradient with a perturbation, else pass 1's), before clipping. With
+	// m-sharpness EpsNorm and GradNorm are means over micro-batches.
 	EpsNorm, GradNorm, SharpGradNorm float64
 	// Skipped reports a step dropped for a non-finite value (Reason says
 	// which); the parameters and buffers are exactly as before the step.
@@ -80,7 +96,13 @@ var ErrNonFinite = errors.New("non-finite value")
 
 // Step performs one update of the method on the task's current batch,
 // following Algorithm 1 of the paper (numbers in comments) and
-// ../shared/spec/TRAM.md §1.
+// docs/METHOD.md §2.
+//
+// With k micro-batches, pass 1 runs over all of them before the one ascent,
+// and each micro-batch's pass-1 forward updates batch norm's running
+// statistics once: k momentum updates per step, as when PyTorch runs the
+// micro-batches in sequence, and not the single update of one large batch
+// (docs/METHOD.md §9.3). Pass 2 and the extra forwards never update them.
 func (o *Optimizer) Step(task Task) (Stats, error) {
 	o.steps++
 	st := Stats{Step: o.steps}
@@ -110,7 +132,7 @@ func (o *Optimizer) Step(task Task) (Stats, error) {
 		logits, loss, regD := o.forward(task, i, false, firstNoise)
 		o.Graph.Backward(o.Graph.Scale(loss, 1/float64(k), 0))
 		st.Loss += float64(loss.Item()) / float64(k)
-		st.D += regD / float64(k)
+		st.RegD += regD / float64(k)
 		if tr, ok := radiusOf(pm).(TrustRegion); ok {
 			t1 := time.Now()
 			target := tr.Target.logits(o, task, i)
@@ -120,18 +142,20 @@ func (o *Optimizer) Step(task Task) (Stats, error) {
 	}
 	st.GradNorm = o.norm(ps.Grad)
 	st.Pass1 = time.Since(t0) - st.Target
-	if bad := nonFinite(st.Loss, st.GradNorm, st.D); bad != "" {
+	if pm != nil {
+		if r, ok := pm.Radius.(Fixed); ok {
+			st.D = float64(r)
+		}
+	}
+	if bad := nonFinite(st.Loss, st.GradNorm, st.D, st.RegD); bad != "" {
 		return o.skip(st, bad)
 	}
 
 	if pm != nil {
 		// (4) ε from the radius and the direction; (5) the ascent θt + ε,
 		// written into a second buffer so that θt itself is never touched.
-		r := o.radius(pm, st.D)
-		if _, fixed := pm.Radius.(Fixed); fixed {
-			st.D = r
-		}
-		st.EpsNorm = o.ascend(pm, r)
+		st.Radius = o.radius(pm, st.D)
+		st.EpsNorm = o.ascend(pm, st.Radius)
 
 		// (6) Pass 2: the gradient at θt + ε on the clean batch, batch norm
 		// statistics frozen.
@@ -205,19 +229,13 @@ func radiusOf(pm *Perturbation) Radius {
 	return pm.Radius
 }
 
-// radius returns ρ (fixed) or κ·d_t capped at the maximum (trust region).
+// radius returns ρ (fixed) or min(κ·d_t, r_max) (trust region).
 func (o *Optimizer) radius(pm *Perturbation, d float64) float64 {
 	switch r := pm.Radius.(type) {
 	case Fixed:
 		return float64(r)
 	case TrustRegion:
-		if r.Scale != 0 {
-			d *= r.Scale
-		}
-		if r.Max > 0 && d > r.Max {
-			d = r.Max
-		}
-		return d
+		return math.Min(r.Scale*d, r.Max)
 	}
 	panic(fmt.Sprintf("sharp: unknown radius %T", pm.Radius))
 }
@@ -225,7 +243,7 @@ func (o *Optimizer) radius(pm *Perturbation, d float64) float64 {
 // ascend writes θ + ε into o.pert and returns ‖ε‖, with
 //
 //	SAM:      ε = r · g / (‖g‖ + 1e-12)
-//	adaptive: ε = r · T²g / (‖Tg‖ + 1e-12),  T = |θ| + η (T = 1 off weights if WeightsOnly)
+//	adaptive: ε = r · T²g / (‖Tg‖ + 1e-12),  T = |θ| + η (T = 1 off "weight" tensors if WeightsOnly)
 //	Fisher:   ε = r · (g/f) / √(Σ g²/f + 1e-12),  f = 1 + η g².
 func (o *Optimizer) ascend(pm *Perturbation, r float64) float64 {
 	ps := o.Model.Params()
@@ -303,7 +321,7 @@ func (o *Optimizer) segments(fn func(lo, hi int, adaptive bool) float64) float64
 			var s float64
 			for at := lo; at < hi && ti < len(list); ti++ {
 				end := min(ps.Offset(ti)+list[ti].Len(), hi)
-				adaptive := pm.Direction == AdaptiveDirection && (!pm.WeightsOnly || list[ti].Dims() > 1)
+				adaptive := pm.Direction == AdaptiveDirection && (!pm.WeightsOnly || strings.Contains(list[ti].Name(), "weight"))
 				s += fn(at, end, adaptive)
 				at = end
 			}
@@ -319,7 +337,8 @@ func (o *Optimizer) segments(fn func(lo, hi int, adaptive bool) float64) float64
 
 // mSharpStep gives every micro-batch its own ascent: pass 1 on micro-batch
 // i → its ε_i → pass 2 on micro-batch i at θt + ε_i; the sharp gradients are
-// averaged for the one base update.
+// averaged for the one base update (docs/METHOD.md §9.2). Each micro-batch's
+// pass 1 updates batch norm's running statistics once, as in Step.
 func (o *Optimizer) mSharpStep(task Task, st Stats) (Stats, error) {
 	ps, pm, k := o.Model.Params(), o.Method.Perturb, task.Micros()
 	if len(o.sharp) != len(ps.Grad) {
@@ -334,20 +353,25 @@ func (o *Optimizer) mSharpStep(task Task, st Stats) (Stats, error) {
 		logits, loss, regD := o.forward(task, i, false, pm.FirstPassNoise)
 		o.Graph.Backward(loss)
 		st.Loss += float64(loss.Item()) / float64(k)
-		d := regD
-		if tr, ok := pm.Radius.(TrustRegion); ok {
+		st.RegD += regD / float64(k)
+		var d float64
+		switch r := pm.Radius.(type) {
+		case Fixed:
+			d = float64(r)
+		case TrustRegion:
 			t1 := time.Now()
-			target := tr.Target.logits(o, task, i)
-			d = tr.Divergence.Measure(target.Data, logits.Data, logits.Dim(-1))
+			target := r.Target.logits(o, task, i)
+			d = r.Divergence.Measure(target.Data, logits.Data, logits.Dim(-1))
 			st.Target += time.Since(t1)
 		}
 		st.Pass1 += time.Since(t0)
 		g := o.norm(ps.Grad)
-		if bad := nonFinite(float64(loss.Item()), g, d); bad != "" {
+		if bad := nonFinite(float64(loss.Item()), g, d, regD); bad != "" {
 			return o.skip(st, bad)
 		}
 		r := o.radius(pm, d)
-		st.D += r / float64(k)
+		st.D += d / float64(k)
+		st.Radius += r / float64(k)
 		gn += g / float64(k)
 		en += o.ascend(pm, r) / float64(k)
 		t2 := time.Now()
@@ -385,10 +409,10 @@ func (o *Optimizer) skip(st Stats, reason string) (Stats, error) {
 	return st, nil
 }
 
-// nonFinite names the first non-finite value among loss, gradient norm
-// and radius, or returns "".
+// nonFinite names the first non-finite value among loss, gradient norm,
+// radius and regularizer divergence, or returns "".
 func nonFinite(v ...float64) string {
-	names := []string{"loss", "gradient norm", "radius"}
+	names := []string{"loss", "gradient norm", "radius", "regularizer divergence"}
 	for i, x := range v {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			if len(v) == 1 {

@@ -63,8 +63,6 @@ type Target interface {
 	logits(o *Optimizer, task Task, i int) *nn.Tensor
 	// update receives the unperturbed θt just before the base update.
 	update(theta []float32)
-	// bytes is the memory the target holds, in parameter copies.
-	copies() int
 }
 
 // ParamTarget evaluates the model at reference parameters θ̄ that start at
@@ -110,8 +108,6 @@ func (t *ParamTarget) update(theta []float32) {
 	}
 }
 
-func (t *ParamTarget) copies() int { return 1 }
-
 // Reference returns the target's current parameters θ̄ (read-only).
 func (t *ParamTarget) Reference() []float32 { return t.theta }
 
@@ -122,7 +118,6 @@ type InputTarget struct{ Noise Noise }
 func (t *InputTarget) Name() string     { return "x" }
 func (t *InputTarget) init([]float32)   {}
 func (t *InputTarget) update([]float32) {}
-func (t *InputTarget) copies() int      { return 0 }
 func (t *InputTarget) logits(o *Optimizer, task Task, i int) *nn.Tensor {
 	var out *nn.Tensor
 	o.Graph.NoGrad(func() { out, _ = task.Forward(o.targetPass(t.Noise), i) })
@@ -137,14 +132,17 @@ type Fixed float64
 
 func (Fixed) isRadius() {}
 
-// TrustRegion is TRAM's radius: d_t = Divergence(target predictions,
-// current predictions), recomputed every step, times Scale (κ, default 1)
-// and capped at Max when Max > 0.
+// TrustRegion is TRAM's radius min(κ·d_t, Max), with d_t =
+// Divergence(target predictions, current predictions) recomputed every
+// step (docs/METHOD.md §3.2). Scale and Max are used as given: Scale 1 and
+// Max +Inf (math.Inf(1)) are the paper's radius d_t.
 type TrustRegion struct {
 	Target     Target
 	Divergence Divergence
-	Scale      float64
-	Max        float64
+	// Scale is the multiplier κ ≥ 0.
+	Scale float64
+	// Max is the cap r_max ≥ 0; +Inf is no cap.
+	Max float64
 }
 
 func (TrustRegion) isRadius() {}
@@ -168,8 +166,10 @@ type Perturbation struct {
 	// Eta is ASAM's offset in T = |θ| + η (0: the paper's θ² form) or the
 	// Fisher damping η.
 	Eta float64
-	// WeightsOnly applies ASAM's adaptivity only to tensors with two or more
-	// dimensions (biases and norm gains use T = 1), as ASAM's own code.
+	// WeightsOnly applies the adaptive scaling only to the parameters whose
+	// name contains "weight" (weight matrices, embeddings, LayerNorm and
+	// BatchNorm gains); the others (biases) use T = 1. This is ASAM's own
+	// rule (docs/METHOD.md §4.2).
 	WeightsOnly bool
 	// FirstPassNoise, when set, runs pass 1 on noised inputs (TRAM-Fisher).
 	FirstPassNoise Noise
@@ -182,12 +182,13 @@ type Perturbation struct {
 	MSharpness bool
 }
 
-// A Regularizer adds λ·divergence to the loss (trust-region methods).
+// A Regularizer adds λ·divergence to the loss (trust-region methods,
+// docs/METHOD.md §8).
 type Regularizer interface {
 	// Name names the regularizer.
 	Name() string
-	// term returns the differentiable penalty for micro-batch i, given the
-	// current logits (already weighted by λ), and its unweighted value.
+	// term returns, for micro-batch i and the current logits, the
+	// differentiable penalty λ·d and the unweighted divergence d.
 	term(o *Optimizer, task Task, i int, logits *nn.Tensor) (*nn.Tensor, float64)
 	target() Target
 }
@@ -209,9 +210,13 @@ func (r *TRPO) term(o *Optimizer, task Task, i int, logits *nn.Tensor) (*nn.Tens
 
 // R3F penalizes λ·(KL(p(x+z) ‖ p(x)) + KL(p(x) ‖ p(x+z))) with noise z on
 // the input embeddings or pixels; gradients flow through both forwards.
+// With OneSided it penalizes λ·KL(p(x+z) ‖ p(x)) alone, the d_x of the
+// paper's Eq. 5: the noised predictions are the target, the clean ones the
+// estimate.
 type R3F struct {
-	Lambda float64
-	Noise  Noise
+	Lambda   float64
+	Noise    Noise
+	OneSided bool
 }
 
 // Name returns "r3f".
@@ -220,8 +225,11 @@ func (r *R3F) target() Target { return nil }
 func (r *R3F) term(o *Optimizer, task Task, i int, logits *nn.Tensor) (*nn.Tensor, float64) {
 	g := o.Graph
 	noised, _ := task.Forward(o.pass(true, r.Noise), i)
-	sym := g.Add(g.KL(noised, logits), g.KL(logits, noised))
-	return g.Scale(sym, r.Lambda, 0), float64(sym.Item())
+	d := g.KL(noised, logits)
+	if !r.OneSided {
+		d = g.Add(d, g.KL(logits, noised))
+	}
+	return g.Scale(d, r.Lambda, 0), float64(d.Item())
 }
 
 // MESA penalizes λ·τ²·KL(softmax(z̄/τ) ‖ softmax(z/τ)) with z̄ the logits of

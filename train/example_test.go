@@ -24,7 +24,7 @@ func Example() {
 		panic(err)
 	}
 	task := train.NewLMTask(model, data, 2, false, 0)
-	method, _ := sharp.NewMethod("tram-theta0", sharp.Options{})
+	method, _ := sharp.NewMethod("tram-theta0", sharp.DefaultOptions("tram-theta0"))
 	opt := sharp.New(model, optim.NewAdamW(1e-2, 0), method, 0)
 	var first, last sharp.Stats
 	for step := 0; step < 30; step++ {

@@ -13,9 +13,12 @@ code with another parameter dict:
        Input noise goes on the token embeddings (before positions).
 Noise methods use one fixed noise tensor per problem (stored as noise.<problem>), added
 identically at every call, so they are deterministic here.
-Per case and step: loss (pass 1, with regularizer), d (radius or regularizer divergence),
-eps_norm, and the parameters after the step (tensor "<case>/<step>", flat, in tram's order).
-The semantics follow ../shared/spec/TRAM.md exactly (see step() below).
+Per case and step: loss (pass 1, with regularizer), d (the radius before kappa and the cap:
+TRAM's d_t, or the fixed rho/gamma; 0 without a perturbation), radius (the radius used,
+min(kappa*d, cap)), reg_d (the regularizer's unweighted divergence; 0 without one), eps_norm,
+and the parameters after the step (tensor "<case>/<step>", flat, in tram's order).
+TRAM's d_t is computed in float64 from the float32 logits.
+The semantics follow docs/METHOD.md exactly (see run() below).
 """
 import json, math, os, sys
 import torch
@@ -114,9 +117,12 @@ METHODS = {
     "tram-ema": (("tr", "ema", "adaptive", {"beta": 0.9}), None),
     "tram-x": (("tr", "x", "adaptive", {}), None),
     "tram-theta0-nograd": (("tr", "theta0", "adaptive", {"no_grad_factor": True}), None),
+    "tram-theta0-eta-weights": (("tr", "theta0", "adaptive", {"eta": 0.01, "weights_only": True}), None),
+    "tram-theta0-kappa-cap": (("tr", "theta0", "adaptive", {"kappa": 2.0, "max_radius": 0.3}), None),
     "tram-fisher": (("fixed", 0.1, "fisher", {"eta": 0.1, "first_noise": True}), None),
     "trpo": (None, ("trpo", 0.1)),
     "r3f": (None, ("r3f", 0.1)),
+    "r3f-onesided": (None, ("r3f-onesided", 1.0)),  # λ 1: the one-sided term alone is small
     "mesa": (None, ("mesa", 0.1)),
     "asam+trpo": (("fixed", 0.5, "adaptive", {}), ("trpo", 0.1)),
     "asam+r3f": (("fixed", 0.5, "adaptive", {}), ("r3f", 0.1)),
@@ -151,9 +157,11 @@ def run(problem, method):
                     t, _ = fwd(prev, bufs, False, True)
                 k = kl(t, logits)
                 loss, d = loss + lam * k, k.item()
-            elif kind == "r3f":
+            elif kind in ("r3f", "r3f-onesided"):
                 nl, _ = fwd(params, bufs, True, True)
-                s = kl(nl, logits) + kl(logits, nl)
+                s = kl(nl, logits)  # KL(p(x+z) || p(x)): the noised predictions are the target
+                if kind == "r3f":
+                    s = s + kl(logits, nl)
                 loss, d = loss + lam * s, s.item()
             elif kind == "mesa":
                 with torch.no_grad():
@@ -168,17 +176,18 @@ def run(problem, method):
         first_noise = pert is not None and pert[3].get("first_noise", False)
         logits, loss, d = loss_with_reg(False, first_noise)
         loss.backward()
-        rec = {"loss": loss.item(), "d": d, "eps_norm": 0.0}
+        rec = {"loss": loss.item(), "d": 0.0, "radius": 0.0, "reg_d": d, "eps_norm": 0.0}
         if pert is not None:
             kind, rad, direction, o = pert
             with torch.no_grad():
                 if kind == "tr":
                     ref = {"theta0": theta0, "prev": prev, "ema": ema}.get(rad)
                     t, _ = fwd(params if rad == "x" else ref, bufs, rad == "x", True)
-                    r = kl(t, logits.detach()).item()
+                    dt = kl(t.double(), logits.detach().double()).item()
+                    r = min(o.get("kappa", 1.0) * dt, o.get("max_radius", math.inf))
                 else:
-                    r = rad
-                rec["d"] = r
+                    dt = r = rad
+                rec["d"], rec["radius"] = dt, r
                 eps = {}
                 if direction == "sam":
                     n = torch.sqrt(sum((params[k].grad.double() ** 2).sum() for k in names))
@@ -186,7 +195,8 @@ def run(problem, method):
                         eps[k] = r * params[k].grad.double() / (n + 1e-12)
                 elif direction == "adaptive":
                     eta, wo = o.get("eta", 0.0), o.get("weights_only", False)
-                    T = {k: (params[k].detach().double().abs() + eta) if (not wo or params[k].dim() > 1) else torch.ones_like(params[k], dtype=torch.float64) for k in names}
+                    # weights-only: ASAM's own rule, T on the parameters whose name contains "weight"
+                    T = {k: (params[k].detach().double().abs() + eta) if (not wo or "weight" in k) else torch.ones_like(params[k], dtype=torch.float64) for k in names}
                     n = torch.sqrt(sum(((T[k] * params[k].grad.double()) ** 2).sum() for k in names))
                     for k in names:
                         gk = torch.ones_like(T[k]) if o.get("no_grad_factor") else params[k].grad.double()
@@ -233,6 +243,7 @@ def main():
             case = f"{pname}/{m}"
             meta["cases"].append({"case": case, "problem": pname, "method": m,
                                   "loss": [r["loss"] for r in traj], "d": [r["d"] for r in traj],
+                                  "radius": [r["radius"] for r in traj], "reg_d": [r["reg_d"] for r in traj],
                                   "eps_norm": [r["eps_norm"] for r in traj]})
             for s, r in enumerate(traj):
                 tensors[f"{case}/{s}"] = r["params"]
