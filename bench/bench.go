@@ -1,5 +1,5 @@
 // Package bench defines the reference training workloads that `tram bench`
-// times, with exactly the shapes of ../shared/bench/torch_anchor.py (the
+// times, with exactly the shapes of scripts/torch_anchor.py (the
 // PyTorch anchor), and times their steps. It sits next to the command that
 // runs it and imports only packages below it (sharp, optim, models, nn).
 //
@@ -14,10 +14,12 @@
 //
 // Methods: sgd (SGD, lr 1e-2) and adamw (AdamW, lr 1e-3, weight decay 1e-2,
 // PyTorch's defaults, as the anchor) run one forward, backward and update;
-// every method of package sharp runs through the real sharp step with AdamW
-// as its base. "tram" is the anchor's name for the cost structure of
-// TRAM-x/TRAM-θ (two passes plus one no-grad target forward): it runs
-// sharp's tram-x.
+// every method of package sharp runs through the real sharp step with its
+// defaults (sharp.DefaultOptions, docs/METHOD.md §12) and AdamW as its
+// base. "tram" is the anchor's name for the cost structure of TRAM-x/TRAM-θ
+// (two passes plus one no-grad target forward): it runs sharp's tram-x.
+// Runner.Cost and Result's forward_passes/backward_passes give each
+// method's cost in passes per step (docs/METHOD.md §13).
 package bench
 
 import (
@@ -54,7 +56,7 @@ type Runner struct {
 }
 
 // Cost returns the forward and backward passes one step of the runner's
-// method makes (the method spec's §5 table; sharp.Method.Cost).
+// method makes (docs/METHOD.md §13; sharp.Method.Cost).
 func (r *Runner) Cost() (forward, backward int) { return r.fwd, r.bwd }
 
 // New returns a runner for a workload and method, or an error naming the
@@ -78,7 +80,9 @@ func New(name, method string) (*Runner, error) {
 	if mname == "tram" {
 		mname = "tram-x"
 	}
-	m, err := sharp.NewMethod(mname, sharp.Options{Seed: 1})
+	o := sharp.DefaultOptions(mname) // the method's defaults; NewMethod takes every field as given
+	o.Seed = 1
+	m, err := sharp.NewMethod(mname, o)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +109,7 @@ func (r *Runner) Step() (float64, error) {
 
 // Result is one line of `tram bench --json`, in the anchor's schema plus the
 // GEMM backend, the heap allocations per step and the method's forward and
-// backward passes per step (its cost in the method spec's §5 units).
+// backward passes per step (its cost, docs/METHOD.md §13).
 type Result struct {
 	Workload       string  `json:"workload"`
 	Method         string  `json:"method"`

@@ -22,12 +22,12 @@ func init() {
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "[--json] [--only mlp,gpt] [--methods sgd,adamw] [--seconds S] [--threads N]",
 		"Times one training step of each workload × method on the shapes of the PyTorch anchor\n"+
-			"(../shared/bench/torch_anchor.py): two warm-up steps, then steps until --seconds elapse\n"+
+			"(scripts/torch_anchor.py): two warm-up steps, then steps until --seconds elapse\n"+
 			"(at least three). Run the anchor with the same --threads to compare.\n\n"+
 			"Workloads: mlp (784-512-512-10 ReLU MLP, batch 256); gpt (the anchor's GPT-2-layout decoder:\n"+
 			"vocab 4096, d_model 256, 4 layers, 4 heads, context 128, batch 16); gpt2 (the same shapes through\n"+
 			"models/gpt2). Methods: sgd (lr 1e-2) and adamw (lr 1e-3, weight decay 1e-2) run one plain step;\n"+
-			"every other method runs sharp's step with its spec defaults and AdamW as the base; \"tram\" is\n"+
+			"every other method runs sharp's step with its defaults and AdamW as the base; \"tram\" is\n"+
 			"the anchor's name for tram-x.", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object per (workload, method) on stdout and nothing else: workload, method,\n"+
 		"ms_per_step, steps, threads, backend, allocs_per_step, bytes_per_step, loss (of the last step),\n"+

@@ -48,8 +48,13 @@ func TestBenchJSONAndErrors(t *testing.T) {
 
 func TestUnknownCommandAndHelp(t *testing.T) {
 	var out, errb bytes.Buffer
-	if rc := runMain([]string{"frobnicate"}, &out, &errb); rc == 0 || !strings.Contains(errb.String(), "valid commands: bench, data, finetune, score, version") {
+	if rc := runMain([]string{"frobnicate"}, &out, &errb); rc == 0 || !strings.Contains(errb.String(), "valid commands: "+strings.Join(commandNames(), ", ")) {
 		t.Fatalf("exit %d, %q", rc, errb.String())
+	}
+	for _, c := range []string{"bench", "data", "finetune", "score", "version"} {
+		if !strings.Contains(errb.String(), c) {
+			t.Fatalf("valid commands lack %s: %q", c, errb.String())
+		}
 	}
 	errb.Reset()
 	if rc := runMain([]string{"help"}, &out, &errb); rc != 0 || !strings.Contains(errb.String(), "finetune") {

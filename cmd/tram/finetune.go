@@ -7,10 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,64 +33,130 @@ func init() {
 }
 
 type finetuneFlags struct {
-	model, trainFile, out, method, optimizer, logFile, schedule, divergence string
-	steps, batch, warmup, micro, saveEvery                                  int
-	lr, momentum, wd, rho, gamma, eta, lambda, emaDecay, sigma, tau         float64
-	beta1, beta2, adamEps, clip                                             float64
-	seed                                                                    uint64
-	noShuffle, uniform, stopNonFinite                                       bool
-	optimizerSet                                                            bool // --optimizer given explicitly
-	args                                                                    map[string]string
+	model, trainFile, out, method, optimizer, logFile, schedule, dropout string
+	steps, batch, warmup, micro, saveEvery                               int
+	lr, momentum, wd, beta1, beta2, adamEps, clip                        float64
+	seed                                                                 uint64
+	noShuffle, stopNonFinite                                             bool
+
+	// options holds the parsed values of the method-option flags
+	// (optionFlags), by flag name: *float64, *bool or *string.
+	options map[string]any
+	// set names the flags given explicitly on the command line.
+	set map[string]bool
+	// args are the flags that define the run, as strings: a resumed run
+	// must repeat them (runstate.go).
+	args map[string]string
 }
+
+// optionFlags are the command-line flags of sharp.Options, in the order
+// --help lists them. field is the Options field each sets, as
+// sharp.OptionsUsed names it. A method's defaults come from
+// sharp.DefaultOptions; a flag given explicitly replaces the default, zero
+// included, and a flag the method does not use is an error.
+var optionFlags = []struct{ name, field, usage string }{
+	{"rho", "Rho", "radius ρ of SAM, ASAM and asam+* (≥ 0)"},
+	{"gamma", "Gamma", "radius γ of FSAM and TRAM-Fisher (≥ 0)"},
+	{"eta", "Eta", "FSAM/TRAM-Fisher damping η in f = 1 + η·g²; for ASAM and TRAM, the offset η in T = |θ| + η\n(≥ 0)"},
+	{"lambda", "Lambda", "weight λ of the TRPO, R3F/R4F and MESA regularizers (and asam+*): loss + λ·reg_d (≥ 0)"},
+	{"ema-decay", "EMADecay", "EMA decay β of tram-ema's target and mesa's teacher, in [0, 1] (tram-ema: 0 is exactly\ntram-prev, 1 tram-theta0)"},
+	{"sigma", "Sigma", "standard deviation σ of the input-embedding noise of tram-x, tram-fisher and r3f/r4f (≥ 0)"},
+	{"tau", "Tau", "MESA temperature τ (> 0)"},
+	{"uniform-noise", "UniformNoise", "draw the input-embedding noise from U(−σ, σ) instead of N(0, σ²)"},
+	{"divergence", "Divergence", "divergence d_t of TRAM's trust region: kl (KL(target ‖ current), the paper's), kl-reverse,\nkl-symmetric, l2, mmd"},
+	{"kappa", "Kappa", "multiplier κ of TRAM's radius: the radius is κ·d_t (≥ 0)"},
+	{"max-radius", "MaxRadius", "cap on TRAM's radius κ·d_t (≥ 0; inf: no cap)"},
+	{"weights-only", "WeightsOnly", "ASAM/TRAM adaptivity (T = |θ| + η) only on parameters whose name contains \"weight\", as in\nASAM's code; the others get T = 1"},
+	{"no-gradient-factor", "NoGradientFactor", "TRAM's perturbation without the gradient factor, as in the paper's public code (an\nablation: the paper's Eq. 7 has it)"},
+	{"m-sharpness", "MSharpness", "m-sharpness: one ascent per micro-batch, from its own gradient (needs --micro-batches ≥ 2)"},
+	{"one-sided-kl", "OneSidedKL", "R3F's penalty one-sided, KL(p(·|x+z) ‖ p(·|x)) as the paper's Eq. 5, instead of the\nsymmetric KL"},
+}
+
+// optimizerFlags names the base optimizer each optimizer-specific flag
+// belongs to; giving one for the other optimizer is an error.
+var optimizerFlags = map[string]string{"momentum": "sgd", "beta1": "adamw", "beta2": "adamw", "adam-eps": "adamw"}
+
+// outputFiles are the files tram finetune writes into OUTDIR. An existing
+// OUTDIR holding anything else is refused, since OUTDIR is replaced as a
+// whole at the end of the run.
+var outputFiles = []string{"config.json", "model.safetensors", "tokenizer.json"}
 
 func runFinetune(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("finetune", "--model DIR --train FILE --out OUTDIR --method M --steps K --batch-size B --lr LR [flags]",
 		"Fine-tunes a GPT-2-family model directory (config.json, model.safetensors, tokenizer.json) on\n"+
 			"token sequences and writes the result to OUTDIR with the same tensor names. The loss is the mean\n"+
 			"cross-entropy over every predicted position (1…T−1); divergences average over the logits of\n"+
-			"positions 0…T−2. Methods: "+strings.Join(sharp.MethodNames, ", ")+".\n"+
-			"Nothing is written to OUTDIR unless the whole run succeeds.", stderr)
-	var f finetuneFlags
-	fs.StringVar(&f.model, "model", "", "input model directory (required)")
+			"positions 0…T−2. Methods (docs/METHOD.md): "+wrapList(sharp.MethodNames, 100-len("positions 0…T−2. Methods (docs/METHOD.md): "), 100)+".\n\n"+
+			"Every flag is checked before any work starts; an error names the flag and its valid values.\n"+
+			"Nothing is written to OUTDIR unless the whole run succeeds: the model and tokenizer are written\n"+
+			"into a temporary sibling of OUTDIR and renamed into place as the last step (an existing OUTDIR\n"+
+			"holding only "+strings.Join(outputFiles, ", ")+" is replaced).\n"+
+			"OUTDIR/config.json is a copy of the input's: fine-tuning changes no configuration, and --dropout\n"+
+			"is recorded in the metadata of model.safetensors instead (tram_dropout and tram_dropout_probs,\n"+
+			"next to tram_method, tram_optimizer, tram_options, tram_seed, …). If writing OUTDIR fails, the\n"+
+			"finished run is kept in OUTDIR.partial: rerun the same command to write it.", stderr)
+	f := finetuneFlags{options: map[string]any{}, set: map[string]bool{}}
+	fs.StringVar(&f.model, "model", "", "input model directory: config.json and model.safetensors, tokenizer.json copied to OUTDIR\nwhen present (required)")
 	fs.StringVar(&f.trainFile, "train", "", `training data: JSONL lines {"input_ids": [...]}, all of one length T ≤ n_positions (required)`)
-	fs.StringVar(&f.out, "out", "", "output model directory (required)")
-	fs.StringVar(&f.method, "method", "", "method: "+strings.Join(sharp.MethodNames, ", ")+" (required)")
+	fs.StringVar(&f.out, "out", "", "output model directory (required); its parent must be writable, and it must differ from --model")
+	fs.StringVar(&f.method, "method", "", "method (required): "+wrapList(sharp.MethodNames, 80, 90)+";\nr4f needs a spectrally normalized classification head, which a GPT-2 language model lacks")
 	fs.IntVar(&f.steps, "steps", 0, "number of optimizer steps (required, ≥ 1)")
-	fs.IntVar(&f.batch, "batch-size", 0, "sequences per step (required, ≥ 1)")
+	fs.IntVar(&f.batch, "batch-size", 0, "sequences per step (required, 1 … the number of sequences in --train)")
 	fs.Float64Var(&f.lr, "lr", 0, "peak learning rate (required, > 0)")
-	fs.Uint64Var(&f.seed, "seed", 0, "seed for shuffling, dropout and noise")
-	fs.BoolVar(&f.noShuffle, "no-shuffle", false, "take lines in file order: batch i row j is line (i·B + j) mod N")
+	fs.Uint64Var(&f.seed, "seed", 0, "seed for shuffling, dropout and noise: the same seed and thread count give bit-identical runs")
+	fs.BoolVar(&f.noShuffle, "no-shuffle", false, "take lines in file order: batch i row j is line (i·B + j) mod N (default: a fresh\nshuffle of the lines every epoch)")
+	fs.StringVar(&f.dropout, "dropout", "0", "dropout probability P in [0, 1) for every dropout the model defines (GPT-2:\n"+
+		"resid_pdrop, embd_pdrop, attn_pdrop), or \"config\" to keep config.json's. The fine-tuning\n"+
+		"default is 0, so that d_t measures only the parameter or input change (docs/METHOD.md §9.4).\n"+
+		"Said on stderr when on; recorded in every --log record (\"dropout\") and in the model's metadata\n"+
+		"(tram_dropout); OUTDIR/config.json keeps the input's values")
 	fs.StringVar(&f.optimizer, "optimizer", "adamw", "base optimizer: sgd or adamw (--method sgd|adamw sets it too)")
-	fs.Float64Var(&f.momentum, "momentum", 0, "SGD momentum")
-	fs.Float64Var(&f.wd, "weight-decay", 0, "weight decay, applied to every parameter (SGD: coupled; AdamW: decoupled)")
-	fs.Float64Var(&f.beta1, "beta1", 0.9, "AdamW β1")
-	fs.Float64Var(&f.beta2, "beta2", 0.99, "AdamW β2 (the paper's language setting)")
-	fs.Float64Var(&f.adamEps, "adam-eps", 1e-8, "AdamW ε")
-	fs.Float64Var(&f.rho, "rho", 0, "SAM/ASAM radius ρ (default 0.05 for sam, 0.5 for asam and asam+*)")
-	fs.Float64Var(&f.gamma, "gamma", 0, "FSAM/TRAM-Fisher radius γ (default 0.1)")
-	fs.Float64Var(&f.eta, "eta", 0, "FSAM/TRAM-Fisher damping η (default 0.1); for asam, ASAM's offset η (default 0)")
-	fs.Float64Var(&f.lambda, "lambda", 0, "weight λ of the TRPO/R3F/MESA regularizer (default 0.1)")
-	fs.Float64Var(&f.emaDecay, "ema-decay", 0.999, "EMA decay β of tram-ema and mesa")
-	fs.Float64Var(&f.sigma, "sigma", 0, "input-embedding noise σ (default 0.01 for tram-x and tram-fisher, 0.1 for r3f)")
-	fs.Float64Var(&f.tau, "tau", 0, "MESA temperature τ (default 1)")
-	fs.BoolVar(&f.uniform, "uniform-noise", false, "draw noise from U(−σ, σ) instead of N(0, σ²)")
-	fs.StringVar(&f.divergence, "divergence", "kl", "TRAM's divergence: kl, kl-reverse, kl-symmetric, l2, mmd")
-	fs.StringVar(&f.schedule, "schedule", "constant", "learning-rate schedule: constant, cosine, linear")
-	fs.IntVar(&f.warmup, "warmup", 0, "linear warmup steps of the schedule")
-	fs.IntVar(&f.micro, "micro-batches", 1, "split each batch into this many micro-batches (gradient accumulation)")
-	fs.Float64Var(&f.clip, "clip-norm", 0, "clip the gradient to this global L2 norm (0: off)")
+	fs.Float64Var(&f.momentum, "momentum", 0, "SGD momentum, in [0, 1) (--optimizer sgd only)")
+	fs.Float64Var(&f.wd, "weight-decay", 0, "weight decay (≥ 0), applied to every parameter (SGD: coupled; AdamW: decoupled)")
+	fs.Float64Var(&f.beta1, "beta1", 0.9, "AdamW β1, in [0, 1) (--optimizer adamw only)")
+	fs.Float64Var(&f.beta2, "beta2", 0.99, "AdamW β2, in [0, 1) (the paper's language setting; --optimizer adamw only)")
+	fs.Float64Var(&f.adamEps, "adam-eps", 1e-8, "AdamW ε (> 0; --optimizer adamw only)")
+	for _, o := range optionFlags {
+		usage := o.usage + "\n(default: per method, see below)"
+		switch reflect.ValueOf(sharp.Options{}).FieldByName(o.field).Kind() {
+		case reflect.Bool:
+			f.options[o.name] = fs.Bool(o.name, false, usage)
+		case reflect.Float64:
+			f.options[o.name] = fs.Float64(o.name, 0, usage)
+		default:
+			f.options[o.name] = fs.String(o.name, "", usage)
+		}
+	}
+	fs.StringVar(&f.schedule, "schedule", "constant", "learning-rate schedule: constant, cosine (warmup, then cosine decay to 0), linear\n(warmup, then linear decay to 0)")
+	fs.IntVar(&f.warmup, "warmup", 0, "linear warmup steps of the cosine and linear schedules, in [0, --steps]")
+	fs.IntVar(&f.micro, "micro-batches", 1, "split each batch into this many micro-batches (gradient accumulation); ≥ 1 and dividing\n--batch-size")
+	fs.Float64Var(&f.clip, "clip-norm", 0, "clip the gradient to this global L2 norm (≥ 0; 0: off)")
 	fs.BoolVar(&f.stopNonFinite, "stop-on-nonfinite", false, "stop with an error at a non-finite loss, gradient or radius instead of skipping the step")
-	fs.StringVar(&f.logFile, "log", "", "write one JSON object per step to this file (step, loss, d, eps_norm, grad_norm, …)")
-	fs.IntVar(&f.saveEvery, "save-every", 0, "snapshot the run every N steps into OUTDIR.partial (an interrupted run, e.g. by Ctrl-C, always\nsnapshots); rerunning the same command resumes from the newest snapshot")
+	fs.StringVar(&f.logFile, "log", "", "write one JSON object per step to this file (outside OUTDIR): step, loss, d (TRAM's\n"+
+		"d_t before κ and the cap, or the fixed ρ or γ), radius (the radius used), reg_d (the\n"+
+		"regularizer's divergence, unweighted), eps_norm, grad_norm, sharp_grad_norm, lr, skipped,\n"+
+		"dropout ({resid_pdrop, embd_pdrop, attn_pdrop} as applied), pass1_ms, target_ms, pass2_ms,\n"+
+		"update_ms; a resumed run appends")
+	fs.IntVar(&f.saveEvery, "save-every", 0, "snapshot the run every N steps (≥ 0; 0: only on interrupt) into OUTDIR.partial (an\n"+
+		"interrupted run, e.g. by Ctrl-C, always snapshots); rerunning the same command resumes from the\nnewest snapshot")
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprint(stderr, methodDefaultsHelp())
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	fs.Visit(func(fl *flag.Flag) { f.optimizerSet = f.optimizerSet || fl.Name == "optimizer" })
-	// The flags that define the run: a resumed run must repeat them.
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	// The flags that define the run: a resumed run must repeat them. A
+	// method option not given is recorded as such, since giving it, even
+	// with the value 0, replaces the method's default.
 	f.args = map[string]string{}
 	fs.VisitAll(func(fl *flag.Flag) {
-		switch fl.Name {
-		case "out", "log", "save-every":
+		switch _, option := f.options[fl.Name]; {
+		case fl.Name == "out" || fl.Name == "log" || fl.Name == "save-every":
+		case option && !f.set[fl.Name]:
+			f.args[fl.Name] = "(method default)"
 		default:
 			f.args[fl.Name] = fl.Value.String()
 		}
@@ -94,49 +164,353 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	return finetune(f, stderr)
 }
 
-func finetune(f finetuneFlags, stderr io.Writer) error {
-	// Validate everything before touching OUTDIR.
+// methodDefaultsHelp lists, for --help, the options each method uses and
+// their defaults (sharp.DefaultOptions), methods with the same list on one
+// line.
+func methodDefaultsHelp() string {
+	var b strings.Builder
+	b.WriteString("\nMethod options (--rho … --one-sided-kl) each method uses, with its defaults. A flag given\n" +
+		"explicitly replaces the default, zero included (--ema-decay 0 is β = 0); a flag the method\n" +
+		"does not use is an error. Switches are off unless marked (on).\n")
+	var names []string
+	var lists [][]string
+	for _, m := range sharp.MethodNames {
+		def := sharp.DefaultOptions(m)
+		var items []string
+		for _, field := range sharp.OptionsUsed(m) {
+			item := "--" + optionFlagName(field)
+			switch v := reflect.ValueOf(def).FieldByName(field); {
+			case v.Kind() != reflect.Bool:
+				item += " " + formatOption(v)
+			case v.Bool():
+				item += " (on)"
+			}
+			items = append(items, item)
+		}
+		if len(items) == 0 {
+			items = []string{"none"}
+		}
+		if n := len(lists); n > 0 && slices.Equal(lists[n-1], items) {
+			names[n-1] += ", " + m
+			continue
+		}
+		names, lists = append(names, m), append(lists, items)
+	}
+	for i := range names {
+		line := "  " + names[i] + ":"
+		for j, item := range lists[i] {
+			if j < len(lists[i])-1 {
+				item += ","
+			}
+			if len([]rune(line))+1+len([]rune(item)) > 100 {
+				b.WriteString(line + "\n")
+				line = "      "
+			} else {
+				line += " "
+			}
+			line += item
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+// wrapList joins names with ", ", breaking the line before a name that
+// would pass column first (the first line) or width (the others).
+func wrapList(names []string, first, width int) string {
+	var b strings.Builder
+	col, limit := 0, first
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(",")
+			if col+2+len(n) > limit {
+				b.WriteString("\n")
+				col, limit = 0, width
+			} else {
+				b.WriteString(" ")
+				col++
+			}
+		}
+		b.WriteString(n)
+		col += len(n) + 1
+	}
+	return b.String()
+}
+
+// optionFlagName returns the flag that sets an Options field.
+func optionFlagName(field string) string {
+	for _, o := range optionFlags {
+		if o.field == field {
+			return o.name
+		}
+	}
+	return strings.ToLower(field) // not reached: TestOptionFlagsCoverOptionsUsed
+}
+
+// formatOption writes an option's value as its flag would take it.
+func formatOption(v reflect.Value) string {
+	switch v.Kind() {
+	case reflect.Float64:
+		if math.IsInf(v.Float(), 1) {
+			return "inf"
+		}
+		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool())
+	}
+	if d, ok := v.Interface().(sharp.Divergence); ok && d != nil {
+		return d.Name()
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+// methodOptions returns sharp.DefaultOptions(f.method) with every method
+// flag given explicitly applied, after checking that the method uses it and
+// that its value is in range.
+func methodOptions(f finetuneFlags) (sharp.Options, error) {
+	o := sharp.DefaultOptions(f.method)
+	o.Seed = f.seed
+	used := sharp.OptionsUsed(f.method)
+	ov := reflect.ValueOf(&o).Elem()
+	for _, of := range optionFlags {
+		if !f.set[of.name] {
+			continue
+		}
+		if !slices.Contains(used, of.field) {
+			var valid []string
+			for _, u := range used {
+				valid = append(valid, "--"+optionFlagName(u))
+			}
+			if len(valid) == 0 {
+				return o, fmt.Errorf("--%s is not an option of --method %s, which takes none of the method options", of.name, f.method)
+			}
+			return o, fmt.Errorf("--%s is not an option of --method %s; its options are %s", of.name, f.method, strings.Join(valid, ", "))
+		}
+		fv := ov.FieldByName(of.field)
+		switch p := f.options[of.name].(type) {
+		case *bool:
+			fv.SetBool(*p)
+		case *float64:
+			if err := checkOptionRange(of.name, *p); err != nil {
+				return o, err
+			}
+			fv.SetFloat(*p)
+		case *string: // --divergence
+			d, err := sharp.DivergenceByName(*p)
+			if err != nil {
+				return o, fmt.Errorf("--%s: %w", of.name, err)
+			}
+			fv.Set(reflect.ValueOf(d))
+		}
+	}
+	if o.MSharpness && f.micro < 2 {
+		return o, fmt.Errorf("--m-sharpness needs --micro-batches ≥ 2 (each micro-batch gets its own ascent); got %d", f.micro)
+	}
+	return o, nil
+}
+
+// checkOptionRange checks the value of a numeric method-option flag.
+func checkOptionRange(name string, x float64) error {
+	ok, rng := x >= 0 && !math.IsInf(x, 1), "≥ 0 and finite"
+	switch name {
+	case "ema-decay":
+		ok, rng = x >= 0 && x <= 1, "in [0, 1]"
+	case "tau":
+		ok, rng = x > 0 && !math.IsInf(x, 1), "> 0 and finite"
+	case "max-radius":
+		ok, rng = x >= 0, "≥ 0 (inf: no cap)"
+	}
+	if !ok { // NaN fails every comparison
+		return fmt.Errorf("--%s must be %s (got %v)", name, rng, x)
+	}
+	return nil
+}
+
+// optionsString writes the options a method uses as "flag=value" pairs,
+// for the model's metadata.
+func optionsString(method string, o sharp.Options) string {
+	var parts []string
+	for _, field := range sharp.OptionsUsed(method) {
+		parts = append(parts, optionFlagName(field)+"="+formatOption(reflect.ValueOf(o).FieldByName(field)))
+	}
+	return strings.Join(parts, " ")
+}
+
+// dropoutProbs are the dropout probabilities a GPT-2 run applies, as the
+// step log records them.
+type dropoutProbs struct {
+	Resid float64 `json:"resid_pdrop"`
+	Embd  float64 `json:"embd_pdrop"`
+	Attn  float64 `json:"attn_pdrop"`
+}
+
+// parseDropout checks --dropout: "config" or a probability in [0, 1). It
+// returns the canonical spelling (the resume check compares it) and the
+// probability (−1 for config).
+func parseDropout(s string) (string, float64, error) {
+	if s == "config" {
+		return s, -1, nil
+	}
+	p, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(p) || p < 0 || p >= 1 {
+		return "", 0, fmt.Errorf(`--dropout must be "config" or a probability in [0, 1) (got %q)`, s)
+	}
+	return strconv.FormatFloat(p, 'g', -1, 64), p, nil
+}
+
+// validate checks every flag that can be checked without reading the model
+// or the data, and resolves the optimizer, schedule and method options.
+func validate(f *finetuneFlags) (sched optim.Schedule, opts sharp.Options, err error) {
 	var missing []string
 	for _, r := range []struct {
 		name string
 		ok   bool
-	}{{"--model", f.model != ""}, {"--train", f.trainFile != ""}, {"--out", f.out != ""}, {"--method", f.method != ""},
-		{"--steps", f.steps > 0}, {"--batch-size", f.batch > 0}, {"--lr", f.lr > 0}} {
+	}{{"model", f.model != ""}, {"train", f.trainFile != ""}, {"out", f.out != ""}, {"method", f.method != ""},
+		{"steps", f.set["steps"]}, {"batch-size", f.set["batch-size"]}, {"lr", f.set["lr"]}} {
 		if !r.ok {
-			missing = append(missing, r.name)
+			missing = append(missing, "--"+r.name)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("missing or invalid required flags: %s", strings.Join(missing, ", "))
+		return nil, opts, fmt.Errorf("missing required flags: %s", strings.Join(missing, ", "))
 	}
 	if !slices.Contains(sharp.MethodNames, f.method) {
-		return fmt.Errorf("unknown method %q; valid methods: %s", f.method, strings.Join(sharp.MethodNames, ", "))
+		return nil, opts, fmt.Errorf("--method: unknown method %q; valid methods: %s", f.method, strings.Join(sharp.MethodNames, ", "))
+	}
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	for _, c := range []struct {
+		bad  bool
+		flag string
+		rng  string
+		got  any
+	}{
+		{f.steps < 1, "steps", "≥ 1", f.steps},
+		{f.batch < 1, "batch-size", "≥ 1", f.batch},
+		{!(f.lr > 0) || !finite(f.lr), "lr", "> 0 and finite", f.lr},
+		{f.micro < 1 || f.batch%f.micro != 0, "micro-batches", fmt.Sprintf("≥ 1 and divide --batch-size %d", f.batch), f.micro},
+		{f.warmup < 0 || f.warmup > f.steps, "warmup", fmt.Sprintf("in [0, --steps %d]", f.steps), f.warmup},
+		{f.saveEvery < 0, "save-every", "≥ 0 (0: only on interrupt)", f.saveEvery},
+		{!(f.clip >= 0) || !finite(f.clip), "clip-norm", "≥ 0 and finite (0: off)", f.clip},
+		{!(f.wd >= 0) || !finite(f.wd), "weight-decay", "≥ 0 and finite", f.wd},
+		{!(f.momentum >= 0 && f.momentum < 1), "momentum", "in [0, 1)", f.momentum},
+		{!(f.beta1 >= 0 && f.beta1 < 1), "beta1", "in [0, 1)", f.beta1},
+		{!(f.beta2 >= 0 && f.beta2 < 1), "beta2", "in [0, 1)", f.beta2},
+		{!(f.adamEps > 0) || !finite(f.adamEps), "adam-eps", "> 0 and finite", f.adamEps},
+	} {
+		if c.bad {
+			return nil, opts, fmt.Errorf("--%s must be %s (got %v)", c.flag, c.rng, c.got)
+		}
 	}
 	if f.optimizer != "sgd" && f.optimizer != "adamw" {
-		return fmt.Errorf("unknown optimizer %q; valid: sgd, adamw", f.optimizer)
+		return nil, opts, fmt.Errorf("--optimizer: unknown optimizer %q; valid: sgd, adamw", f.optimizer)
 	}
 	if (f.method == "sgd" || f.method == "adamw") && f.optimizer != f.method {
-		if f.optimizerSet {
-			return fmt.Errorf("--method %s conflicts with --optimizer %s", f.method, f.optimizer)
+		if f.set["optimizer"] {
+			return nil, opts, fmt.Errorf("--method %s conflicts with --optimizer %s", f.method, f.optimizer)
 		}
 		f.optimizer = f.method
 	}
-	if f.micro < 1 || f.batch%f.micro != 0 {
-		return fmt.Errorf("--micro-batches %d must divide --batch-size %d", f.micro, f.batch)
+	for _, name := range slices.Sorted(maps.Keys(optimizerFlags)) {
+		if f.set[name] && optimizerFlags[name] != f.optimizer {
+			return nil, opts, fmt.Errorf("--%s is an option of --optimizer %s, and this run's optimizer is %s", name, optimizerFlags[name], f.optimizer)
+		}
 	}
-	div, err := sharp.DivergenceByName(f.divergence)
+	if f.schedule == "constant" && f.set["warmup"] {
+		return nil, opts, errors.New("--warmup needs --schedule cosine or linear (the constant schedule has no warmup)")
+	}
+	if sched, err = optim.ParseSchedule(f.schedule, f.lr, f.warmup, f.steps); err != nil {
+		return nil, opts, fmt.Errorf("--schedule: %w", err)
+	}
+	canon, _, err := parseDropout(f.dropout)
 	if err != nil {
-		return err
+		return nil, opts, err
 	}
-	sched, err := optim.ParseSchedule(f.schedule, f.lr, f.warmup, f.steps)
-	if err != nil {
-		return err
+	f.dropout, f.args["dropout"] = canon, canon
+	if opts, err = methodOptions(*f); err != nil {
+		return nil, opts, err
 	}
-	if abs(f.out) == abs(f.model) {
+	if err := checkOut(f.out, f.model, f.logFile); err != nil {
+		return nil, opts, err
+	}
+	return sched, opts, nil
+}
+
+// checkOut checks that OUTDIR can be written at the end of the run: it
+// differs from the input model, an existing OUTDIR holds only what tram
+// finetune writes, and its parent (or the nearest existing ancestor) is a
+// writable directory, proven by creating and removing a probe file.
+func checkOut(out, model, logFile string) error {
+	a := abs(out)
+	if a == abs(model) {
 		return errors.New("--out must differ from --model")
+	}
+	if l := abs(logFile); logFile != "" && (l == a || strings.HasPrefix(l, a+string(filepath.Separator))) {
+		return fmt.Errorf("--log %s lies inside --out %s, which is replaced as a whole at the end of the run", logFile, out)
+	}
+	if st, err := os.Lstat(out); err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("--out %s exists and is not a directory", out)
+		}
+		ents, err := os.ReadDir(out)
+		if err != nil {
+			return fmt.Errorf("--out %s: %w", out, err)
+		}
+		for _, e := range ents {
+			if !slices.Contains(outputFiles, e.Name()) || !e.Type().IsRegular() {
+				return fmt.Errorf("--out %s exists and holds %s, which tram finetune does not write (OUTDIR is replaced as a whole): choose another directory or empty it", out, e.Name())
+			}
+		}
+	} else if !os.IsNotExist(err) {
+		return fmt.Errorf("--out %s: %w", out, err)
+	}
+	dir := filepath.Dir(a)
+	for {
+		st, err := os.Stat(dir)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("--out %s: %s is not a directory", out, dir)
+			}
+			break
+		}
+		if !os.IsNotExist(err) || filepath.Dir(dir) == dir {
+			return fmt.Errorf("--out %s: %w", out, err)
+		}
+		dir = filepath.Dir(dir)
+	}
+	probe, err := os.CreateTemp(dir, ".tram-probe-*")
+	if err != nil {
+		return fmt.Errorf("--out %s: cannot write in %s: %w", out, dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+func finetune(f finetuneFlags, stderr io.Writer) error {
+	// Validate everything before any work, and before touching OUTDIR.
+	sched, opts, err := validate(&f)
+	if err != nil {
+		return err
+	}
+	method, err := sharp.NewMethod(f.method, opts)
+	if err != nil {
+		return err
+	}
+	if method.SpectralHead {
+		return fmt.Errorf("--method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
 	}
 	model, err := gpt2.Load(f.model)
 	if err != nil {
+		return err
+	}
+	// OUTDIR gets the input's config.json and tokenizer.json as they are:
+	// read them now, so that a missing or unreadable file stops the run
+	// before its steps.
+	configRaw, err := os.ReadFile(filepath.Join(f.model, "config.json"))
+	if err != nil {
+		return err
+	}
+	tokRaw, err := os.ReadFile(filepath.Join(f.model, "tokenizer.json"))
+	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	data, err := train.ReadJSONL(f.trainFile, model.Config.VocabSize)
@@ -146,14 +520,18 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 	if data.T > model.Config.NPositions {
 		return fmt.Errorf("%s: sequences of length %d exceed n_positions %d", f.trainFile, data.T, model.Config.NPositions)
 	}
-	method, err := sharp.NewMethod(f.method, sharp.Options{Rho: f.rho, Gamma: f.gamma, Eta: f.eta, Lambda: f.lambda,
-		EMADecay: f.emaDecay, Sigma: f.sigma, Tau: f.tau, UniformNoise: f.uniform, Divergence: div, Seed: f.seed})
-	if err != nil {
-		return err
+	if f.batch > data.N() {
+		return fmt.Errorf("--batch-size %d exceeds the %d sequences in %s (valid: 1 … %d)", f.batch, data.N(), f.trainFile, data.N())
 	}
-	if method.SpectralHead {
-		return fmt.Errorf("method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
+	// Dropout: the flag's probability for every dropout GPT-2 defines (the
+	// model code applies the config fields), or config.json's.
+	inputConfig := model.Config
+	if _, p, _ := parseDropout(f.dropout); p >= 0 {
+		model.Config.ResidPdrop, model.Config.EmbdPdrop, model.Config.AttnPdrop = p, p, p
 	}
+	drop := dropoutProbs{Resid: model.Config.ResidPdrop, Embd: model.Config.EmbdPdrop, Attn: model.Config.AttnPdrop}
+	dropJSON, _ := json.Marshal(drop)
+
 	var base optim.Optimizer
 	if f.optimizer == "sgd" {
 		base = optim.NewSGD(f.lr, f.momentum, f.wd)
@@ -186,7 +564,7 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 			mode = os.O_CREATE | os.O_WRONLY | os.O_APPEND
 		}
 		if logw, err = os.OpenFile(f.logFile, mode, 0o644); err != nil {
-			return err
+			return fmt.Errorf("--log: %w", err)
 		}
 		defer logw.Close()
 	}
@@ -195,11 +573,9 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if c := model.Config; c.ResidPdrop > 0 || c.EmbdPdrop > 0 {
-		fmt.Fprintf(stderr, "tram finetune: dropout on (resid %.2g, embd %.2g, from config.json): d measures dropout noise too\n", c.ResidPdrop, c.EmbdPdrop)
-	}
-	if model.Config.AttnPdrop > 0 {
-		fmt.Fprintf(stderr, "tram finetune: attn_pdrop %.2g is not applied (the fused attention has no dropout)\n", model.Config.AttnPdrop)
+	if drop != (dropoutProbs{}) {
+		fmt.Fprintf(stderr, "tram finetune: dropout on (--dropout %s: resid_pdrop %g, embd_pdrop %g, attn_pdrop %g): d measures dropout noise too\n",
+			f.dropout, drop.Resid, drop.Embd, drop.Attn)
 	}
 
 	bar := newProgress(stderr, "finetune "+f.method, f.steps)
@@ -226,11 +602,13 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "tram finetune: step %d skipped: %s\n", st.Step, st.Reason)
 		}
 		if logw != nil {
-			rec := map[string]any{"step": st.Step, "loss": st.Loss, "d": st.D, "eps_norm": st.EpsNorm, "grad_norm": st.GradNorm,
-				"sharp_grad_norm": st.SharpGradNorm, "lr": base.LR(), "skipped": st.Skipped,
+			rec := map[string]any{"step": st.Step, "loss": st.Loss, "d": st.D, "radius": st.Radius, "reg_d": st.RegD, "eps_norm": st.EpsNorm, "grad_norm": st.GradNorm,
+				"sharp_grad_norm": st.SharpGradNorm, "lr": base.LR(), "skipped": st.Skipped, "dropout": json.RawMessage(dropJSON),
 				"pass1_ms": ms(st.Pass1), "target_ms": ms(st.Target), "pass2_ms": ms(st.Pass2), "update_ms": ms(st.Update)}
 			b, _ := json.Marshal(finite(rec))
-			fmt.Fprintln(logw, string(b))
+			if _, err := fmt.Fprintln(logw, string(b)); err != nil {
+				return fmt.Errorf("--log: %w", err)
+			}
 		}
 		bar.update(step+1, fmt.Sprintf("loss %.4f d %.3g", st.Loss, st.D))
 		if f.saveEvery > 0 && (step+1)%f.saveEvery == 0 && step+1 < f.steps {
@@ -240,30 +618,89 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 		}
 	}
 	bar.done()
+	model.Config = inputConfig // the written config.json is the input's
 	model.Metadata = map[string]string{
 		"tram_version": version, "tram_method": f.method, "tram_steps": fmt.Sprint(f.steps),
 		"tram_skipped_steps": fmt.Sprint(opt.Skipped()), "tram_gemm_backend": gemm.Backend(),
 		"tram_threads": fmt.Sprint(parallel.Threads()), "tram_seed": fmt.Sprint(f.seed),
+		"tram_optimizer": f.optimizer, "tram_options": optionsString(f.method, opts),
+		"tram_dropout": f.dropout, "tram_dropout_probs": string(dropJSON),
 	}
-	if err := model.Save(f.out); err != nil {
-		return err
-	}
-	defer os.RemoveAll(stateDir) // the run is complete: its snapshots are no longer needed
-	if tok := filepath.Join(f.model, "tokenizer.json"); fileExists(tok) {
-		raw, err := os.ReadFile(tok)
-		if err != nil {
-			return err
+	if err := writeOutput(f.out, model, configRaw, tokRaw); err != nil {
+		if serr := snapshot(f.steps); serr != nil {
+			return fmt.Errorf("writing --out %s failed: %v; saving the finished run to %s failed too: %v", f.out, err, stateDir, serr)
 		}
-		if err := checkpoint.WriteAtomic(filepath.Join(f.out, "tokenizer.json"), func(w io.Writer) error { _, err := w.Write(raw); return err }); err != nil {
-			return err
-		}
+		return fmt.Errorf("writing --out %s failed: %v; the finished run is saved in %s: rerun the same command to write it", f.out, err, stateDir)
 	}
+	os.RemoveAll(stateDir) // the run is complete: its snapshots are no longer needed
 	fmt.Fprintf(stderr, "tram finetune: %d steps in %s (%d skipped); model written to %s\n", f.steps-first, time.Since(start).Round(time.Millisecond), opt.Skipped(), f.out)
 	return nil
 }
 
-// interruptAt, when ≥ 0, simulates an interrupt before that step (tests).
-var interruptAt = -1
+// writeOutput writes the model, the input's config.json and tokenizer.json
+// (when there is one) into a temporary sibling of out and renames it into
+// place, replacing an existing out (checked by checkOut to hold only these
+// files). On error nothing is left at out that was not there before.
+func writeOutput(out string, model *gpt2.Model, configRaw, tokRaw []byte) error {
+	out = filepath.Clean(out)
+	parent, base := filepath.Dir(out), filepath.Base(out)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp) // gone after a successful rename
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := model.Save(tmp); err != nil {
+		return err
+	}
+	files := map[string][]byte{"config.json": configRaw}
+	if tokRaw != nil {
+		files["tokenizer.json"] = tokRaw
+	}
+	for name, raw := range files {
+		if err := checkpoint.WriteAtomic(filepath.Join(tmp, name), func(w io.Writer) error { _, err := w.Write(raw); return err }); err != nil {
+			return err
+		}
+	}
+	if testHookWriteOutput != nil {
+		if err := testHookWriteOutput(tmp); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Lstat(out); err == nil {
+		// Replace the old OUTDIR: move it aside, move the new one in, and
+		// only then remove the old one (or put it back on failure).
+		old, err := os.MkdirTemp(parent, "."+base+".old-")
+		if err != nil {
+			return err
+		}
+		os.Remove(old) // a fresh name: os.Rename does not replace directories
+		defer os.RemoveAll(old)
+		if err := os.Rename(out, old); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, out); err != nil {
+			os.Rename(old, out)
+			return err
+		}
+		return nil
+	}
+	return os.Rename(tmp, out)
+}
+
+// Test hooks: interruptAt, when ≥ 0, simulates an interrupt before that
+// step; testHookWriteOutput, when set, runs after OUTDIR's files are
+// written into their temporary directory and before it is renamed into
+// place, and its error fails the write.
+var (
+	interruptAt         = -1
+	testHookWriteOutput func(tmp string) error
+)
 
 func abs(p string) string {
 	a, err := filepath.Abs(p)
@@ -272,8 +709,6 @@ func abs(p string) string {
 	}
 	return filepath.Clean(a)
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
 

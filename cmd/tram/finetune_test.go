@@ -150,7 +150,7 @@ func TestFinetuneBadInputLeavesOutdirUntouched(t *testing.T) {
 func TestFinetuneResumesExactly(t *testing.T) {
 	dir := t.TempDir()
 	cfg := gpt2.Small(20, 8, 8, 1, 2)
-	cfg.ResidPdrop, cfg.EmbdPdrop = 0.1, 0.1
+	cfg.ResidPdrop, cfg.EmbdPdrop, cfg.AttnPdrop = 0.1, 0.1, 0.1
 	m, _ := gpt2.New(cfg, 3)
 	modelDir := filepath.Join(dir, "model")
 	m.Save(modelDir)
@@ -166,7 +166,7 @@ func TestFinetuneResumesExactly(t *testing.T) {
 		defer func() { interruptAt = -1 }()
 		var stderr bytes.Buffer
 		rc := runMain([]string{"finetune", "--model", modelDir, "--train", trainFile, "--out", out, "--method", "tram-x",
-			"--steps", "6", "--batch-size", "3", "--lr", "1e-2", "--seed", "9", "--sigma", "0.1", "--log", out + ".log"}, &bytes.Buffer{}, &stderr)
+			"--steps", "6", "--batch-size", "3", "--lr", "1e-2", "--seed", "9", "--sigma", "0.1", "--dropout", "config", "--log", out + ".log"}, &bytes.Buffer{}, &stderr)
 		return rc, stderr.String()
 	}
 	straight := filepath.Join(dir, "straight")
@@ -204,8 +204,21 @@ func TestFinetuneResumesExactly(t *testing.T) {
 	run(filepath.Join(dir, "other"), 2)
 	var stderr bytes.Buffer
 	rc = runMain([]string{"finetune", "--model", modelDir, "--train", trainFile, "--out", filepath.Join(dir, "other"), "--method", "sam",
-		"--steps", "6", "--batch-size", "3", "--lr", "1e-2", "--seed", "9"}, &bytes.Buffer{}, &stderr)
+		"--steps", "6", "--batch-size", "3", "--lr", "1e-2", "--seed", "9", "--dropout", "config"}, &bytes.Buffer{}, &stderr)
 	if rc == 0 || !strings.Contains(stderr.String(), `--method "tram-x"`) {
 		t.Fatalf("mismatched resume: rc %d, %s", rc, stderr.String())
+	}
+	// Nor one with other dropout, or with a method option given that the
+	// saved run left at its default.
+	for _, c := range []struct{ extra, want string }{
+		{"--dropout=0.0", `started with --dropout "config", this command has "0"`},
+		{"--kappa=1", `started with --kappa "(method default)", this command has "1"`},
+	} {
+		stderr.Reset()
+		args := []string{"finetune", "--model", modelDir, "--train", trainFile, "--out", filepath.Join(dir, "other"), "--method", "tram-x",
+			"--steps", "6", "--batch-size", "3", "--lr", "1e-2", "--seed", "9", "--sigma", "0.1", "--dropout", "config", c.extra}
+		if rc := runMain(args, &bytes.Buffer{}, &stderr); rc == 0 || !strings.Contains(stderr.String(), c.want) {
+			t.Fatalf("resume with %s: rc %d, %s", c.extra, rc, stderr.String())
+		}
 	}
 }

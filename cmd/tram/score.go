@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -39,26 +41,35 @@ func runScore(args []string, stdout, stderr io.Writer) error {
 			"each window every token after the first is predicted from its prefix. Prints the number of\n"+
 			"documents, of predicted tokens N, the mean negative log-likelihood in nats and exp(nll);\n"+
 			"with N = 0, nll and perplexity are null.", stderr)
-	model := fs.String("model", "", "GPT-2-family model directory (required)")
+	model := fs.String("model", "", "GPT-2-family model directory: config.json, model.safetensors, tokenizer.json (required)")
 	asJSON := fs.Bool("json", false, `print {"documents", "tokens", "nll", "perplexity"} as one JSON object`)
-	batch := fs.Int("batch-size", 8, "windows per forward pass")
+	batch := fs.Int("batch-size", 8, "windows per forward pass (≥ 1; changes speed and memory, not the result beyond rounding)")
 	// Accept FILE before or after the flags.
 	var file string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		file, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
-		if err.Error() == "flag: help requested" {
+		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage
 	}
-	if file == "" && fs.NArg() > 0 {
-		file = fs.Arg(0)
+	rest := fs.Args()
+	if file == "" && len(rest) > 0 {
+		file, rest = rest[0], rest[1:]
 	}
-	if file == "" || fs.NArg() > 1 || *model == "" || *batch < 1 {
-		fs.Usage()
-		return errUsage
+	switch {
+	case *model == "" && file == "":
+		return errors.New("missing required flag --model and the FILE argument")
+	case *model == "":
+		return errors.New("missing required flag --model")
+	case file == "":
+		return errors.New("missing the FILE argument: the text to score")
+	case len(rest) > 0:
+		return fmt.Errorf("one FILE argument expected; unexpected %q", rest[0])
+	case *batch < 1:
+		return fmt.Errorf("--batch-size must be ≥ 1 (got %d)", *batch)
 	}
 	res, err := score(*model, file, *batch)
 	if err != nil {

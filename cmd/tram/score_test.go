@@ -118,4 +118,23 @@ func TestScoreEdgeCases(t *testing.T) {
 	if rc := runMain([]string{"score", "--model", dir, write("ok.txt", "the cat sat\n")}, &out, &errb); rc != 0 || !strings.Contains(out.String(), "1 documents") {
 		t.Fatalf("human-readable output: %q", out.String())
 	}
+	// Usage errors name what is missing or wrong, in one line.
+	ok := write("ok2.txt", "the cat sat\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"score", ok}, "missing required flag --model"},
+		{[]string{"score", "--json", ok}, "missing required flag --model"},
+		{[]string{"score", "--model", dir}, "missing the FILE argument"},
+		{[]string{"score"}, "missing required flag --model and the FILE argument"},
+		{[]string{"score", ok, "--model", dir, "extra.txt"}, `one FILE argument expected; unexpected "extra.txt"`},
+		{[]string{"score", "--model", dir, "--batch-size", "0", ok}, "--batch-size must be ≥ 1 (got 0)"},
+	} {
+		out.Reset()
+		errb.Reset()
+		if rc := runMain(c.args, &out, &errb); rc == 0 || !strings.Contains(errb.String(), c.want) || strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want one line containing %q", c.args, rc, errb.String(), c.want)
+		}
+	}
 }
