@@ -124,8 +124,8 @@ func to32(x []float64) []float32 {
 
 func relErr(got, want float64) float64 { return math.Abs(got-want) / math.Abs(want) }
 
-// TestKLExact: MeanKL and Graph.KL, in float32 and float64, against the
-// 200-bit reference on the same logits, from distributions that nearly
+// TestKLExact: MeanKL, MeanSymmetricKL and Graph.KL (value and gradients),
+// in float32 and float64, against the 200-bit reference on the same logits, from distributions that nearly
 // coincide (logit differences 1e-5) to far apart ones (differences 10, where
 // some x = m − D exceed farX).
 func TestKLExact(t *testing.T) {
@@ -135,11 +135,13 @@ func TestKLExact(t *testing.T) {
 	}{{1e-2, 0}, {1e-3, 0}, {1e-4, 0}, {1e-5, 0}, {1e-5, 7.5}, {1e-4, -20}, {1, 0}, {10, 0}, {40, 3}} {
 		t.Run(fmt.Sprintf("diff=%g,shift=%g", c.diff, c.shift), func(t *testing.T) {
 			p, q := klCase(uint64(1+c.diff*1e6), rows, classes, c.diff, c.shift)
-			var want float64
+			var want, wantSym float64
 			wantDP, wantDQ := make([]float64, 0, len(p)), make([]float64, 0, len(q))
 			for r := 0; r < rows; r++ {
 				k, dp, dq := refKLRow(p[r*classes:(r+1)*classes], q[r*classes:(r+1)*classes])
+				rev, _, _ := refKLRow(q[r*classes:(r+1)*classes], p[r*classes:(r+1)*classes])
 				want += k / rows
+				wantSym += (k + rev) / rows
 				for i := range dp { // the gradients of the mean over rows
 					wantDP = append(wantDP, dp[i]/rows)
 					wantDQ = append(wantDQ, dq[i]/rows)
@@ -150,19 +152,22 @@ func TestKLExact(t *testing.T) {
 			for _, tc := range []struct {
 				name     string
 				tol      float64
-				mean     func() float64
+				mean     func() (float64, float64)
 				graph    func() (float64, []float64, []float64)
 				gradsTol float64
 			}{
-				{"float32", 1e-7, func() float64 { return MeanKL(to32(p), to32(q), classes) }, func() (float64, []float64, []float64) {
-					return graphKL(to32(p), to32(q), rows, classes)
-				}, 1e-6},
-				{"float64", 1e-13, func() float64 { return MeanKL(p, q, classes) }, func() (float64, []float64, []float64) {
-					return graphKL(p, q, rows, classes)
-				}, 1e-11},
+				{"float32", 1e-7, func() (float64, float64) {
+					return MeanKL(to32(p), to32(q), classes), MeanSymmetricKL(to32(p), to32(q), classes)
+				}, func() (float64, []float64, []float64) { return graphKL(to32(p), to32(q), rows, classes) }, 1e-6},
+				{"float64", 1e-13, func() (float64, float64) { return MeanKL(p, q, classes), MeanSymmetricKL(p, q, classes) },
+					func() (float64, []float64, []float64) { return graphKL(p, q, rows, classes) }, 1e-11},
 			} {
-				if got := tc.mean(); !(relErr(got, want) <= tc.tol) {
+				got, sym := tc.mean()
+				if !(relErr(got, want) <= tc.tol) {
 					t.Errorf("%s MeanKL = %.17g, reference %.17g (relative error %.3g > %g)", tc.name, got, want, relErr(got, want), tc.tol)
+				}
+				if !(relErr(sym, wantSym) <= tc.tol) {
+					t.Errorf("%s MeanSymmetricKL = %.17g, reference %.17g (relative error %.3g > %g)", tc.name, sym, wantSym, relErr(sym, wantSym), tc.tol)
 				}
 				got, dp, dq := tc.graph()
 				if !(relErr(got, want) <= tc.tol) {
@@ -219,8 +224,9 @@ func TestKLNearAndFarGradCheck(t *testing.T) {
 	}
 }
 
-// TestKLOneSidedAndThreads: holding one side fixed leaves its gradient alone, and
-// the result does not depend on the thread count.
+// TestKLOneSidedAndThreads: holding one side fixed leaves its gradient
+// alone, the result does not depend on the thread count, and identical rows
+// give exactly 0.
 func TestKLOneSidedAndThreads(t *testing.T) {
 	p, q := klCase(3, 40, 33, 1e-2, 0)
 	g := NewGraph[float32]()
@@ -237,6 +243,11 @@ func TestKLOneSidedAndThreads(t *testing.T) {
 	parallel.SetThreads(prev)
 	if math.Float64bits(one) != math.Float64bits(four) {
 		t.Fatalf("MeanKL with 1 thread %v, with 4 threads %v", one, four)
+	}
+	for _, same := range []float64{MeanKL(p, p, 33), MeanSymmetricKL(p, p, 33), MeanKL(to32(q), to32(q), 33)} {
+		if same != 0 {
+			t.Fatalf("KL of identical rows = %g", same)
+		}
 	}
 }
 

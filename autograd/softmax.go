@@ -192,7 +192,8 @@ func (g *Graph[T]) KL(p, q *Tensor[T]) *Tensor[T] {
 			if dq != nil {
 				gq = dq[s : s+C]
 			}
-			klr[r] = T(klRow(p.Data[s:s+C], q.Data[s:s+C], w[s:s+C], gp, gq))
+			kl, _ := klRow(p.Data[s:s+C], q.Data[s:s+C], w[s:s+C], gp, gq, false)
+			klr[r] = T(kl)
 		}
 	})
 	var s float64
@@ -231,21 +232,38 @@ func klBackward[T Float](g *Graph[T], n *node[T]) {
 // in row order, so the result does not depend on the thread count.
 //
 // Each row is computed in a form that stays exact as the distributions
-// meet. With D_i = p_i − q_i, P = softmax(p) and m = Σ P_i D_i,
+// meet. With D_i = p_i − q_i and P = softmax(p), for any constant m,
 //
-//	KL(P‖Q) = Σ P_i D_i + log Σ P_i e^{−D_i} = log Σ P_i e^{x_i},  x_i = m − D_i
-//	        = log1p(y),  y = Σ P_i expm1(x_i) = Σ P_i x_i + Σ P_i h(x_i),  h(x) = e^x − 1 − x,
+//	KL(P‖Q) = Σ P_i D_i + log Σ P_i e^{−D_i} = log Σ P_i e^{x_i} − Σ P_i x_i,  x_i = m − D_i
+//	        = log1p(y) − c,  c = Σ P_i x_i,  y = Σ P_i expm1(x_i) = c + Σ P_i h(x_i),
 //
-// with h from its Taylor series near 0: no two nearly equal numbers are
-// ever subtracted, and KL ≈ ½·Var_P(D) keeps its relative precision however
-// small it is. Σ P_i x_i would be 0 but for the rounding of m, which offsets
-// every x_i alike by c = Σ P_i x_i; log Σ P_i e^{x_i} = c + KL, so c is
-// subtracted again. P comes from one single-precision exponential per class
-// (float32), corrected for the rounding of its argument, and every sum is
-// accumulated in float64: the relative error is about 1e-7 for float32
-// logits (1e-15 for float64), at every distance. A uniform shift of either
-// row, which softmax ignores, cancels exactly in x.
+// h(x) = e^x − 1 − x. m is the D of the most probable class, so that the
+// x_i are differences of logit changes, as small as the change itself, and
+// h comes from its Taylor series near 0. Near coincidence the value is
+// evaluated as Σ P_i h(x_i) + (log1p(y) − y), two terms of order x² that
+// are each computed to full relative precision (the second from its series
+// when y is small): KL ≈ ½·Var_P(D) keeps its
+// precision however small it is, and identical rows give exactly 0. P comes
+// from one single-precision exponential per class (float32), corrected for
+// the rounding of its argument, and every sum is accumulated in float64:
+// the relative error is about 1e-8 for float32 logits (1e-15 for float64),
+// at every distance. A uniform shift of either row, which softmax ignores,
+// cancels in x.
 func MeanKL[T Float](p, q []T, classes int) float64 {
+	return meanKL(p, q, classes, false)
+}
+
+// MeanSymmetricKL returns the mean over rows of KL(P ‖ Q) + KL(Q ‖ P), P =
+// softmax(p), Q = softmax(q), in one pass over the rows and with the
+// precision of MeanKL: the sum is Σ_i (P_i − Q_i)(D_i − D̄), D̄ = Σ P_i D_i,
+// with P_i − Q_i = P_i·(expm1(x_i) − y)/(1 + y) in MeanKL's notation, which
+// leaves (Σ P_i x_i·expm1(x_i) − c·y)/(1 + y): no nearly equal
+// probabilities are subtracted.
+func MeanSymmetricKL[T Float](p, q []T, classes int) float64 {
+	return meanKL(p, q, classes, true)
+}
+
+func meanKL[T Float](p, q []T, classes int, symmetric bool) float64 {
 	if len(p) != len(q) || classes <= 0 || len(p)%classes != 0 {
 		panic(fmt.Sprintf("autograd: MeanKL of %d and %d values, %d classes", len(p), len(q), classes))
 	}
@@ -255,7 +273,11 @@ func MeanKL[T Float](p, q []T, classes int) float64 {
 		w := make([]T, classes)
 		for r := lo; r < hi; r++ {
 			s := r * classes
-			per[r] = klRow(p[s:s+classes], q[s:s+classes], w, nil, nil)
+			kl, sym := klRow(p[s:s+classes], q[s:s+classes], w, nil, nil, symmetric)
+			if symmetric {
+				kl = sym
+			}
+			per[r] = kl
 		}
 	})
 	var total float64
@@ -266,64 +288,74 @@ func MeanKL[T Float](p, q []T, classes int) float64 {
 }
 
 // klRow returns KL(softmax(a) ‖ softmax(b)) of one row in the form of
-// MeanKL, using w (len(a)) as scratch. When da or db is not nil it receives
-// the gradient of the row's KL with respect to a or b.
-func klRow[T Float](a, b, w, da, db []T) float64 {
-	mx := a[0]
-	for _, v := range a {
-		mx = max(mx, v)
+// MeanKL, and when symmetric is set the symmetric sum as well, using w
+// (len(a)) as scratch. When da or db is not nil it receives the gradient
+// of the row's KL with respect to a or b.
+func klRow[T Float](a, b, w, da, db []T, symmetric bool) (kl, sym float64) {
+	b, w = b[:len(a)], w[:len(a)]
+	mx, r := a[0], 0
+	for i, v := range a {
+		if v > mx {
+			mx, r = v, i
+		}
 	}
 	for i, v := range a {
 		w[i] = v - mx
 	}
 	expSliceT(w, w)
-	// Pass 1: the weights e^{a_i − max}, corrected for the rounding of the
-	// exponential's argument (float32: e^{r} ≈ 1 + r with |r| ≤ 1e-6), their
-	// sum S and the weighted mean m of D.
+	// One pass: the weights e_i = e^{a_i − max}, corrected for the rounding
+	// of the exponential's argument (float32: e^ε ≈ 1 + ε, |ε| ≤ 1e-6), and
+	// the sums S = Σ e, Σ e·x, Σ e·h(x) (and Σ e·x·expm1(x)).
 	mx64 := float64(mx)
-	var sum, mean float64
+	m := float64(a[r]) - float64(b[r])
+	grad := da != nil || db != nil
+	var se, sx, sh, sxe float64
 	for i, v := range a {
-		arg := float64(v) - mx64
-		e := float64(w[i]) * (1 + (arg - float64(v-mx)))
-		w[i] = T(e)
-		e = float64(w[i])
-		sum += e
-		mean += e * (float64(v) - float64(b[i]))
-	}
-	m := mean / sum
-	// Pass 2: Σ w x and Σ w h(x), x = m − D.
-	var sx, sh float64
-	for i, v := range a {
+		la := float64(v) - mx64
+		e := float64(w[i]) * (1 + (la - float64(v-mx)))
 		x := m - (float64(v) - float64(b[i]))
-		e := float64(w[i])
-		var h, eh float64 // h(x) and e·h(x)
+		var h, eh float64 // h(x), e·h(x)
 		switch {
 		case x > -0.25 && x < 0.25:
-			h = expm1mx(x)
+			h = expm1mx0(x)
 			eh = e * h
 		case x <= farX:
 			h = math.Exp(x) - 1 - x
 			eh = e * h
-		default: // e^x may overflow where the weight underflowed: e^{a_i−max+x}
-			eh = math.Exp(float64(v)-mx64+x) - e*(1+x)
+		default: // e^x may overflow where the weight underflowed: e^{la+x}
+			eh = math.Exp(la+x) - e*(1+x)
 		}
+		se += e
 		sx += e * x
 		sh += eh
-		if db != nil {
-			db[i] = T(x + h) // expm1(x), finished below
+		if symmetric { // e·x·expm1(x)
+			sxe += x * (e*x + eh)
 		}
-		if da != nil {
-			da[i] = T(x)
+		if grad {
+			w[i] = T(e)
+			if da != nil {
+				da[i] = T(x)
+			}
+			if db != nil {
+				db[i] = T(x + h) // expm1(x) (x ≤ farX), finished below
+			}
 		}
 	}
-	// x is centred but for the rounding of m, an offset c = Σ P x common to
-	// every x: log Σ P e^x = c + KL, and P·(D − m) = −P·(x − c).
-	c, y := sx/sum, (sx+sh)/sum
-	if da != nil || db != nil {
-		inv, invY := 1/sum, 1/(1+y)
+	c, hs := sx/se, sh/se
+	y := c + hs
+	if y > -0.5 && y < 0.5 {
+		kl = hs + log1pmx(y)
+	} else {
+		kl = math.Log1p(y) - c
+	}
+	if symmetric {
+		sym = (sxe/se - c*y) / (1 + y)
+	}
+	if grad {
+		inv, invY := 1/se, 1/(1+y)
 		for i, v := range a {
 			pi := float64(w[i]) * inv
-			if da != nil { // P_i·(D_i − m)
+			if da != nil { // P_i·(D_i − D̄) = −P_i·(x_i − c)
 				da[i] = T(-pi * (float64(da[i]) - c))
 			}
 			if db == nil {
@@ -331,22 +363,31 @@ func klRow[T Float](a, b, w, da, db []T) float64 {
 			}
 			// Q_i − P_i = P_i·(expm1(x_i) − y)/(1 + y)
 			if x := m - (float64(v) - float64(b[i])); x > farX {
-				db[i] = T(math.Exp(float64(v)-mx64+x-math.Log(sum)-math.Log1p(y)) - pi)
+				db[i] = T(math.Exp(float64(v)-mx64+x-math.Log(se)-math.Log1p(y)) - pi)
 			} else {
 				db[i] = T(pi * (float64(db[i]) - y) * invY)
 			}
 		}
 	}
-	return math.Log1p(y) - c
+	return kl, sym
 }
 
 // farX bounds the x = m − D of klRow for which e^x is formed alone; above
 // it the weight's exponent is added first, so that neither overflows.
 const farX = 30
 
-// expm1mx returns e^x − 1 − x for |x| < 1/4 from its Taylor series
+// log1pmx returns log(1 + y) − y for |y| < 1/2: its series below 1/64
+// (relative error below 1e-16), the difference above (1e-16/|y|).
+func log1pmx(y float64) float64 {
+	if y > -1.0/64 && y < 1.0/64 {
+		return -y * y * (1.0/2 - y*(1.0/3-y*(1.0/4-y*(1.0/5-y*(1.0/6-y*(1.0/7-y*(1.0/8-y/9)))))))
+	}
+	return math.Log1p(y) - y
+}
+
+// expm1mx0 returns e^x − 1 − x for |x| < 1/4 from its Taylor series
 // (relative error below 1e-13).
-func expm1mx(x float64) float64 {
+func expm1mx0(x float64) float64 {
 	const (
 		c2  = 1.0 / 2
 		c3  = 1.0 / 6

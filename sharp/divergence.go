@@ -52,16 +52,17 @@ type klDiv struct {
 
 func (k klDiv) Name() string { return k.name }
 
-// Measure is autograd.MeanKL of the rows, in the direction chosen: exact to
-// a relative 1e-7 however close the distributions are (docs/METHOD.md
-// §6.1), the same computation as the regularizers' Graph.KL. Rows run in
+// Measure is autograd.MeanKL (or MeanSymmetricKL) of the rows, in the
+// direction chosen: exact to a relative 1e-7 however close the
+// distributions are (docs/METHOD.md §6.1), the same computation as the
+// regularizers' Graph.KL. Rows run in
 // parallel and are summed in row order, so the result does not depend on
 // the thread count.
 func (k klDiv) Measure(target, current []float32, classes int) float64 {
 	checkLogits(target, current, classes)
 	switch {
 	case k.symmetric:
-		return autograd.MeanKL(target, current, classes) + autograd.MeanKL(current, target, classes)
+		return autograd.MeanSymmetricKL(target, current, classes)
 	case k.reverse:
 		return autograd.MeanKL(current, target, classes)
 	}
