@@ -163,9 +163,10 @@ func crossEntropyBackward[T Float](g *Graph[T], n *node[T]) {
 //
 // The value and both gradients stay exact as the two distributions meet
 // (relative error about 1e-7 in float32, 1e-15 in float64, at any distance;
-// see MeanKL for the form). The gradients are ∂KL/∂p_i = P_i·(D_i − m) and
-// ∂KL/∂q_i = Q_i − P_i = P_i·(expm1(m − D_i) − y)/(1 + y), with the D, m and
-// y of MeanKL, so that neither subtracts two nearly equal probabilities.
+// see MeanKL for the form). With the D, x, c and y of MeanKL the gradients
+// are ∂KL/∂p_i = P_i·(D_i − Σ_j P_j D_j) = −P_i·(x_i − c) and ∂KL/∂q_i =
+// Q_i − P_i = P_i·(expm1(x_i) − y)/(1 + y): neither subtracts two nearly
+// equal probabilities.
 func (g *Graph[T]) KL(p, q *Tensor[T]) *Tensor[T] {
 	if !sameDims(p.Shape(), q.Shape()) {
 		panic(shapeErr("KL", p.Shape(), q.Shape()))

@@ -70,6 +70,7 @@ type Target interface {
 // keeps the pretrained θ0 (TRAM-θ0), β = 0 holds the previous step's θt−1
 // (TRAM-θt−1, TRPO), values between give an EMA (TRAM-EMA, MESA).
 type ParamTarget struct {
+	// Decay is β, in [0, 1].
 	Decay float64
 	theta []float32
 }
@@ -107,9 +108,6 @@ func (t *ParamTarget) update(theta []float32) {
 		}
 	}
 }
-
-// Reference returns the target's current parameters θ̄ (read-only).
-func (t *ParamTarget) Reference() []float32 { return t.theta }
 
 // InputTarget evaluates the current θt on noised inputs (TRAM-x).
 type InputTarget struct{ Noise Noise }
