@@ -85,10 +85,14 @@ type Setup struct {
 	// Validate measures the model on the training domain's validation
 	// split: its loss, and accuracy for classifiers (NaN for lm).
 	Validate func() (loss, acc float64)
-	// Save writes the model (and tokenizer, for text) into dir.
-	Save func(dir string) error
+	// Save writes the model (and tokenizer, for text) into dir, with the
+	// given entries in model.safetensors' metadata.
+	Save func(dir string, metadata map[string]string) error
 	// Labels are the class names of a classification head.
 	Labels []string
+	// Dropout holds the dropout probabilities the model applies in
+	// training, by config name.
+	Dropout map[string]float64
 	// Notices are one-line remarks for the user (a dropped head, dropout).
 	Notices []string
 	// TrainSize is the number of training examples (sequences for lm).

@@ -70,7 +70,7 @@ func openVision(dir string, o Options) (*Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Setup{Family: "vision", Domain: o.Domain, Model: m, Labels: DigitLabels, TrainSize: tr.N()}
+	s := &Setup{Family: "vision", Domain: o.Domain, Model: m, Labels: DigitLabels, TrainSize: tr.N(), Dropout: map[string]float64{}}
 	isHead := func(n string) bool { return len(n) >= 3 && n[:3] == "fc." }
 	unused, err := transplant(dir, m, func(n string) []string { return []string{n} }, isHead)
 	if err != nil {
@@ -95,7 +95,7 @@ func openVision(dir string, o Options) (*Setup, error) {
 		r := eval.Images(m, va, 256)
 		return r.Loss, r.Accuracy()
 	}
-	s.Save = func(out string) error { return vision.Save(m, out) }
+	s.Save = func(out string, meta map[string]string) error { return vision.SaveWithMetadata(m, out, meta) }
 	return s, nil
 }
 

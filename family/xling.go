@@ -135,7 +135,11 @@ func openXling(dir string, o Options) (*Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Setup{Family: "xling", Domain: "en", Model: m, Labels: xt.Labels}
+	s := &Setup{Family: "xling", Domain: "en", Model: m, Labels: xt.Labels,
+		Dropout: map[string]float64{"hidden_dropout_prob": cfg.HiddenDropout, "attention_probs_dropout_prob": cfg.AttnDropout}}
+	if cfg.ClassifierDropout != nil {
+		s.Dropout["classifier_dropout"] = *cfg.ClassifierDropout
+	}
 	if len(unused) > 0 {
 		s.Notices = append(s.Notices, fmt.Sprintf("head: the pretrained head (%d tensors) was dropped; a new %d-way classification head is initialized from seed %d", len(unused), len(xt.Labels), o.Seed))
 	}
@@ -167,11 +171,12 @@ func openXling(dir string, o Options) (*Setup, error) {
 		return r.Loss, r.Accuracy()
 	}
 	tokPath := filepath.Join(dir, "tokenizer.json")
-	s.Save = func(out string) error {
+	s.Save = func(out string, meta map[string]string) error {
 		// config.json keeps the pretrained model's dropout.
 		tuned := m.Config
 		m.Config.HiddenDropout, m.Config.AttnDropout, m.Config.ClassifierDropout = orig.HiddenDropout, orig.AttnDropout, orig.ClassifierDropout
 		defer func() { m.Config = tuned }()
+		m.Metadata = meta
 		if err := m.Save(out); err != nil {
 			return err
 		}

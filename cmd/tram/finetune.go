@@ -19,13 +19,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tramlab/tram/checkpoint"
+	"github.com/tramlab/tram/data"
+	datalm "github.com/tramlab/tram/data/lm"
+	datavision "github.com/tramlab/tram/data/vision"
+	"github.com/tramlab/tram/family"
+	finetunepkg "github.com/tramlab/tram/finetune"
 	"github.com/tramlab/tram/internal/gemm"
 	"github.com/tramlab/tram/internal/parallel"
-	"github.com/tramlab/tram/models/gpt2"
 	"github.com/tramlab/tram/optim"
 	"github.com/tramlab/tram/sharp"
-	"github.com/tramlab/tram/train"
 )
 
 func init() {
@@ -34,7 +36,8 @@ func init() {
 
 type finetuneFlags struct {
 	model, trainFile, out, method, optimizer, logFile, schedule, dropout string
-	steps, batch, warmup, micro, saveEvery                               int
+	dataDir, domain, task, head, selectBy, configFile                    string
+	steps, batch, warmup, micro, saveEvery, headWarmup, evalEvery        int
 	lr, momentum, wd, beta1, beta2, adamEps, clip                        float64
 	seed                                                                 uint64
 	noShuffle, stopNonFinite                                             bool
@@ -97,7 +100,25 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 			"finished run is kept in OUTDIR.partial: rerun the same command to write it.", stderr)
 	f := finetuneFlags{options: map[string]any{}, set: map[string]bool{}}
 	fs.StringVar(&f.model, "model", "", "input model directory: config.json and model.safetensors, tokenizer.json copied to OUTDIR\nwhen present (required)")
-	fs.StringVar(&f.trainFile, "train", "", `training data: JSONL lines {"input_ids": [...]}, all of one length T ≤ n_positions (required)`)
+	fs.StringVar(&f.trainFile, "train", "", `pre-tokenized training data for a GPT-2 model: JSONL lines {"input_ids": [...]}, all of one\n`+
+		`length T ≤ n_positions (instead of --data/--domain)`)
+	fs.StringVar(&f.dataDir, "data", data.DefaultOutDir(), "`DIR` that `tram data build` wrote; with --domain, the family's training data (the family\n"+
+		"comes from the model's config.json)")
+	fs.StringVar(&f.domain, "domain", "", "training domain: vision, a digit domain ("+strings.Join(datavision.DigitDomains, ", ")+");\n"+
+		"lm, an LM-Register domain ("+strings.Join(datalm.Domains, ", ")+");\nxling: en (the default; training is on English)")
+	fs.StringVar(&f.task, "task", "gettext", "xling task: gettext (GetText-X) or mansec (ManSec-X)")
+	fs.StringVar(&f.head, "head", "new", "classification head: new (a fresh head sized to the task's labels, initialized from --seed;\n"+
+		"the pretrained head is dropped) or pretrained-rows (vision: the pretrained 62-way glyph head's\n"+
+		"rows of the digits 0-9, so that TRAM-θ0's reference predicts digits rather than noise)")
+	fs.IntVar(&f.headWarmup, "head-warmup", 0, "train the new head alone for N steps (a linear probe, plain base optimizer) before full\n"+
+		"fine-tuning; TRAM's θ0 is taken after it (≥ 0)")
+	fs.IntVar(&f.evalEvery, "eval-every", 0, "validate on the training domain's validation split every N steps and after the last; each\n"+
+		"result is a {\"step\", \"eval\"} record in --log (≥ 0; 0: never)")
+	fs.StringVar(&f.selectBy, "select", "last", "checkpoint to keep: last, or best (lowest training-domain validation loss among the\n"+
+		"--eval-every validations; never an out-of-domain number)")
+	fs.StringVar(&f.configFile, "config", "", "YAML recipe `FILE` whose keys are these flags' names (and \"methods\": {METHOD: {flag: value}}\n"+
+		"for per-method options); flags given on the command line override it; an unknown key is an\n"+
+		"error naming its line")
 	fs.StringVar(&f.out, "out", "", "output model directory (required); its parent must be writable, and it must differ from --model")
 	fs.StringVar(&f.method, "method", "", "method (required): "+wrapList(sharp.MethodNames, 80, 90)+";\nr4f needs a spectrally normalized classification head, which a GPT-2 language model lacks")
 	fs.IntVar(&f.steps, "steps", 0, "number of optimizer steps (required, ≥ 1)")
@@ -148,13 +169,18 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if f.configFile != "" {
+		if err := applyConfig(fs, f.set, f.configFile); err != nil {
+			return err
+		}
+	}
 	// The flags that define the run: a resumed run must repeat them. A
 	// method option not given is recorded as such, since giving it, even
 	// with the value 0, replaces the method's default.
 	f.args = map[string]string{}
 	fs.VisitAll(func(fl *flag.Flag) {
 		switch _, option := f.options[fl.Name]; {
-		case fl.Name == "out" || fl.Name == "log" || fl.Name == "save-every":
+		case fl.Name == "out" || fl.Name == "log" || fl.Name == "save-every" || fl.Name == "config":
 		case option && !f.set[fl.Name]:
 			f.args[fl.Name] = "(method default)"
 		default:
@@ -336,14 +362,6 @@ func optionsString(method string, o sharp.Options) string {
 	return strings.Join(parts, " ")
 }
 
-// dropoutProbs are the dropout probabilities a GPT-2 run applies, as the
-// step log records them.
-type dropoutProbs struct {
-	Resid float64 `json:"resid_pdrop"`
-	Embd  float64 `json:"embd_pdrop"`
-	Attn  float64 `json:"attn_pdrop"`
-}
-
 // parseDropout checks --dropout: "config" or a probability in [0, 1). It
 // returns the canonical spelling (the resume check compares it) and the
 // probability (−1 for config).
@@ -365,7 +383,7 @@ func validate(f *finetuneFlags) (sched optim.Schedule, opts sharp.Options, err e
 	for _, r := range []struct {
 		name string
 		ok   bool
-	}{{"model", f.model != ""}, {"train", f.trainFile != ""}, {"out", f.out != ""}, {"method", f.method != ""},
+	}{{"model", f.model != ""}, {"out", f.out != ""}, {"method", f.method != ""},
 		{"steps", f.set["steps"]}, {"batch-size", f.set["batch-size"]}, {"lr", f.set["lr"]}} {
 		if !r.ok {
 			missing = append(missing, "--"+r.name)
@@ -396,9 +414,30 @@ func validate(f *finetuneFlags) (sched optim.Schedule, opts sharp.Options, err e
 		{!(f.beta1 >= 0 && f.beta1 < 1), "beta1", "in [0, 1)", f.beta1},
 		{!(f.beta2 >= 0 && f.beta2 < 1), "beta2", "in [0, 1)", f.beta2},
 		{!(f.adamEps > 0) || !finite(f.adamEps), "adam-eps", "> 0 and finite", f.adamEps},
+		{f.headWarmup < 0, "head-warmup", "≥ 0", f.headWarmup},
+		{f.evalEvery < 0, "eval-every", "≥ 0 (0: never)", f.evalEvery},
 	} {
 		if c.bad {
 			return nil, opts, fmt.Errorf("--%s must be %s (got %v)", c.flag, c.rng, c.got)
+		}
+	}
+	switch {
+	case f.trainFile != "" && f.set["domain"]:
+		return nil, opts, errors.New("--train and --domain exclude each other: --train takes pre-tokenized sequences for a GPT-2 model, --data/--domain a family's domain")
+	case f.trainFile != "" && (f.evalEvery > 0 || f.headWarmup > 0 || f.set["head"] || f.set["task"]):
+		return nil, opts, errors.New("--eval-every, --head-warmup, --head and --task need a family's domain (--data, --domain), not --train")
+	case f.selectBy != "last" && f.selectBy != "best":
+		return nil, opts, fmt.Errorf("--select must be last or best (got %q)", f.selectBy)
+	case f.selectBy == "best" && f.evalEvery == 0:
+		return nil, opts, errors.New("--select best needs --eval-every N (the validation loss decides)")
+	case f.head != "new" && f.head != "pretrained-rows":
+		return nil, opts, fmt.Errorf("--head must be new or pretrained-rows (got %q)", f.head)
+	case f.task != "gettext" && f.task != "mansec":
+		return nil, opts, fmt.Errorf("--task must be gettext or mansec (got %q)", f.task)
+	}
+	if f.trainFile == "" {
+		if st, err := os.Stat(f.dataDir); err != nil || !st.IsDir() {
+			return nil, opts, fmt.Errorf("--data %s: no such directory (run `tram data fetch && tram data build`), or give --train FILE", f.dataDir)
 		}
 	}
 	if f.optimizer != "sgd" && f.optimizer != "adamw" {
@@ -495,145 +534,119 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if method.SpectralHead {
-		return fmt.Errorf("--method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
-	}
-	model, err := gpt2.Load(f.model)
-	if err != nil {
-		return err
-	}
-	// OUTDIR gets the input's config.json and tokenizer.json as they are:
-	// read them now, so that a missing or unreadable file stops the run
-	// before its steps.
-	configRaw, err := os.ReadFile(filepath.Join(f.model, "config.json"))
-	if err != nil {
-		return err
-	}
-	tokRaw, err := os.ReadFile(filepath.Join(f.model, "tokenizer.json"))
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	data, err := train.ReadJSONL(f.trainFile, model.Config.VocabSize)
-	if err != nil {
-		return err
-	}
-	if data.T > model.Config.NPositions {
-		return fmt.Errorf("%s: sequences of length %d exceed n_positions %d", f.trainFile, data.T, model.Config.NPositions)
-	}
-	if f.batch > data.N() {
-		return fmt.Errorf("--batch-size %d exceeds the %d sequences in %s (valid: 1 … %d)", f.batch, data.N(), f.trainFile, data.N())
-	}
-	// Dropout: the flag's probability for every dropout GPT-2 defines (the
-	// model code applies the config fields), or config.json's.
-	inputConfig := model.Config
+	var dropout *float64
 	if _, p, _ := parseDropout(f.dropout); p >= 0 {
-		model.Config.ResidPdrop, model.Config.EmbdPdrop, model.Config.AttnPdrop = p, p, p
+		dropout = &p
 	}
-	drop := dropoutProbs{Resid: model.Config.ResidPdrop, Embd: model.Config.EmbdPdrop, Attn: model.Config.AttnPdrop}
-	dropJSON, _ := json.Marshal(drop)
-
-	var base optim.Optimizer
-	if f.optimizer == "sgd" {
-		base = optim.NewSGD(f.lr, f.momentum, f.wd)
+	// The model, its data and its validation split: pre-tokenized
+	// sequences (--train), or a family's domain (--data, --domain).
+	var setup *family.Setup
+	if f.trainFile != "" {
+		if method.SpectralHead {
+			return fmt.Errorf("--method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
+		}
+		setup, err = family.OpenSequences(f.model, family.SequencesOptions{File: f.trainFile, Batch: f.batch, Micro: f.micro,
+			Seed: f.seed, NoShuffle: f.noShuffle, Dropout: dropout})
 	} else {
+		if fam, err := family.Detect(f.model); err != nil {
+			return err
+		} else if method.SpectralHead && fam == "lm" {
+			return fmt.Errorf("--method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
+		}
+		setup, err = family.Open(f.model, family.Options{Data: f.dataDir, Domain: f.domain, Task: f.task, Batch: f.batch,
+			Micro: f.micro, Seed: f.seed, Head: f.head, SpectralHead: method.SpectralHead, Dropout: dropout})
+	}
+	if err != nil {
+		return err
+	}
+	if f.batch > setup.TrainSize {
+		return fmt.Errorf("--batch-size %d exceeds the %d training examples of the %s domain %s (valid: 1 … %d)", f.batch, setup.TrainSize, setup.Family, setup.Domain, setup.TrainSize)
+	}
+	if f.headWarmup > 0 && setup.HeadHi <= setup.HeadLo {
+		return fmt.Errorf("--head-warmup %d: the %s model gets no new head", f.headWarmup, setup.Family)
+	}
+	if f.evalEvery > 0 && setup.Validate == nil {
+		return errors.New("--eval-every needs a validation split: fine-tune on a family's domain (--data, --domain) instead of --train")
+	}
+	for _, n := range setup.Notices {
+		fmt.Fprintf(stderr, "tram finetune: %s\n", n)
+	}
+	newBase := func() optim.Optimizer {
+		if f.optimizer == "sgd" {
+			return optim.NewSGD(f.lr, f.momentum, f.wd)
+		}
 		a := optim.NewAdamW(f.lr, f.wd)
 		a.Beta1, a.Beta2, a.Eps = f.beta1, f.beta2, f.adamEps
-		base = a
+		return a
 	}
-	task := train.NewLMTask(model, data, f.batch, !f.noShuffle, f.seed)
-	task.Micro = f.micro
-	opt := sharp.New(model, base, method, f.seed)
-	opt.ClipNorm = f.clip
-	opt.StopOnNonFinite = f.stopNonFinite
-
-	// Resume from the newest snapshot of an interrupted run, if any.
-	stateDir := filepath.Clean(f.out) + ".partial"
-	first := 0
-	prog, err := loadRun(stateDir, model, base, opt, f.args)
-	switch {
-	case err == nil:
-		first, task.Cursor = prog.Step, prog.Cursor
-		fmt.Fprintf(stderr, "tram finetune: resuming %s at step %d\n", stateDir, first)
-	case !errors.Is(err, errNoRun):
-		return err
-	}
+	base := newBase()
 	var logw *os.File
+	stateDir := filepath.Clean(f.out) + ".partial"
 	if f.logFile != "" {
 		mode := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-		if first > 0 {
-			mode = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		if _, err := os.Stat(filepath.Join(stateDir, "latest")); err == nil {
+			mode = os.O_CREATE | os.O_WRONLY | os.O_APPEND // a resumed run appends
 		}
 		if logw, err = os.OpenFile(f.logFile, mode, 0o644); err != nil {
 			return fmt.Errorf("--log: %w", err)
 		}
 		defer logw.Close()
 	}
-	snapshot := func(step int) error {
-		return saveRun(stateDir, model, base, opt, runProgress{Step: step, Cursor: task.Cursor, Args: f.args})
+	dropJSON, _ := json.Marshal(setup.Dropout)
+	on := false
+	for _, p := range setup.Dropout {
+		on = on || p > 0
+	}
+	if on && setup.Family == "lm" && f.trainFile != "" {
+		fmt.Fprintf(stderr, "tram finetune: dropout on (--dropout %s: resid_pdrop %g, embd_pdrop %g, attn_pdrop %g): d measures dropout noise too\n",
+			f.dropout, setup.Dropout["resid_pdrop"], setup.Dropout["embd_pdrop"], setup.Dropout["attn_pdrop"])
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if drop != (dropoutProbs{}) {
-		fmt.Fprintf(stderr, "tram finetune: dropout on (--dropout %s: resid_pdrop %g, embd_pdrop %g, attn_pdrop %g): d measures dropout noise too\n",
-			f.dropout, drop.Resid, drop.Embd, drop.Attn)
-	}
-
 	bar := newProgress(stderr, "finetune "+f.method, f.steps)
-	start := time.Now()
-	for step := first; step < f.steps; step++ {
-		if step == interruptAt {
-			stop() // test hook: behave as if interrupted here
-			<-ctx.Done()
-		}
-		if ctx.Err() != nil {
-			bar.done()
-			if err := snapshot(step); err != nil {
-				return fmt.Errorf("interrupted at step %d, and saving the run failed: %w", step, err)
-			}
-			return fmt.Errorf("interrupted at step %d; the run is saved in %s: rerun the same command to resume", step, stateDir)
-		}
-		base.SetLR(sched.LR(step))
-		task.Next()
-		st, err := opt.Step(task)
-		if err != nil {
-			return err
-		}
-		if st.Skipped {
-			fmt.Fprintf(stderr, "tram finetune: step %d skipped: %s\n", st.Step, st.Reason)
-		}
-		if logw != nil {
-			rec := map[string]any{"step": st.Step, "loss": st.Loss, "d": st.D, "radius": st.Radius, "reg_d": st.RegD, "eps_norm": st.EpsNorm, "grad_norm": st.GradNorm,
-				"sharp_grad_norm": st.SharpGradNorm, "lr": base.LR(), "skipped": st.Skipped, "dropout": json.RawMessage(dropJSON),
-				"pass1_ms": ms(st.Pass1), "target_ms": ms(st.Target), "pass2_ms": ms(st.Pass2), "update_ms": ms(st.Update)}
-			b, _ := json.Marshal(finite(rec))
-			if _, err := fmt.Fprintln(logw, string(b)); err != nil {
-				return fmt.Errorf("--log: %w", err)
-			}
-		}
-		bar.update(step+1, fmt.Sprintf("loss %.4f d %.3g", st.Loss, st.D))
-		if f.saveEvery > 0 && (step+1)%f.saveEvery == 0 && step+1 < f.steps {
-			if err := snapshot(step + 1); err != nil {
-				return err
-			}
-		}
+	cfg := finetunepkg.Config{Setup: setup, Method: method, Base: base, Schedule: sched, Steps: f.steps, Seed: f.seed,
+		ClipNorm: f.clip, StopOnNonFinite: f.stopNonFinite, EvalEvery: f.evalEvery, Select: f.selectBy,
+		HeadWarmup: f.headWarmup, NewHeadWarmupBase: newBase, StateDir: stateDir, SaveEvery: f.saveEvery, Args: f.args,
+		LogFields: map[string]any{"dropout": json.RawMessage(dropJSON)},
+		Progress:  func(done, total int, note string) { bar.update(done, note) },
+		Notify:    func(msg string) { fmt.Fprintf(stderr, "tram finetune: %s\n", msg) }}
+	if logw != nil {
+		cfg.Log = logw
 	}
+	if interruptAt > 0 {
+		cfg.InterruptAfter = interruptAt
+	}
+	res, err := finetunepkg.Run(ctx, cfg)
 	bar.done()
-	model.Config = inputConfig // the written config.json is the input's
-	model.Metadata = map[string]string{
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{
 		"tram_version": version, "tram_method": f.method, "tram_steps": fmt.Sprint(f.steps),
-		"tram_skipped_steps": fmt.Sprint(opt.Skipped()), "tram_gemm_backend": gemm.Backend(),
+		"tram_skipped_steps": fmt.Sprint(res.Skipped), "tram_gemm_backend": gemm.Backend(),
 		"tram_threads": fmt.Sprint(parallel.Threads()), "tram_seed": fmt.Sprint(f.seed),
 		"tram_optimizer": f.optimizer, "tram_options": optionsString(f.method, opts),
 		"tram_dropout": f.dropout, "tram_dropout_probs": string(dropJSON),
+		"tram_family": setup.Family, "tram_select": f.selectBy, "tram_kept_step": fmt.Sprint(res.Kept),
 	}
-	if err := writeOutput(f.out, model, configRaw, tokRaw); err != nil {
-		if serr := snapshot(f.steps); serr != nil {
+	if setup.Domain != "" {
+		meta["tram_domain"] = setup.Domain
+	}
+	if f.headWarmup > 0 {
+		meta["tram_head_warmup"] = fmt.Sprint(f.headWarmup)
+	}
+	if err := writeOutput(f.out, func(dir string) error { return setup.Save(dir, meta) }); err != nil {
+		if serr := res.Snapshot(); serr != nil {
 			return fmt.Errorf("writing --out %s failed: %v; saving the finished run to %s failed too: %v", f.out, err, stateDir, serr)
 		}
 		return fmt.Errorf("writing --out %s failed: %v; the finished run is saved in %s: rerun the same command to write it", f.out, err, stateDir)
 	}
 	os.RemoveAll(stateDir) // the run is complete: its snapshots are no longer needed
-	fmt.Fprintf(stderr, "tram finetune: %d steps in %s (%d skipped); model written to %s\n", f.steps-first, time.Since(start).Round(time.Millisecond), opt.Skipped(), f.out)
+	kept := ""
+	if f.selectBy == "best" {
+		kept = fmt.Sprintf("; kept step %d (validation loss %.4f)", res.Kept, res.KeptLoss)
+	}
+	fmt.Fprintf(stderr, "tram finetune: %d steps in %s (%d skipped)%s; model written to %s\n", f.steps-res.Resumed, res.Wall.Round(time.Millisecond), res.Skipped, kept, f.out)
 	return nil
 }
 
@@ -641,7 +654,7 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 // (when there is one) into a temporary sibling of out and renames it into
 // place, replacing an existing out (checked by checkOut to hold only these
 // files). On error nothing is left at out that was not there before.
-func writeOutput(out string, model *gpt2.Model, configRaw, tokRaw []byte) error {
+func writeOutput(out string, save func(dir string) error) error {
 	out = filepath.Clean(out)
 	parent, base := filepath.Dir(out), filepath.Base(out)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -655,17 +668,8 @@ func writeOutput(out string, model *gpt2.Model, configRaw, tokRaw []byte) error 
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	if err := model.Save(tmp); err != nil {
+	if err := save(tmp); err != nil {
 		return err
-	}
-	files := map[string][]byte{"config.json": configRaw}
-	if tokRaw != nil {
-		files["tokenizer.json"] = tokRaw
-	}
-	for name, raw := range files {
-		if err := checkpoint.WriteAtomic(filepath.Join(tmp, name), func(w io.Writer) error { _, err := w.Write(raw); return err }); err != nil {
-			return err
-		}
 	}
 	if testHookWriteOutput != nil {
 		if err := testHookWriteOutput(tmp); err != nil {

@@ -111,6 +111,9 @@ func (c Config) prefix() string {
 type Model struct {
 	Config Config
 	Head   Head
+	// Metadata is written into model.safetensors' __metadata__ next to
+	// {"format": "pt"} (run provenance: tram version, method, seed…).
+	Metadata map[string]string
 	params nn.Params
 	bufs   nn.Params
 
@@ -386,7 +389,11 @@ func (m *Model) Save(dir string) error {
 			ts = append(ts, checkpoint.Tensor{Name: m.FileName(p.Name()), Shape: p.Shape(), Data: p.Data})
 		}
 	}
-	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
+	meta := map[string]string{"format": "pt"}
+	for k, v := range m.Metadata {
+		meta[k] = v
+	}
+	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, meta); err != nil {
 		return err
 	}
 	return checkpoint.WriteJSON(filepath.Join(dir, "config.json"), m.Config)

@@ -231,7 +231,11 @@ func (m *MLP) Features(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
 
 // Save writes config.json and model.safetensors (parameters and buffers,
 // num_batches_tracked as I64 as PyTorch stores it) atomically into dir.
-func Save(m Model, dir string) error {
+func Save(m Model, dir string) error { return SaveWithMetadata(m, dir, nil) }
+
+// SaveWithMetadata is Save with extra entries for model.safetensors'
+// __metadata__ (run provenance: tram version, method, seed…).
+func SaveWithMetadata(m Model, dir string, metadata map[string]string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -245,7 +249,11 @@ func Save(m Model, dir string) error {
 			ts = append(ts, t)
 		}
 	}
-	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
+	meta := map[string]string{"format": "pt"}
+	for k, v := range metadata {
+		meta[k] = v
+	}
+	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, meta); err != nil {
 		return err
 	}
 	return checkpoint.WriteJSON(filepath.Join(dir, "config.json"), m.Config())
