@@ -114,8 +114,8 @@ type Model struct {
 	// Metadata is written into model.safetensors' __metadata__ next to
 	// {"format": "pt"} (run provenance: tram version, method, seed…).
 	Metadata map[string]string
-	params nn.Params
-	bufs   nn.Params
+	params   nn.Params
+	bufs     nn.Params
 
 	Word, Pos, Type *nn.Embedding
 	EmbLN           *nn.LayerNorm
