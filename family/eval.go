@@ -449,7 +449,11 @@ func loadEncoder(dir string) (*bert.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = transplant(dir, m, func(n string) []string { return []string{m.FileName(n), "bert." + n, "roberta." + n, n} }, func(string) bool { return false })
+	fresh, err := xlingHead(dir) // the pooler, when the file has none, is unused here
+	if err != nil {
+		return nil, err
+	}
+	_, err = transplant(dir, m, func(n string) []string { return []string{m.FileName(n), "bert." + n, "roberta." + n, n} }, fresh)
 	return m, err
 }
 
