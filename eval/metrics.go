@@ -105,12 +105,20 @@ type Perplexity struct {
 // Encoder turns text into token ids.
 type Encoder interface{ Encode(string) []int32 }
 
+// DocError reports a problem with one document (its index in the list).
+type DocError struct {
+	Doc int
+	Msg string
+}
+
+func (e *DocError) Error() string { return fmt.Sprintf("document %d: %s", e.Doc+1, e.Msg) }
+
 // LMPerplexity scores documents with a GPT-2 model: each document is
 // encoded on its own and cut into consecutive windows of n_positions
 // tokens, and in each window every token after the first is predicted from
 // its prefix (the contract of `tram score`). Windows are grouped by length
 // and batched, batch at a time, in a fixed order. Token ids at or beyond
-// the model's vocabulary are an error naming the document.
+// the model's vocabulary are a *DocError naming the document.
 func LMPerplexity(m *gpt2.Model, tok Encoder, docs []string, batch int) (Perplexity, error) {
 	var res Perplexity
 	P := m.Config.NPositions
@@ -120,7 +128,7 @@ func LMPerplexity(m *gpt2.Model, tok Encoder, docs []string, batch int) (Perplex
 		ids := tok.Encode(d)
 		for _, id := range ids {
 			if int(id) >= m.Config.VocabSize || id < 0 {
-				return res, fmt.Errorf("document %d: token id %d from the tokenizer exceeds the model's vocab_size %d", i+1, id, m.Config.VocabSize)
+				return res, &DocError{i, fmt.Sprintf("token id %d from the tokenizer exceeds the model's vocab_size %d", id, m.Config.VocabSize)}
 			}
 		}
 		for start := 0; start < len(ids); start += P {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,5 +185,34 @@ func TestRecipeConfig(t *testing.T) {
 	md := metadata(t, out)
 	if md["tram_steps"] != "3" || !strings.Contains(md["tram_options"], "rho=0.07") || md["tram_optimizer"] != "sgd" {
 		t.Errorf("metadata %v", md)
+	}
+}
+
+// TestEvalPerplexityEqualsScore: an lm split whose texts are single lines
+// gives the same documents, tokens and perplexity in tram eval and tram
+// score.
+func TestEvalPerplexityEqualsScore(t *testing.T) {
+	data, pre := familyFixture(t)
+	texts, err := family.LMTexts(filepath.Join(data, "lm"), "poetry", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "poetry.txt")
+	os.WriteFile(file, []byte(strings.Join(texts, "\n")+"\n"), 0o644)
+	var out, stderr bytes.Buffer
+	if rc := runMain([]string{"score", "--model", pre["lm"], "--json", file}, &out, &stderr); rc != 0 {
+		t.Fatal(stderr.String())
+	}
+	var s scoreResult
+	json.Unmarshal(out.Bytes(), &s)
+	out.Reset()
+	if rc := runMain([]string{"eval", "--model", pre["lm"], "--data", data, "--domains", "poetry"}, &out, &stderr); rc != 0 {
+		t.Fatal(stderr.String())
+	}
+	var rep family.Report
+	json.Unmarshal(out.Bytes(), &rep)
+	d := rep.Domains[0]
+	if s.Documents != d.Documents || s.Tokens != d.Tokens || s.PPL == nil || d.Perplexity == nil || math.Abs(*s.PPL-*d.Perplexity) > 1e-6**s.PPL {
+		t.Errorf("score %+v, eval %+v", s, d)
 	}
 }

@@ -7,16 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
-	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"unicode/utf8"
 
-	"github.com/tramlab/tram/autograd"
+	"github.com/tramlab/tram/eval"
 	"github.com/tramlab/tram/models/gpt2"
-	"github.com/tramlab/tram/nn"
 	"github.com/tramlab/tram/tokenizer"
 )
 
@@ -25,12 +21,8 @@ func init() {
 }
 
 // scoreResult is the JSON contract of `tram score --json`.
-type scoreResult struct {
-	Documents  int      `json:"documents"`
-	Tokens     int      `json:"tokens"`
-	NLL        *float64 `json:"nll"`
-	Perplexity *float64 `json:"perplexity"`
-}
+// scoreResult is what tram score prints: eval.Perplexity's fields.
+type scoreResult = eval.Perplexity
 
 func runScore(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("score", "--model DIR [--json] FILE",
@@ -84,7 +76,7 @@ func runScore(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%d documents, 0 predicted tokens: no perplexity\n", res.Documents)
 		return nil
 	}
-	fmt.Fprintf(stdout, "%d documents, %d predicted tokens: nll %.4f nats/token, perplexity %.3f\n", res.Documents, res.Tokens, *res.NLL, *res.Perplexity)
+	fmt.Fprintf(stdout, "%d documents, %d predicted tokens: nll %.4f nats/token, perplexity %.3f\n", res.Documents, res.Tokens, *res.NLL, *res.PPL)
 	return nil
 }
 
@@ -102,9 +94,9 @@ func score(dir, file string, batch int) (scoreResult, error) {
 	if err != nil {
 		return res, err
 	}
-	P := m.Config.NPositions
-	// Windows grouped by length, so that each forward pass is one batch.
-	byLen := map[int][]int32{}
+	// Every non-empty line is one document (CR LF endings accepted).
+	var docs []string
+	var lineOf []int
 	lines := bytes.Split(raw, []byte("\n"))
 	if len(lines) > 0 && len(lines[len(lines)-1]) == 0 {
 		lines = lines[:len(lines)-1] // the text after a final newline is not a line
@@ -117,43 +109,13 @@ func score(dir, file string, batch int) (scoreResult, error) {
 		if !utf8.Valid(line) {
 			return res, fmt.Errorf("%s:%d: invalid UTF-8", file, i+1)
 		}
-		res.Documents++
-		ids := tok.Encode(string(line))
-		for _, id := range ids {
-			if int(id) >= m.Config.VocabSize {
-				return res, fmt.Errorf("%s:%d: token id %d from the tokenizer exceeds the model's vocab_size %d", file, i+1, id, m.Config.VocabSize)
-			}
-		}
-		for start := 0; start < len(ids); start += P {
-			w := ids[start:min(start+P, len(ids))]
-			if len(w) >= 2 {
-				byLen[len(w)] = append(byLen[len(w)], w...)
-			}
-		}
+		docs, lineOf = append(docs, string(line)), append(lineOf, i+1)
 	}
-	lens := slices.Sorted(maps.Keys(byLen)) // a fixed order keeps the sum deterministic
-	g := autograd.NewGraph[float32]()
-	var sum float64
-	var tg []int32
-	for _, T := range lens {
-		flat := byLen[T]
-		n := len(flat) / T
-		for s := 0; s < n; s += batch {
-			b := min(batch, n-s)
-			ids := flat[s*T : (s+b)*T]
-			tg = gpt2.ShiftTargets(tg, ids, b, T)
-			g.Reset()
-			g.NoGrad(func() {
-				_, loss := m.LMLoss(&nn.Pass{G: g}, ids, b, T, tg)
-				sum += float64(loss.Item()) * float64(len(tg))
-			})
-			res.Tokens += len(tg)
-		}
+	p, err := eval.LMPerplexity(m, tok, docs, batch)
+	if de := (*eval.DocError)(nil); errors.As(err, &de) {
+		return res, fmt.Errorf("%s:%d: %s", file, lineOf[de.Doc], de.Msg)
+	} else if err != nil {
+		return res, err
 	}
-	if res.Tokens > 0 {
-		nll := sum / float64(res.Tokens)
-		ppl := math.Exp(nll)
-		res.NLL, res.Perplexity = &nll, &ppl
-	}
-	return res, nil
+	return p, nil
 }
