@@ -622,7 +622,7 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 		return err
 	}
 	meta := map[string]string{
-		"tram_version": version, "tram_method": f.method, "tram_steps": fmt.Sprint(f.steps),
+		"tram_version": version, "tram_commit": commit(), "tram_method": f.method, "tram_steps": fmt.Sprint(f.steps),
 		"tram_skipped_steps": fmt.Sprint(res.Skipped), "tram_gemm_backend": gemm.Backend(),
 		"tram_threads": fmt.Sprint(parallel.Threads()), "tram_seed": fmt.Sprint(f.seed),
 		"tram_optimizer": f.optimizer, "tram_options": optionsString(f.method, opts),

@@ -76,7 +76,7 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	bar := newProgress(stderr, "pretrain "+family, 0)
 	o := pretrain.Options{Data: *dataDir, Out: *out, Steps: *steps, Batch: *batch, LR: *lr, Seed: *seed,
-		SaveEvery: *saveEvery, Command: "tram pretrain " + strings.Join(args, " "), Version: version, Log: stderr}
+		SaveEvery: *saveEvery, Command: "tram pretrain " + strings.Join(args, " "), Version: fullVersion(), Log: stderr}
 	var lastLine time.Time
 	o.Progress = func(done, total int, loss float64) {
 		bar.total = total

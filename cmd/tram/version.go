@@ -23,15 +23,30 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	commit := "unknown"
+	fmt.Fprintf(stdout, "tram %s (commit %s, %s %s/%s)\ngemm backend: %s, threads: %d\n",
+		version, commit(), runtime.Version(), runtime.GOOS, runtime.GOARCH, gemm.Backend(), parallel.Threads())
+	return nil
+}
+
+// commit returns the commit tram was built from ("+dirty" when the tree had
+// uncommitted changes), or "unknown".
+func commit() string {
+	c, dirty := "unknown", false
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				commit = s.Value
+			switch s.Key {
+			case "vcs.revision":
+				c = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "tram %s (commit %s, %s %s/%s)\ngemm backend: %s, threads: %d\n",
-		version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, gemm.Backend(), parallel.Threads())
-	return nil
+	if dirty {
+		c += "+dirty"
+	}
+	return c
 }
+
+// fullVersion is the version and the commit, as run records state them.
+func fullVersion() string { return version + " (commit " + commit() + ")" }
