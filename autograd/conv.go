@@ -3,12 +3,21 @@ package autograd
 import (
 	"fmt"
 	"math"
+
+	"github.com/tramlab/tram/internal/parallel"
 )
 
 // Conv2d convolves x [N, C, H, W] with w [O, C, KH, KW] (cross-correlation,
 // as PyTorch) at the given stride and zero padding, adding bias [O] when it
 // is not nil. The result is [N, O, OH, OW] with OH = (H + 2·pad − KH)/stride + 1.
-// It runs as im2col followed by one matrix product for the whole batch.
+//
+// It runs as im2col and a matrix product per group of a few images
+// (convPlan), so the column matrix of a group stays in cache instead of
+// being materialized for the whole batch; groups are split across threads.
+// Only x is kept for the backward pass, which rebuilds each group's
+// columns. The weight gradient sums the groups of each thread's share in
+// order and then the threads' partial sums in order: deterministic for a
+// given thread count.
 func (g *Graph[T]) Conv2d(x, w, bias *Tensor[T], stride, pad int) *Tensor[T] {
 	if x.Dims() != 4 || w.Dims() != 4 || x.Dim(1) != w.Dim(1) || stride < 1 || pad < 0 ||
 		(bias != nil && bias.Len() != w.Dim(0)) {
@@ -18,30 +27,57 @@ func (g *Graph[T]) Conv2d(x, w, bias *Tensor[T], stride, pad int) *Tensor[T] {
 	if geo.oh <= 0 || geo.ow <= 0 {
 		panic(fmt.Sprintf("autograd: Conv2d: kernel %v larger than padded input %v", w.Shape(), x.Shape()))
 	}
-	P := geo.oh * geo.ow
-	K := geo.c * geo.kh * geo.kw
-	cols := g.bufNoZero(K * geo.n * P) // [K, N·P]
-	im2col(cols, x.Data, geo)
-	tmp := g.bufNoZero(geo.o * geo.n * P) // [O, N·P]
-	mm(false, false, geo.o, geo.n*P, K, 1, w.Data, K, cols, geo.n*P, 0, tmp, geo.n*P)
 	out := g.newTensor(geo.n, geo.o, geo.oh, geo.ow)
-	for o := 0; o < geo.o; o++ {
-		var b T
-		if bias != nil {
-			b = bias.Data[o]
-		}
-		for nn := 0; nn < geo.n; nn++ {
-			src, dst := tmp[(o*geo.n+nn)*P:], out.Data[(nn*geo.o+o)*P:(nn*geo.o+o+1)*P]
-			for i := range dst {
-				dst[i] = src[i] + b
+	pl := geo.plan()
+	P, K, O := geo.oh*geo.ow, geo.kk(), geo.o
+	// Per chunk: the group's columns [K, G·P] and, for groups of more than
+	// one image, the product [O, G·P] before it is scattered into out.
+	per := K * pl.gp
+	if pl.g > 1 {
+		per += O * pl.gp
+	}
+	ws := g.workspace(pl.chunks * per)
+	X, W, Y := x.Data, w.Data, out.Data
+	parallel.For(pl.chunks, 1, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			cols := ws[ch*per : ch*per+K*pl.gp]
+			tmp := ws[ch*per+K*pl.gp : (ch+1)*per]
+			g0, g1 := pl.groups(ch)
+			for gr := g0; gr < g1; gr++ {
+				n0, gn := pl.group(gr, geo.n)
+				gp := gn * P
+				cols := cols[:K*gp]
+				im2col(cols, X, geo, n0, gn)
+				if gn == 1 {
+					mm(false, false, O, P, K, 1, W, K, cols, P, 0, Y[n0*O*P:], P)
+				} else {
+					mm(false, false, O, gp, K, 1, W, K, cols, gp, 0, tmp, gp)
+					for m := 0; m < gn; m++ {
+						for o := 0; o < O; o++ {
+							copy(Y[((n0+m)*O+o)*P:((n0+m)*O+o+1)*P], tmp[o*gp+m*P:])
+						}
+					}
+				}
+				if bias != nil {
+					for m := 0; m < gn; m++ {
+						for o, b := range bias.Data {
+							addScalar(Y[((n0+m)*O+o)*P:((n0+m)*O+o+1)*P], b)
+						}
+					}
+				}
 			}
 		}
-	}
+	})
 	if n := g.record(out, conv2dBackward[T], x, w, bias); n != nil {
-		n.aux[0], n.aux[1] = cols, tmp
 		n.ints[0], n.ints[1] = stride, pad
 	}
 	return out
+}
+
+func addScalar[T Float](x []T, b T) {
+	for i := range x {
+		x[i] += b
+	}
 }
 
 type convGeo struct{ n, c, h, w, o, kh, kw, stride, pad, oh, ow int }
@@ -53,97 +89,367 @@ func convGeometry(xs, ws []int, stride, pad int) convGeo {
 	return g
 }
 
-// im2col writes cols[(c·KH+i)·KW+j][n·P + oy·OW + ox] = x[n][c][oy·s+i−p][ox·s+j−p].
-func im2col[T Float](cols, x []T, g convGeo) {
+// kk is the length of a column: C·KH·KW.
+func (g convGeo) kk() int { return g.c * g.kh * g.kw }
+
+// convPlan splits a batch into groups of g images (the last may be
+// smaller) and the groups into chunks, one per thread.
+type convPlan struct {
+	g, gp     int // images per group, and columns per group (g·OH·OW)
+	ngroups   int
+	chunks    int
+	perThread int
+}
+
+// convGroupCols is the number of output positions a group aims for: enough
+// columns for an efficient matrix product (the weight gradient's inner
+// dimension is the group's column count), few enough that a group's
+// column matrix stays in the per-core caches.
+const convGroupCols = 256
+
+// plan groups images so that a group has about convGroupCols output
+// positions (at least one image), and deals the groups to
+// min(threads, groups) chunks of consecutive groups. The split depends
+// only on the shapes and the thread count.
+func (g convGeo) plan() convPlan {
 	P := g.oh * g.ow
-	NP := g.n * P
-	pfor2(g.c*g.kh*g.kw, NP, func(lo, hi int) {
-		for row := lo; row < hi; row++ {
-			c, i, j := row/(g.kh*g.kw), row/g.kw%g.kh, row%g.kw
-			dst := cols[row*NP : (row+1)*NP]
-			for nn := 0; nn < g.n; nn++ {
-				img := x[(nn*g.c+c)*g.h*g.w:]
-				for oy := 0; oy < g.oh; oy++ {
-					y := oy*g.stride + i - g.pad
-					d := dst[nn*P+oy*g.ow : nn*P+(oy+1)*g.ow]
-					if y < 0 || y >= g.h {
+	G := max(1, min(g.n, (convGroupCols+P-1)/P))
+	pl := convPlan{g: G, gp: G * P, ngroups: (g.n + G - 1) / G}
+	pl.chunks = max(1, min(parallel.Threads(), pl.ngroups))
+	return pl
+}
+
+// groups returns chunk ch's groups [g0, g1).
+func (pl convPlan) groups(ch int) (g0, g1 int) {
+	return ch * pl.ngroups / pl.chunks, (ch + 1) * pl.ngroups / pl.chunks
+}
+
+// group returns the first image of group gr and its number of images.
+func (pl convPlan) group(gr, n int) (n0, gn int) {
+	n0 = gr * pl.g
+	return n0, min(pl.g, n-n0)
+}
+
+// im2col writes the columns of images n0 … n0+gn−1 of x:
+// cols[(c·KH+i)·KW+j][m·P + oy·OW + ox] = x[n0+m][c][oy·s+i−p][ox·s+j−p]
+// (0 outside the image), P = OH·OW.
+func im2col[T Float](cols, x []T, g convGeo, n0, gn int) {
+	P := g.oh * g.ow
+	ld := gn * P
+	HW := g.h * g.w
+	if g.stride == 1 && g.oh == g.h && g.ow == g.w {
+		im2colSame(cols, x, g, n0, gn)
+		return
+	}
+	for c := 0; c < g.c; c++ {
+		for i := 0; i < g.kh; i++ {
+			for j := 0; j < g.kw; j++ {
+				row := cols[((c*g.kh+i)*g.kw+j)*ld : ((c*g.kh+i)*g.kw+j+1)*ld]
+				lo, hi := validRange(g.ow, g.w, g.stride, j-g.pad)
+				for m := 0; m < gn; m++ {
+					img := x[((n0+m)*g.c+c)*HW : ((n0+m)*g.c+c+1)*HW]
+					for oy := 0; oy < g.oh; oy++ {
+						d := row[m*P+oy*g.ow : m*P+(oy+1)*g.ow]
+						y := oy*g.stride + i - g.pad
+						if y < 0 || y >= g.h || lo >= hi {
+							clear(d)
+							continue
+						}
+						clear(d[:lo])
+						clear(d[hi:])
+						src := img[y*g.w+lo*g.stride+j-g.pad:]
+						if g.stride == 1 {
+							copy(d[lo:hi], src)
+						} else {
+							dd := d[lo:hi]
+							src = src[:(len(dd)-1)*g.stride+1]
+							for k := range dd {
+								dd[k] = src[k*g.stride]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2colSame is im2col for stride 1 and outputs as large as the input
+// ("same" padding): the block of one image and kernel offset (i, j) is the
+// channel's image shifted by (i−p)·W + (j−p), so it is one contiguous copy,
+// after which the rows outside the image and the columns that wrapped
+// around from the neighbouring row are zeroed.
+func im2colSame[T Float](cols, x []T, g convGeo, n0, gn int) {
+	HW := g.h * g.w
+	ld := gn * HW
+	for c := 0; c < g.c; c++ {
+		for i := 0; i < g.kh; i++ {
+			dy := i - g.pad
+			y0, y1 := max(0, -dy), min(g.h, g.h-dy) // output rows inside the image
+			for j := 0; j < g.kw; j++ {
+				dx := j - g.pad
+				row := cols[((c*g.kh+i)*g.kw+j)*ld : ((c*g.kh+i)*g.kw+j+1)*ld]
+				for m := 0; m < gn; m++ {
+					img := x[((n0+m)*g.c+c)*HW : ((n0+m)*g.c+c+1)*HW]
+					d := row[m*HW : (m+1)*HW]
+					if y0 >= y1 {
 						clear(d)
 						continue
 					}
-					for ox := range d {
-						xx := ox*g.stride + j - g.pad
-						if xx < 0 || xx >= g.w {
-							d[ox] = 0
-						} else {
-							d[ox] = img[y*g.w+xx]
+					// d[oy·W + ox] = img[(oy+dy)·W + ox + dx] for oy in [y0, y1),
+					// clipped to the image's data at both ends.
+					lo, hi := y0*g.w, y1*g.w
+					slo, shi := lo+dy*g.w+dx, hi+dy*g.w+dx
+					if slo < 0 {
+						lo -= slo
+						slo = 0
+					}
+					if shi > HW {
+						hi -= shi - HW
+						shi = HW
+					}
+					clear(d[:lo])
+					copy(d[lo:hi], img[slo:shi])
+					clear(d[hi:])
+					// Columns whose source wrapped into a neighbouring row.
+					if dx < 0 {
+						for oy := y0; oy < y1; oy++ {
+							for ox := 0; ox < min(-dx, g.w); ox++ {
+								d[oy*g.w+ox] = 0
+							}
+						}
+					} else if dx > 0 {
+						for oy := y0; oy < y1; oy++ {
+							for ox := max(g.w-dx, 0); ox < g.w; ox++ {
+								d[oy*g.w+ox] = 0
+							}
 						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
-// col2im adds cols back into dx (the adjoint of im2col). Parallel over
-// channels, whose image regions are disjoint.
-func col2im[T Float](dx, cols []T, g convGeo) {
+// validRange returns the output columns [lo, hi) whose input column
+// ox·stride + off lies inside [0, w).
+func validRange(ow, w, stride, off int) (lo, hi int) {
+	// ox·stride + off ≥ 0  ⇔  ox ≥ ⌈−off/stride⌉
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	// ox·stride + off ≤ w−1  ⇔  ox ≤ ⌊(w−1−off)/stride⌋
+	if w-1-off < 0 {
+		return 0, 0
+	}
+	hi = min(ow, (w-1-off)/stride+1)
+	if lo > hi {
+		lo = hi
+	}
+	return lo, hi
+}
+
+// col2im adds the columns of images n0 … n0+gn−1 back into dx (the adjoint
+// of im2col); with fresh, dx's images hold garbage and are overwritten.
+func col2im[T Float](dx, cols []T, g convGeo, n0, gn int, fresh bool) {
 	P := g.oh * g.ow
-	NP := g.n * P
-	pfor2(g.c, g.kh*g.kw*NP, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
+	ld := gn * P
+	HW := g.h * g.w
+	if g.stride == 1 && g.oh == g.h && g.ow == g.w {
+		col2imSame(dx, cols, g, n0, gn, fresh)
+		return
+	}
+	if fresh {
+		clear(dx[n0*g.c*HW : (n0+gn)*g.c*HW])
+	}
+	for m := 0; m < gn; m++ {
+		for c := 0; c < g.c; c++ {
+			img := dx[((n0+m)*g.c+c)*HW : ((n0+m)*g.c+c+1)*HW]
 			for i := 0; i < g.kh; i++ {
 				for j := 0; j < g.kw; j++ {
-					src := cols[((c*g.kh+i)*g.kw+j)*NP:]
-					for nn := 0; nn < g.n; nn++ {
-						img := dx[(nn*g.c+c)*g.h*g.w:]
-						for oy := 0; oy < g.oh; oy++ {
-							y := oy*g.stride + i - g.pad
-							if y < 0 || y >= g.h {
-								continue
+					row := cols[((c*g.kh+i)*g.kw+j)*ld:]
+					lo, hi := validRange(g.ow, g.w, g.stride, j-g.pad)
+					if lo >= hi {
+						continue
+					}
+					for oy := 0; oy < g.oh; oy++ {
+						y := oy*g.stride + i - g.pad
+						if y < 0 || y >= g.h {
+							continue
+						}
+						s := row[m*P+oy*g.ow+lo : m*P+oy*g.ow+hi]
+						dst := img[y*g.w+lo*g.stride+j-g.pad:]
+						if g.stride == 1 {
+							dst = dst[:len(s)]
+							for k, v := range s {
+								dst[k] += v
 							}
-							s := src[nn*P+oy*g.ow:]
-							for ox := 0; ox < g.ow; ox++ {
-								if xx := ox*g.stride + j - g.pad; xx >= 0 && xx < g.w {
-									img[y*g.w+xx] += s[ox]
-								}
+						} else {
+							dst = dst[:(len(s)-1)*g.stride+1]
+							for k, v := range s {
+								dst[k*g.stride] += v
 							}
 						}
 					}
 				}
 			}
 		}
-	})
+	}
+}
+
+// col2imSame is col2im for the geometry of im2colSame: the columns whose
+// source wrapped into a neighbouring row are zeroed (in cols), then each
+// block is added to the shifted image in one contiguous run. With fresh,
+// the centre tap (i, j) = (pad, pad), which covers the whole image, is
+// copied first instead of clearing the image.
+func col2imSame[T Float](dx, cols []T, g convGeo, n0, gn int, fresh bool) {
+	HW := g.h * g.w
+	ld := gn * HW
+	for m := 0; m < gn; m++ {
+		for c := 0; c < g.c; c++ {
+			img := dx[((n0+m)*g.c+c)*HW : ((n0+m)*g.c+c+1)*HW]
+			if fresh {
+				copy(img, cols[((c*g.kh+g.pad)*g.kw+g.pad)*ld+m*HW:])
+			}
+			for i := 0; i < g.kh; i++ {
+				dy := i - g.pad
+				y0, y1 := max(0, -dy), min(g.h, g.h-dy)
+				if y0 >= y1 {
+					continue
+				}
+				for j := 0; j < g.kw; j++ {
+					if fresh && i == g.pad && j == g.pad {
+						continue
+					}
+					dx := j - g.pad
+					d := cols[((c*g.kh+i)*g.kw+j)*ld+m*HW : ((c*g.kh+i)*g.kw+j)*ld+(m+1)*HW]
+					if dx < 0 {
+						for oy := y0; oy < y1; oy++ {
+							for ox := 0; ox < min(-dx, g.w); ox++ {
+								d[oy*g.w+ox] = 0
+							}
+						}
+					} else if dx > 0 {
+						for oy := y0; oy < y1; oy++ {
+							for ox := max(g.w-dx, 0); ox < g.w; ox++ {
+								d[oy*g.w+ox] = 0
+							}
+						}
+					}
+					lo, hi := y0*g.w, y1*g.w
+					slo, shi := lo+dy*g.w+dx, hi+dy*g.w+dx
+					if slo < 0 {
+						lo -= slo
+						slo = 0
+					}
+					if shi > HW {
+						hi -= shi - HW
+						shi = HW
+					}
+					if lo < hi {
+						addTo(img[slo:shi], d[lo:hi])
+					}
+				}
+			}
+		}
+	}
 }
 
 func conv2dBackward[T Float](g *Graph[T], n *node[T]) {
 	x, w, bias, out := n.in[0], n.in[1], n.in[2], n.out
 	geo := convGeometry(x.Shape(), w.Shape(), n.ints[0], n.ints[1])
-	P := geo.oh * geo.ow
-	K := geo.c * geo.kh * geo.kw
-	NP := geo.n * P
-	cols, dTmp := n.aux[0], n.aux[1] // reuse tmp's buffer for dOut as [O, N·P]
+	P, K, O := geo.oh*geo.ow, geo.kk(), geo.o
 	dY := out.Grad
-	for o := 0; o < geo.o; o++ {
-		for nn := 0; nn < geo.n; nn++ {
-			copy(dTmp[(o*geo.n+nn)*P:(o*geo.n+nn+1)*P], dY[(nn*geo.o+o)*P:])
-		}
-	}
-	if n.wants(2) {
+	if n.wants(2) { // dB[o] += Σ_n Σ_p dY[n, o, p], parallel over channels
 		dB := g.grad(bias)
-		for o := 0; o < geo.o; o++ {
-			var s float64
-			for _, v := range dTmp[o*NP : (o+1)*NP] {
-				s += float64(v)
+		pfor2(O, geo.n*P, func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				var s float64
+				for nn := 0; nn < geo.n; nn++ {
+					for _, v := range dY[(nn*O+o)*P : (nn*O+o+1)*P] {
+						s += float64(v)
+					}
+				}
+				dB[o] += T(s)
 			}
-			dB[o] += T(s)
+		})
+	}
+	wantW, wantX := n.wants(1), n.wants(0)
+	if !wantW && !wantX {
+		return
+	}
+	pl := geo.plan()
+	var dW, dX []T
+	freshX := false
+	if wantW {
+		dW = g.grad(w)
+	}
+	if wantX {
+		dX, freshX = g.gradFresh(x)
+	}
+	// Per chunk: the group's columns [K, G·P] (then its column gradients),
+	// the group's output gradient as [O, G·P] when G > 1, and a partial
+	// weight gradient [O, K] when there is more than one chunk.
+	per := K * pl.gp
+	if pl.g > 1 {
+		per += O * pl.gp
+	}
+	partial := wantW && pl.chunks > 1
+	if partial {
+		per += O * K
+	}
+	ws := g.workspace(pl.chunks * per)
+	X, Wd := x.Data, w.Data
+	parallel.For(pl.chunks, 1, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			buf := ws[ch*per : (ch+1)*per]
+			cols, rest := buf[:K*pl.gp], buf[K*pl.gp:]
+			var dYg, dWc []T
+			if pl.g > 1 {
+				dYg, rest = rest[:O*pl.gp], rest[O*pl.gp:]
+			}
+			dWc = dW
+			if partial {
+				dWc = rest[:O*K]
+			}
+			g0, g1 := pl.groups(ch)
+			for gr := g0; gr < g1; gr++ {
+				n0, gn := pl.group(gr, geo.n)
+				gp := gn * P
+				cols := cols[:K*gp]
+				dy := dY[n0*O*P : (n0+gn)*O*P] // [O, P] when gn = 1
+				if gn > 1 {
+					dy = dYg[:O*gp]
+					for m := 0; m < gn; m++ {
+						for o := 0; o < O; o++ {
+							copy(dy[o*gp+m*P:o*gp+(m+1)*P], dY[((n0+m)*O+o)*P:])
+						}
+					}
+				}
+				if wantW { // dW[O, K] += dY_g[O, G·P] · cols_gᵀ
+					im2col(cols, X, geo, n0, gn)
+					var beta T = 1
+					if partial && gr == g0 {
+						beta = 0
+					}
+					mm(false, true, O, K, gp, 1, dy, gp, cols, gp, beta, dWc, K)
+				}
+				if wantX { // dcols[K, G·P] = Wᵀ · dY_g, then added back into dX
+					mm(true, false, K, gp, O, 1, Wd, K, dy, gp, 0, cols, gp)
+					col2im(dX, cols, geo, n0, gn, freshX)
+				}
+			}
 		}
-	}
-	if n.wants(1) { // dW[O, K] += dOut[O, NP] · colsᵀ
-		mm(false, true, geo.o, K, NP, 1, dTmp, NP, cols, NP, 1, g.grad(w), K)
-	}
-	if n.wants(0) { // dcols[K, NP] = Wᵀ · dOut
-		mm(true, false, K, NP, geo.o, 1, w.Data, K, dTmp, NP, 0, cols, NP)
-		col2im(g.grad(x), cols, geo)
+	})
+	if partial { // dW += Σ_chunks partial, in chunk order
+		pfor(O*K, func(lo, hi int) {
+			for ch := 0; ch < pl.chunks; ch++ {
+				p := ws[(ch+1)*per-O*K : (ch+1)*per]
+				for i := lo; i < hi; i++ {
+					dW[i] += p[i]
+				}
+			}
+		})
 	}
 }
 

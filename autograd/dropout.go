@@ -35,7 +35,14 @@ func (g *Graph[T]) Dropout(x *Tensor[T], p float64, rng *rand.Rand) *Tensor[T] {
 }
 
 func dropoutBackward[T Float](g *Graph[T], n *node[T]) {
-	dX, dY, mask := g.grad(n.in[0]), n.out.Grad, n.aux[0]
+	dY, mask := n.out.Grad, n.aux[0]
+	dX, fresh := g.gradFresh(n.in[0])
+	if fresh {
+		for i, d := range dY {
+			dX[i] = d * mask[i]
+		}
+		return
+	}
 	for i, d := range dY {
 		dX[i] += d * mask[i]
 	}

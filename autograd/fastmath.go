@@ -54,6 +54,35 @@ func tanh32(x float32) float32 {
 	return t
 }
 
+// erf32 is the single-precision rational approximation of erf used by
+// Eigen and XLA: x·P(x²)/Q(x²) on [−4, 4] (erf is ±1 in float32 beyond),
+// absolute error below 5e-7.
+func erf32(a float32) float32 {
+	x := min(max(a, -4), 4)
+	x2 := x * x
+	p := x2*-2.72614225801306e-10 + 2.77068142495902e-08
+	p = x2*p + -2.10102402082508e-06
+	p = x2*p + -5.69250639462346e-05
+	p = x2*p + -7.34990630326855e-04
+	p = x2*p + -2.95459980854025e-03
+	p = x2*p + -1.60960333262415e-02
+	p *= x
+	q := x2*-1.45660718464996e-05 + -2.13374055278905e-04
+	q = x2*q + -1.68282697438203e-03
+	q = x2*q + -7.37332916720468e-03
+	q = x2*q + -1.42647390514189e-02
+	return min(max(p/q, -1), 1)
+}
+
+// normCDF returns Φ(x) = (1 + erf(x/√2))/2: erf32 in float32, the math
+// package in float64.
+func normCDF[T Float](x T) T {
+	if is32[T]() {
+		return T(0.5 + 0.5*erf32(float32(x)*(1/math.Sqrt2)))
+	}
+	return T(0.5 * (1 + math.Erf(float64(x)/math.Sqrt2)))
+}
+
 // expT and tanhT pick the fast float32 path or the math package.
 func expT[T Float](x T) T {
 	if is32[T]() {

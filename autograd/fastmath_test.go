@@ -66,3 +66,17 @@ func TestExpSlice(t *testing.T) {
 		}
 	}
 }
+
+func TestErf32(t *testing.T) {
+	var worst float64
+	for i := -700000; i <= 700000; i++ {
+		x := float32(i) * 1e-5 // [-7, 7]
+		worst = math.Max(worst, math.Abs(float64(erf32(x))-math.Erf(float64(x))))
+	}
+	if worst > 5e-7 {
+		t.Fatalf("erf32: absolute error %.3g (want ≤ 5e-7)", worst)
+	}
+	if erf32(100) != 1 || erf32(-100) != -1 || erf32(0) != 0 {
+		t.Fatal("erf32 at 0 or far out")
+	}
+}

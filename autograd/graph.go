@@ -52,6 +52,7 @@ type Graph[T Float] struct {
 	used    [][]T         // buffers handed out since the last Reset
 	headers []*Tensor[T]  // tensor headers, reused after Reset
 	nhdr    int
+	ws      []T // scratch of the op that is running (workspace)
 }
 
 // NewGraph returns an empty graph that records gradients.
@@ -114,6 +115,18 @@ func (g *Graph[T]) bufNoZero(n int) []T {
 	return b
 }
 
+// workspace returns a scratch slice of length n, not zeroed, that is valid
+// only until the next call: an op uses it for temporaries that do not
+// outlive it (a convolution's column matrices), so they stay in cache from
+// one op to the next instead of each op holding its own buffers until
+// Reset. It grows to the largest request and is then reused.
+func (g *Graph[T]) workspace(n int) []T {
+	if cap(g.ws) < n {
+		g.ws = make([]T, n)
+	}
+	return g.ws[:n]
+}
+
 // Buffer returns a zeroed scratch slice of length n that the graph owns until
 // the next Reset. Layers use it for per-step state such as dropout masks.
 func (g *Graph[T]) Buffer(n int) []T { return g.buf(n) }
@@ -161,6 +174,18 @@ func (g *Graph[T]) grad(t *Tensor[T]) []T {
 		t.Grad = g.buf(len(t.Data))
 	}
 	return t.Grad
+}
+
+// gradFresh returns t's gradient buffer like grad, and reports whether it
+// was attached just now without being zeroed: the caller must then write
+// every element (=) instead of accumulating into it (+=), which saves
+// clearing the buffer first.
+func (g *Graph[T]) gradFresh(t *Tensor[T]) ([]T, bool) {
+	if t.Grad == nil {
+		t.Grad = g.bufNoZero(len(t.Data))
+		return t.Grad, true
+	}
+	return t.Grad, false
 }
 
 // needsGrad reports whether an op on these inputs must be recorded.

@@ -46,12 +46,16 @@ func matmulBackward[T Float](g *Graph[T], nd *node[T]) {
 	dC := out.Grad
 	lda, ldb := a.Dim(-1), b.Dim(-1)
 	if nd.wants(0) {
-		dA := g.grad(a)
+		dA, fresh := g.gradFresh(a)
+		var beta T = 1
+		if fresh {
+			beta = 0 // the first gradient to reach a: written, not accumulated
+		}
 		// C = A·B: dA = dC·Bᵀ ; with A stored transposed (k×m): dAᵀ = B·dCᵀ.
 		if !ta {
-			gemmBatched(false, !tb, m, k, n, 1, dC, n, m*n, b.Data, ldb, sb, 1, dA, lda, m*k, batch)
+			gemmBatched(false, !tb, m, k, n, 1, dC, n, m*n, b.Data, ldb, sb, beta, dA, lda, m*k, batch)
 		} else {
-			gemmBatched(tb, true, k, m, n, 1, b.Data, ldb, sb, dC, n, m*n, 1, dA, lda, m*k, batch)
+			gemmBatched(tb, true, k, m, n, 1, b.Data, ldb, sb, dC, n, m*n, beta, dA, lda, m*k, batch)
 		}
 	}
 	if nd.wants(1) {
@@ -127,8 +131,13 @@ func linearBackward[T Float](g *Graph[T], nd *node[T]) {
 	rows, in, out, transW := nd.ints[0], nd.ints[1], nd.ints[2], nd.ints[3] == 1
 	dY := y.Grad
 	if nd.wants(0) {
-		// dX = dY·op(W)ᵀ
-		mm(false, !transW, rows, in, out, 1, dY, out, w.Data, w.Dim(1), 1, g.grad(x), in)
+		// dX = dY·op(W)ᵀ, written when it is the first gradient to reach x
+		dX, fresh := g.gradFresh(x)
+		var beta T = 1
+		if fresh {
+			beta = 0
+		}
+		mm(false, !transW, rows, in, out, 1, dY, out, w.Data, w.Dim(1), beta, dX, in)
 	}
 	if nd.wants(1) {
 		if !transW { // dW[in,out] += Xᵀ·dY

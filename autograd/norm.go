@@ -138,20 +138,19 @@ func (g *Graph[T]) BatchNorm(x, gamma, beta, runMean, runVar *Tensor[T], mode Ba
 				mean = float64(runMean.Data[c])
 				rstd = 1 / math.Sqrt(float64(runVar.Data[c])+eps)
 			} else {
-				var s float64
+				// One pass over the channel: sums of x − s and (x − s)² in
+				// float64, shifted by the channel's first element s so that
+				// E[(x−s)²] − E[x−s]² does not cancel.
+				shift := float64(X[c*HW])
+				var s1, s2 float64
 				for nn := 0; nn < N; nn++ {
-					for _, v := range X[(nn*C+c)*HW : (nn*C+c+1)*HW] {
-						s += float64(v)
-					}
+					a, b := sumShifted(X[(nn*C+c)*HW:(nn*C+c+1)*HW], shift)
+					s1 += a
+					s2 += b
 				}
-				mean = s / float64(M)
-				var v2 float64
-				for nn := 0; nn < N; nn++ {
-					for _, v := range X[(nn*C+c)*HW : (nn*C+c+1)*HW] {
-						d := float64(v) - mean
-						v2 += d * d
-					}
-				}
+				d := s1 / float64(M)
+				mean = shift + d
+				v2 := max(s2-s1*d, 0) // Σ(x − mean)²
 				rstd = 1 / math.Sqrt(v2/float64(M)+eps)
 				if mode == BatchStatsUpdate {
 					unbiased := v2 / float64(max(M-1, 1))
@@ -159,14 +158,17 @@ func (g *Graph[T]) BatchNorm(x, gamma, beta, runMean, runVar *Tensor[T], mode Ba
 					runVar.Data[c] = T((1-momentum)*float64(runVar.Data[c]) + momentum*unbiased)
 				}
 			}
-			m, rs, gm, bt := T(mean), T(rstd), gamma.Data[c], beta.Data[c]
+			// y = (x − mean)·rstd·γ + β = a·x + b
+			a := rstd * float64(gamma.Data[c])
+			A, B := T(a), T(float64(beta.Data[c])-mean*a)
 			for nn := 0; nn < N; nn++ {
 				o := (nn*C + c) * HW
+				y := Y[o : o+HW]
 				for i, v := range X[o : o+HW] {
-					Y[o+i] = (v-m)*rs*gm + bt
+					y[i] = v*A + B
 				}
 			}
-			stats[2*c], stats[2*c+1] = m, rs
+			stats[2*c], stats[2*c+1] = T(mean), T(rstd)
 		}
 	})
 	if n := g.record(out, batchNormBackward[T], x, gamma, beta); n != nil {
@@ -184,8 +186,9 @@ func batchNormBackward[T Float](g *Graph[T], n *node[T]) {
 	useBatch := BatchNormMode(n.ints[0]) != RunningStats
 	X, dY, stats := x.Data, n.out.Grad, n.aux[0]
 	var dX, dG, dB []T
+	fresh := false
 	if n.wants(0) {
-		dX = g.grad(x)
+		dX, fresh = g.gradFresh(x)
 	}
 	if n.wants(1) {
 		dG = g.grad(gamma)
@@ -195,16 +198,16 @@ func batchNormBackward[T Float](g *Graph[T], n *node[T]) {
 	}
 	pfor2(C, N*HW, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
-			m, rs := stats[2*c], stats[2*c+1]
-			var sdy, sdyx float64
+			m, rs := float64(stats[2*c]), float64(stats[2*c+1])
+			// Σdy and Σdy·(x − mean), then Σdy·x̂ = rstd·Σdy·(x − mean).
+			var sdy, sdyxm float64
 			for nn := 0; nn < N; nn++ {
 				o := (nn*C + c) * HW
-				for i, v := range X[o : o+HW] {
-					d := float64(dY[o+i])
-					sdy += d
-					sdyx += d * float64((v-m)*rs)
-				}
+				a, b := dotCentered(dY[o:o+HW], X[o:o+HW], m)
+				sdy += a
+				sdyxm += b
 			}
+			sdyx := rs * sdyxm
 			if dG != nil {
 				dG[c] += T(sdyx)
 			}
@@ -214,19 +217,78 @@ func batchNormBackward[T Float](g *Graph[T], n *node[T]) {
 			if dX == nil {
 				continue
 			}
-			k := float64(gamma.Data[c] * rs)
+			// Batch statistics: dx = γ·rstd/M·(M·dy − Σdy − x̂·Σdy·x̂)
+			// = a·dy + b·x + c; running statistics: dx = γ·rstd·dy.
+			k := float64(gamma.Data[c]) * rs
+			a, b, cc := T(k), T(0), T(0)
+			if useBatch {
+				b = T(-k * sdyx * rs / M)
+				cc = T(-k*sdy/M + k*sdyx*rs*m/M)
+			}
 			for nn := 0; nn < N; nn++ {
 				o := (nn*C + c) * HW
-				for i, v := range X[o : o+HW] {
-					d := float64(dY[o+i])
-					if useBatch { // dx = γ·rstd/M·(M·dy − Σdy − x̂·Σdy·x̂)
-						xh := float64((v - m) * rs)
-						dX[o+i] += T(k / M * (M*d - sdy - xh*sdyx))
-					} else {
-						dX[o+i] += T(k * d)
+				dy, xs, dx := dY[o:o+HW], X[o:o+HW], dX[o:o+HW]
+				if fresh {
+					for i, d := range dy {
+						dx[i] = a*d + b*xs[i] + cc
+					}
+				} else {
+					for i, d := range dy {
+						dx[i] += a*d + b*xs[i] + cc
 					}
 				}
 			}
 		}
 	})
+}
+
+// sumShifted returns Σ(x − s) and Σ(x − s)² in float64, four partial sums
+// at a time (a fixed order).
+func sumShifted[T Float](x []T, s float64) (s1, s2 float64) {
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		d0, d1, d2, d3 := float64(v[0])-s, float64(v[1])-s, float64(v[2])-s, float64(v[3])-s
+		a0 += d0
+		a1 += d1
+		a2 += d2
+		a3 += d3
+		b0 += d0 * d0
+		b1 += d1 * d1
+		b2 += d2 * d2
+		b3 += d3 * d3
+	}
+	for ; i < len(x); i++ {
+		d := float64(x[i]) - s
+		a0 += d
+		b0 += d * d
+	}
+	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
+}
+
+// dotCentered returns Σdy and Σdy·(x − m) in float64, four partial sums at
+// a time (a fixed order).
+func dotCentered[T Float](dy, x []T, m float64) (sdy, sdyx float64) {
+	x = x[:len(dy)]
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	i := 0
+	for ; i+4 <= len(dy); i += 4 {
+		d, v := dy[i:i+4:i+4], x[i:i+4:i+4]
+		d0, d1, d2, d3 := float64(d[0]), float64(d[1]), float64(d[2]), float64(d[3])
+		a0 += d0
+		a1 += d1
+		a2 += d2
+		a3 += d3
+		b0 += d0 * (float64(v[0]) - m)
+		b1 += d1 * (float64(v[1]) - m)
+		b2 += d2 * (float64(v[2]) - m)
+		b3 += d3 * (float64(v[3]) - m)
+	}
+	for ; i < len(dy); i++ {
+		d := float64(dy[i])
+		a0 += d
+		b0 += d * (float64(x[i]) - m)
+	}
+	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
 }

@@ -37,10 +37,12 @@ func (g *Graph[T]) Reshape(x *Tensor[T], shape ...int) *Tensor[T] {
 }
 
 func reshapeBackward[T Float](g *Graph[T], n *node[T]) {
-	dX, dY := g.grad(n.in[0]), n.out.Grad
-	for i, d := range dY {
-		dX[i] += d
+	dX, fresh := g.gradFresh(n.in[0])
+	if fresh {
+		copy(dX, n.out.Grad)
+		return
 	}
+	addTo(dX, n.out.Grad)
 }
 
 // Permute reorders x's dimensions: output dimension i is input dimension
@@ -198,19 +200,28 @@ func (g *Graph[T]) Concat(a, b *Tensor[T], dim int) *Tensor[T] {
 func concatBackward[T Float](g *Graph[T], n *node[T]) {
 	outer, wa, wb := n.ints[0], n.ints[1], n.ints[2]
 	dY := n.out.Grad
+	// A fresh gradient buffer (the first gradient to reach the input) is
+	// written, not accumulated. a and b may be one tensor; its first half
+	// is then handled first.
 	if n.wants(0) {
-		dA := g.grad(n.in[0])
+		dA, fresh := g.gradFresh(n.in[0])
 		for o := 0; o < outer; o++ {
-			for i, d := range dY[o*(wa+wb) : o*(wa+wb)+wa] {
-				dA[o*wa+i] += d
+			src, dst := dY[o*(wa+wb):o*(wa+wb)+wa], dA[o*wa:(o+1)*wa]
+			if fresh {
+				copy(dst, src)
+			} else {
+				addTo(dst, src)
 			}
 		}
 	}
 	if n.wants(1) {
-		dB := g.grad(n.in[1])
+		dB, fresh := g.gradFresh(n.in[1])
 		for o := 0; o < outer; o++ {
-			for i, d := range dY[o*(wa+wb)+wa : (o+1)*(wa+wb)] {
-				dB[o*wb+i] += d
+			src, dst := dY[o*(wa+wb)+wa:(o+1)*(wa+wb)], dB[o*wb:(o+1)*wb]
+			if fresh {
+				copy(dst, src)
+			} else {
+				addTo(dst, src)
 			}
 		}
 	}
