@@ -11,6 +11,14 @@
 //   - gpt2: the same shapes through the real GPT-2 model code
 //     (models/gpt2, LM head tied to wte, as GPT-2 has it): not in the
 //     anchor; it shows the model layer costs nothing over the engine.
+//   - cnn: models/vision's tram-resnet (conv3x3 1→32 + batch norm + ReLU,
+//     one BasicBlock per stage at widths 32, 64, 128, stride 2 with a 1×1
+//     downsample in stages 2 and 3, global average pool, linear 128→10) on
+//     128 gray 28×28 images, batch norm on batch statistics.
+//   - bert: models/bert with a classification head: post-LayerNorm
+//     encoder, vocabulary 8192, hidden 256, 4 layers, 4 heads, intermediate
+//     1024, erf-GELU, sequence 64, batch 32, learned positions and token
+//     types, tanh pooler on the first token, 8 labels, no dropout.
 //
 // Methods: sgd (SGD, lr 1e-2) and adamw (AdamW, lr 1e-3, weight decay 1e-2,
 // PyTorch's defaults, as the anchor) run one forward, backward and update;
@@ -37,7 +45,7 @@ import (
 
 // Workloads and Methods list the valid names.
 var (
-	Workloads = []string{"mlp", "gpt", "gpt2"}
+	Workloads = []string{"mlp", "gpt", "gpt2", "cnn", "bert"}
 	Methods   = append([]string{"tram"}, sharp.MethodNames...)
 )
 
@@ -70,6 +78,10 @@ func New(name, method string) (*Runner, error) {
 		w = newGPT(0)
 	case "gpt2":
 		w = newGPT2(0)
+	case "cnn":
+		w = newCNN(0)
+	case "bert":
+		w = newBERT(0)
 	default:
 		return nil, fmt.Errorf("unknown workload %q; valid workloads: %s", name, strings.Join(Workloads, ", "))
 	}

@@ -12,11 +12,12 @@ func TestWorkloadsTrain(t *testing.T) {
 			if w == "gpt2" {
 				continue // the same shapes as gpt; covered by models/gpt2's tests
 			}
-			if testing.Short() && w == "gpt" {
+			big := w == "gpt" || w == "cnn" || w == "bert"
+			if testing.Short() && big {
 				continue
 			}
-			if w == "gpt" && m != "adamw" && m != "tram" {
-				continue // keep the suite quick: the gpt pair covers one plain and one two-pass method
+			if big && m != "adamw" && m != "tram" {
+				continue // keep the suite quick: one plain and one two-pass method on the larger workloads
 			}
 			r, err := New(w, m)
 			if err != nil {
@@ -27,7 +28,7 @@ func TestWorkloadsTrain(t *testing.T) {
 				t.Fatal(err)
 			}
 			var last float64
-			steps := 1 // gpt steps take about a second each
+			steps := 1 // gpt, cnn and bert steps take up to a second each
 			if w == "mlp" {
 				steps = 10
 			}
@@ -39,6 +40,28 @@ func TestWorkloadsTrain(t *testing.T) {
 			if math.IsNaN(last) || !(last < first) {
 				t.Errorf("%s/%s: loss went %v → %v, want a decrease", w, m, first, last)
 			}
+		}
+	}
+}
+
+// TestNoBuffersAllocatedAfterWarmUp: after the warm-up steps, a step of the
+// conv and encoder workloads takes every buffer from the graph's pools;
+// what is left is small (closures of parallel loops, a few headers).
+func TestNoBuffersAllocatedAfterWarmUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("several steps of the larger workloads")
+	}
+	for _, w := range []string{"cnn", "bert"} {
+		r, err := New(w, "tram")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Time(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.BytesPerStep > 256<<10 {
+			t.Errorf("%s/tram: %.0f bytes in %.0f allocations per step after warm-up", w, res.BytesPerStep, res.AllocsPerStep)
 		}
 	}
 }
@@ -58,7 +81,7 @@ func TestCostFollowsTheSpec(t *testing.T) {
 }
 
 func TestUnknownNames(t *testing.T) {
-	if _, err := New("resnet", "sgd"); err == nil || err.Error() != `unknown workload "resnet"; valid workloads: mlp, gpt, gpt2` {
+	if _, err := New("resnet", "sgd"); err == nil || err.Error() != `unknown workload "resnet"; valid workloads: mlp, gpt, gpt2, cnn, bert` {
 		t.Fatalf("got %v", err)
 	}
 	if _, err := New("mlp", "lion"); err == nil || !strings.HasPrefix(err.Error(), `unknown method "lion"; valid methods: tram, sgd, adamw, sam,`) {
@@ -83,8 +106,12 @@ func benchStep(b *testing.B, w, m string) {
 	}
 }
 
-func BenchmarkMLPSGD(b *testing.B)   { benchStep(b, "mlp", "sgd") }
-func BenchmarkMLPAdamW(b *testing.B) { benchStep(b, "mlp", "adamw") }
-func BenchmarkMLPSAM(b *testing.B)   { benchStep(b, "mlp", "sam") }
-func BenchmarkGPTAdamW(b *testing.B) { benchStep(b, "gpt", "adamw") }
-func BenchmarkGPTTRAM(b *testing.B)  { benchStep(b, "gpt", "tram") }
+func BenchmarkMLPSGD(b *testing.B)    { benchStep(b, "mlp", "sgd") }
+func BenchmarkMLPAdamW(b *testing.B)  { benchStep(b, "mlp", "adamw") }
+func BenchmarkMLPSAM(b *testing.B)    { benchStep(b, "mlp", "sam") }
+func BenchmarkGPTAdamW(b *testing.B)  { benchStep(b, "gpt", "adamw") }
+func BenchmarkGPTTRAM(b *testing.B)   { benchStep(b, "gpt", "tram") }
+func BenchmarkCNNSGD(b *testing.B)    { benchStep(b, "cnn", "sgd") }
+func BenchmarkCNNTRAM(b *testing.B)   { benchStep(b, "cnn", "tram") }
+func BenchmarkBERTAdamW(b *testing.B) { benchStep(b, "bert", "adamw") }
+func BenchmarkBERTTRAM(b *testing.B)  { benchStep(b, "bert", "tram") }

@@ -3,7 +3,9 @@ package bench
 import (
 	"fmt"
 
+	"github.com/tramlab/tram/models/bert"
 	"github.com/tramlab/tram/models/gpt2"
+	"github.com/tramlab/tram/models/vision"
 	"github.com/tramlab/tram/nn"
 	"github.com/tramlab/tram/tensor"
 )
@@ -157,4 +159,79 @@ func (w *gpt2Workload) Micros() int { return 1 }
 
 func (w *gpt2Workload) Forward(p *nn.Pass, _ int) (*nn.Tensor, *nn.Tensor) {
 	return w.LMLoss(p, w.idx, 16, 128, w.tgt)
+}
+
+// cnnWorkload is the anchor's cnn: models/vision's tram-resnet (widths 32,
+// 64, 128; one input channel; 10 classes) on a fixed batch of 128 gray
+// 28×28 images, trained with batch statistics.
+type cnnWorkload struct {
+	vision.Model
+	x *nn.Tensor
+	y []int32
+}
+
+func newCNN(seed uint64) *cnnWorkload {
+	m, err := vision.New(vision.Config{ModelType: "tram-resnet", InChannels: 1, ImageSize: 28, NumClasses: 10, Widths: []int{32, 64, 128}}, seed)
+	if err != nil {
+		panic(err)
+	}
+	rng := tensor.NewRNG(seed)
+	w := &cnnWorkload{Model: m, x: tensor.Randn[float32](rng, 1, 128, 1, 28, 28), y: make([]int32, 128)}
+	for i := range w.y {
+		w.y[i] = int32(rng.IntN(10))
+	}
+	return w
+}
+
+func (w *cnnWorkload) Micros() int { return 1 }
+
+func (w *cnnWorkload) Forward(p *nn.Pass, _ int) (*nn.Tensor, *nn.Tensor) {
+	logits := w.Logits(p, w.x)
+	if p.LogitsOnly {
+		return logits, nil
+	}
+	return logits, p.G.CrossEntropy(logits, w.y, -1)
+}
+
+// bertWorkload is the anchor's bert: models/bert with a classification head
+// (vocabulary 8192, hidden 256, 4 layers, 4 heads, intermediate 1024,
+// erf-GELU, 64 positions, 2 token types, layer-norm eps 1e-12, 8 labels, no
+// dropout, as the anchor has none) on a fixed batch of 32×64 tokens.
+type bertWorkload struct {
+	*bert.Model
+	batch bert.Batch
+	y     []int32
+}
+
+func newBERT(seed uint64) *bertWorkload {
+	labels := map[string]string{}
+	for i := range 8 {
+		labels[fmt.Sprint(i)] = fmt.Sprintf("LABEL_%d", i)
+	}
+	cfg := bert.Config{ModelType: "bert", VocabSize: 8192, HiddenSize: 256, NumLayers: 4, NumHeads: 4,
+		IntermediateSize: 1024, HiddenAct: "gelu", MaxPositions: 64, TypeVocabSize: 2, LayerNormEps: 1e-12,
+		InitRange: 0.02, ID2Label: labels}
+	m, err := bert.New(cfg, bert.Classification, seed)
+	if err != nil {
+		panic(err)
+	}
+	w := &bertWorkload{Model: m, batch: bert.Batch{B: 32, T: 64, IDs: make([]int32, 32*64)}, y: make([]int32, 32)}
+	rng := tensor.NewRNG(seed)
+	for i := range w.batch.IDs {
+		w.batch.IDs[i] = int32(rng.IntN(8192))
+	}
+	for i := range w.y {
+		w.y[i] = int32(rng.IntN(8))
+	}
+	return w
+}
+
+func (w *bertWorkload) Micros() int { return 1 }
+
+func (w *bertWorkload) Forward(p *nn.Pass, _ int) (*nn.Tensor, *nn.Tensor) {
+	logits := w.ClassLogits(p, &w.batch)
+	if p.LogitsOnly {
+		return logits, nil
+	}
+	return logits, p.G.CrossEntropy(logits, w.y, -1)
 }

@@ -24,19 +24,20 @@ go build -o bin/tram ./cmd/tram
   ./bin/tram version
 } > "$out/env.txt"
 methods=sgd,adamw,sam,tram
+workloads=mlp,gpt,cnn,bert
 if /usr/bin/python3 -c 'import torch' 2>/dev/null && [ -f "$anchor" ]; then
-  /usr/bin/python3 "$anchor" --threads 2 --methods "$methods" --seconds "$secs" 2>/dev/null > "$out/torch.jsonl"
+  /usr/bin/python3 "$anchor" --threads 2 --only "$workloads" --methods "$methods" --seconds "$secs" 2>/dev/null > "$out/torch.jsonl"
   # Debian's OpenBLAS 0.3.21 (PyTorch's BLAS here) misdetects some Xeons as
   # "Prescott" and runs SSE3 code; naming the core type makes PyTorch 2-3x
   # faster. Ratios use the faster of the two anchor runs.
-  OPENBLAS_CORETYPE=$(scripts/openblas_coretype.sh) /usr/bin/python3 "$anchor" --threads 2 --methods "$methods" --seconds "$secs" 2>/dev/null > "$out/torch-coretype.jsonl"
+  OPENBLAS_CORETYPE=$(scripts/openblas_coretype.sh) /usr/bin/python3 "$anchor" --threads 2 --only "$workloads" --methods "$methods" --seconds "$secs" 2>/dev/null > "$out/torch-coretype.jsonl"
 else
   echo "PyTorch anchor not available: python3-torch or $anchor missing" | tee -a "$out/env.txt"
   : > "$out/torch.jsonl"
 fi
-./bin/tram bench --json --threads 2 --methods "$methods" --seconds "$secs" > "$out/tram.jsonl"
+./bin/tram bench --json --threads 2 --only "$workloads" --methods "$methods" --seconds "$secs" > "$out/tram.jsonl"
 for be in avx2 openblas; do
-  TRAM_BLAS=$be ./bin/tram bench --json --threads 2 --methods "$methods" --seconds "$secs" > "$out/tram-$be.jsonl" 2>/dev/null || rm -f "$out/tram-$be.jsonl"
+  TRAM_BLAS=$be ./bin/tram bench --json --threads 2 --only "$workloads" --methods "$methods" --seconds "$secs" > "$out/tram-$be.jsonl" 2>/dev/null || rm -f "$out/tram-$be.jsonl"
 done
 all=adamw,sam,asam,fsam,tram-theta0,tram-prev,tram-ema,tram-x,tram-fisher,trpo,r3f,mesa,asam+trpo
 ./bin/tram bench --json --threads 2 --only gpt --methods "$all" --seconds "$secs" > "$out/tram-all-methods.jsonl"

@@ -20,17 +20,21 @@ func init() {
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "[--json] [--only mlp,gpt] [--methods sgd,adamw] [--seconds S] [--threads N]",
+	fs := newFlagSet("bench", "[--json] [--only mlp,gpt,cnn,bert] [--methods sgd,adamw] [--seconds S] [--threads N]",
 		"Times one training step of each workload × method on the shapes of the PyTorch anchor\n"+
 			"(scripts/torch_anchor.py): two warm-up steps, then steps until --seconds elapse\n"+
 			"(at least three). Run the anchor with the same --threads to compare.\n\n"+
 			"Workloads: mlp (784-512-512-10 ReLU MLP, batch 256); gpt (the anchor's GPT-2-layout decoder:\n"+
 			"vocab 4096, d_model 256, 4 layers, 4 heads, context 128, batch 16); gpt2 (the same shapes through\n"+
-			"models/gpt2). Methods: sgd (lr 1e-2) and adamw (lr 1e-3, weight decay 1e-2) run one plain step;\n"+
+			"models/gpt2); cnn (models/vision's tram-resnet, widths 32, 64, 128, on 128 gray 28×28 images,\n"+
+			"batch norm on batch statistics); bert (models/bert with a classification head: post-LN encoder,\n"+
+			"vocab 8192, hidden 256, 4 layers, 4 heads, intermediate 1024, erf-GELU, 32 sequences of 64\n"+
+			"tokens, tanh pooler, 8 labels, no dropout). Methods: sgd (lr 1e-2) and adamw (lr 1e-3, weight decay 1e-2) run one plain step;\n"+
 			"every other method runs sharp's step with its defaults and AdamW as the base; \"tram\" is\n"+
 			"the anchor's name for tram-x.", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object per (workload, method) on stdout and nothing else: workload, method,\n"+
-		"ms_per_step, steps, threads, backend, allocs_per_step, bytes_per_step, loss (of the last step),\n"+
+		"ms_per_step, steps, threads, backend, allocs_per_step and bytes_per_step (heap allocations per\n"+
+		"timed step, after the warm-up), loss (of the last step),\n"+
 		"forward_passes and backward_passes (the method's cost per step)")
 	only := fs.String("only", "mlp,gpt", "comma-separated workloads: "+strings.Join(bench.Workloads, ", "))
 	methods := fs.String("methods", "sgd,adamw", "comma-separated methods: "+strings.Join(bench.Methods, ", "))

@@ -34,7 +34,7 @@ func TestBenchJSONAndErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"bench", "--only", "resnet"}, `unknown workload "resnet"; valid workloads: mlp, gpt, gpt2`},
+		{[]string{"bench", "--only", "resnet"}, `unknown workload "resnet"; valid workloads: mlp, gpt, gpt2, cnn, bert`},
 		{[]string{"bench", "--methods", "lion"}, `unknown method "lion"; valid methods: tram, sgd, adamw`},
 		{[]string{"bench", "--threads", "0"}, "--threads must be"},
 	} {
