@@ -19,7 +19,7 @@ test:
 
 build:
 	@mkdir -p bin
-	$(GO) build -o bin/tram ./cmd/tram
+	$(GO) build -buildvcs=auto -o bin/tram ./cmd/tram
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/gemm ./tensor/...
