@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/tramlab/tram/internal/parallel"
 )
 
 // Attention is fused multi-head scaled dot-product self-attention.
@@ -52,43 +54,48 @@ func (g *Graph[T]) AttentionDropout(qkv *Tensor[T], heads int, causal bool, keep
 	hd := C / heads
 	scale := 1 / math.Sqrt(float64(hd))
 	probs := g.bufNoZero(B * heads * Tn * Tn) // [B, H, T, T]
-	var mask, dropped []T
+	var mask []T
 	if p > 0 {
 		mask = g.bufNoZero(len(probs))
 		attentionMask(mask, Tn, causal, p, rng)
-		dropped = g.bufNoZero(heads * Tn * Tn) // P ⊙ M of one batch element
 	}
 	out := g.newTensor(B, Tn, C)
 	X := qkv.Data
-	for b := 0; b < B; b++ {
-		base := X[b*Tn*C3:]
-		P := probs[b*heads*Tn*Tn:]
-		// S_h = Q_h·K_hᵀ·scale for all heads of this batch element.
-		headsGemm(false, true, Tn, Tn, hd, T(scale), base, C3, hd, base[C:], C3, hd, 0, P, Tn, Tn*Tn, heads)
-		var km []bool
-		if keep != nil {
-			km = keep[b*Tn : (b+1)*Tn]
-		}
-		A := P // what multiplies V
-		if mask == nil {
-			pfor2(heads*Tn, Tn, func(lo, hi int) {
-				for r := lo; r < hi; r++ {
+	// Batch elements are independent: chunks of them run in parallel, each
+	// element's products on one thread (they are small), so the result does
+	// not depend on the thread count. Under dropout each chunk needs P ⊙ M
+	// of one element as scratch.
+	chunks := max(1, min(parallel.Threads(), B))
+	var ws []T
+	if mask != nil {
+		ws = g.workspace(chunks * heads * Tn * Tn)
+	}
+	parallel.For(chunks, 1, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			for b := ch * B / chunks; b < (ch+1)*B/chunks; b++ {
+				base := X[b*Tn*C3:]
+				P := probs[b*heads*Tn*Tn : (b+1)*heads*Tn*Tn]
+				// S_h = Q_h·K_hᵀ·scale for all heads of this batch element.
+				headsGemm(false, true, Tn, Tn, hd, T(scale), base, C3, hd, base[C:], C3, hd, 0, P, Tn, Tn*Tn, heads)
+				var km []bool
+				if keep != nil {
+					km = keep[b*Tn : (b+1)*Tn]
+				}
+				A := P // what multiplies V
+				for r := 0; r < heads*Tn; r++ {
 					maskedSoftmax(P[r*Tn:(r+1)*Tn], r%Tn, causal, km)
 				}
-			})
-		} else {
-			M := mask[b*heads*Tn*Tn:]
-			pfor2(heads*Tn, Tn, func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					pr := P[r*Tn : (r+1)*Tn]
-					maskedSoftmax(pr, r%Tn, causal, km)
-					dropRow(dropped[r*Tn:(r+1)*Tn], pr, M[r*Tn:(r+1)*Tn])
+				if mask != nil {
+					M := mask[b*heads*Tn*Tn:]
+					A = ws[ch*heads*Tn*Tn : (ch+1)*heads*Tn*Tn]
+					for r := 0; r < heads*Tn; r++ {
+						dropRow(A[r*Tn:(r+1)*Tn], P[r*Tn:(r+1)*Tn], M[r*Tn:(r+1)*Tn])
+					}
 				}
-			})
-			A = dropped
+				headsGemm(false, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, base[2*C:], C3, hd, 0, out.Data[b*Tn*C:], C, hd, heads)
+			}
 		}
-		headsGemm(false, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, base[2*C:], C3, hd, 0, out.Data[b*Tn*C:], C, hd, heads)
-	}
+	})
 	if n := g.record(out, attentionBackward[T], qkv); n != nil {
 		n.aux[0], n.aux[1] = probs, mask
 		n.ints[0], n.ints[1] = heads, boolInt(causal)
@@ -168,54 +175,58 @@ func attentionBackward[T Float](g *Graph[T], n *node[T]) {
 	hd := C / heads
 	scale := T(1 / math.Sqrt(float64(hd)))
 	probs, mask, dOut, X, dX := n.aux[0], n.aux[1], out.Grad, qkv.Data, g.grad(qkv)
-	dP := g.bufNoZero(heads * Tn * Tn)
-	var dropped []T
+	// Per chunk of batch elements (as in the forward pass): dP and, under
+	// dropout, P ⊙ M of one element.
+	chunks := max(1, min(parallel.Threads(), B))
+	per := heads * Tn * Tn
 	if mask != nil {
-		dropped = g.bufNoZero(heads * Tn * Tn)
+		per *= 2
 	}
-	for b := 0; b < B; b++ {
-		base, dbase := X[b*Tn*C3:], dX[b*Tn*C3:]
-		P := probs[b*heads*Tn*Tn:]
-		dO := dOut[b*Tn*C:]
-		A := P // what multiplied V in the forward
-		var M []T
-		if mask != nil {
-			M = mask[b*heads*Tn*Tn:]
-			pfor2(heads*Tn, Tn, func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					dropRow(dropped[r*Tn:(r+1)*Tn], P[r*Tn:(r+1)*Tn], M[r*Tn:(r+1)*Tn])
-				}
-			})
-			A = dropped
-		}
-		// dV_h += A_hᵀ·dO_h
-		headsGemm(true, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, dO, C, hd, 1, dbase[2*C:], C3, hd, heads)
-		// dA_h = dO_h·V_hᵀ
-		headsGemm(false, true, Tn, Tn, hd, 1, dO, C, hd, base[2*C:], C3, hd, 0, dP, Tn, Tn*Tn, heads)
-		// dP = dA ⊙ M under dropout (dA itself otherwise), then
-		// dS = P ⊙ (dP − Σ_j P·dP), times the score scale.
-		pfor2(heads*Tn, Tn, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				pr, dr := P[r*Tn:(r+1)*Tn], dP[r*Tn:(r+1)*Tn]
-				if M != nil {
-					mr := M[r*Tn : (r+1)*Tn]
-					for j := range dr {
-						dr[j] *= mr[j]
+	ws := g.workspace(chunks * per)
+	parallel.For(chunks, 1, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			dP := ws[ch*per : ch*per+heads*Tn*Tn]
+			for b := ch * B / chunks; b < (ch+1)*B/chunks; b++ {
+				base, dbase := X[b*Tn*C3:], dX[b*Tn*C3:]
+				P := probs[b*heads*Tn*Tn:]
+				dO := dOut[b*Tn*C:]
+				A := P // what multiplied V in the forward
+				var M []T
+				if mask != nil {
+					M = mask[b*heads*Tn*Tn:]
+					A = ws[ch*per+heads*Tn*Tn : (ch+1)*per]
+					for r := 0; r < heads*Tn; r++ {
+						dropRow(A[r*Tn:(r+1)*Tn], P[r*Tn:(r+1)*Tn], M[r*Tn:(r+1)*Tn])
 					}
 				}
-				var s float64
-				for j := range pr {
-					s += float64(pr[j]) * float64(dr[j])
+				// dV_h += A_hᵀ·dO_h
+				headsGemm(true, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, dO, C, hd, 1, dbase[2*C:], C3, hd, heads)
+				// dA_h = dO_h·V_hᵀ
+				headsGemm(false, true, Tn, Tn, hd, 1, dO, C, hd, base[2*C:], C3, hd, 0, dP, Tn, Tn*Tn, heads)
+				// dP = dA ⊙ M under dropout (dA itself otherwise), then
+				// dS = P ⊙ (dP − Σ_j P·dP), times the score scale.
+				for r := 0; r < heads*Tn; r++ {
+					pr, dr := P[r*Tn:(r+1)*Tn], dP[r*Tn:(r+1)*Tn]
+					if M != nil {
+						mr := M[r*Tn : (r+1)*Tn]
+						for j := range dr {
+							dr[j] *= mr[j]
+						}
+					}
+					var s float64
+					for j := range pr {
+						s += float64(pr[j]) * float64(dr[j])
+					}
+					for j := range pr {
+						dr[j] = pr[j] * (dr[j] - T(s)) * scale
+					}
 				}
-				for j := range pr {
-					dr[j] = pr[j] * (dr[j] - T(s)) * scale
-				}
+				// dQ_h += dS_h·K_h ; dK_h += dS_hᵀ·Q_h
+				headsGemm(false, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base[C:], C3, hd, 1, dbase, C3, hd, heads)
+				headsGemm(true, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base, C3, hd, 1, dbase[C:], C3, hd, heads)
 			}
-		})
-		// dQ_h += dS_h·K_h ; dK_h += dS_hᵀ·Q_h
-		headsGemm(false, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base[C:], C3, hd, 1, dbase, C3, hd, heads)
-		headsGemm(true, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base, C3, hd, 1, dbase[C:], C3, hd, heads)
-	}
+		}
+	})
 }
 
 // headsGemm runs one product per head. The heads' matrices interleave as

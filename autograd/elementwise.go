@@ -560,8 +560,8 @@ func reluBackward[T Float](dx, dy, x []T, set bool) {
 func reluBackward32(dx, dy, x []float32, set bool) {
 	dx, dy = dx[:len(x)], dy[:len(x)]
 	for i, v := range x {
-		// All ones when x > 0 (as a signed integer, x's bits are ≥ 1: +0,
-		// −0, negative numbers and negative NaNs give 0).
+		// All ones when x's bits, as a signed integer, are ≥ 1: x > 0 or a
+		// positive NaN (+0, −0, negative numbers and negative NaNs give 0).
 		m := uint32(^((int64(int32(math.Float32bits(v))) - 1) >> 63))
 		d := math.Float32frombits(math.Float32bits(dy[i]) & m)
 		if set {
@@ -645,6 +645,13 @@ func (g *Graph[T]) geluErf(x *Tensor[T]) *Tensor[T] {
 	}
 	X, Y := x.Data, out.Data
 	pfor(len(Y), func(lo, hi int) {
+		if is32[T]() {
+			var c []float32
+			if cdf != nil {
+				c = as32(cdf[lo:hi])
+			}
+			lo += geluErfVec(as32(Y[lo:hi]), c, as32(X[lo:hi]))
+		}
 		for i := lo; i < hi; i++ {
 			c := normCDF(X[i])
 			Y[i] = X[i] * c

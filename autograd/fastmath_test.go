@@ -3,6 +3,8 @@ package autograd
 import (
 	"math"
 	"testing"
+
+	"github.com/tramlab/tram/tensor"
 )
 
 func TestFastMathAccuracy(t *testing.T) {
@@ -78,5 +80,35 @@ func TestErf32(t *testing.T) {
 	}
 	if erf32(100) != 1 || erf32(-100) != -1 || erf32(0) != 0 {
 		t.Fatal("erf32 at 0 or far out")
+	}
+}
+
+// TestGELUErfFloat32: the float32 GELU (vectorized body and scalar tail)
+// against x·Φ(x) in float64, and Φ kept for the backward pass.
+func TestGELUErfFloat32(t *testing.T) {
+	n := 160003 // not a multiple of 8: the tail runs the scalar path
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(i-n/2) * 1e-4 // [-8, 8]
+	}
+	x[7] = float32(math.NaN())
+	g := NewGraph[float32]()
+	in := tensor.FromSlice(x, n).SetRequiresGrad(true)
+	y := g.GELUErf(in)
+	cdf := g.nodes[len(g.nodes)-1].aux[0]
+	var worstY, worstC float64
+	for i, v := range x {
+		if i == 7 {
+			if !math.IsNaN(float64(y.Data[i])) {
+				t.Fatalf("GELU(NaN) = %v", y.Data[i])
+			}
+			continue
+		}
+		c := 0.5 * (1 + math.Erf(float64(v)/math.Sqrt2))
+		worstC = math.Max(worstC, math.Abs(float64(cdf[i])-c))
+		worstY = math.Max(worstY, math.Abs(float64(y.Data[i])-float64(v)*c)/math.Max(1, math.Abs(float64(v))))
+	}
+	if worstC > 3e-7 || worstY > 3e-7 {
+		t.Fatalf("Φ absolute error %.3g, GELU error %.3g relative to max(1, |x|) (want ≤ 3e-7)", worstC, worstY)
 	}
 }

@@ -114,9 +114,11 @@ func (g *Graph[T]) Linear(x, w, bias *Tensor[T], transW bool) *Tensor[T] {
 	y := g.newTensor(sh[:nd]...)
 	var beta T
 	if bias != nil {
-		for r := 0; r < rows; r++ {
-			copy(y.Data[r*out:(r+1)*out], bias.Data)
-		}
+		pfor2(rows, out, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				copy(y.Data[r*out:(r+1)*out], bias.Data)
+			}
+		})
 		beta = 1
 	}
 	mm(false, transW, rows, out, in, 1, x.Data, in, w.Data, w.Dim(1), beta, y.Data, out)

@@ -187,10 +187,12 @@ func (g *Graph[T]) Concat(a, b *Tensor[T], dim int) *Tensor[T] {
 	out := g.newTensor(sh[:nd]...)
 	outer, inner := splitAt(a.Shape(), dim)
 	wa, wb := a.Dim(dim)*inner, b.Dim(dim)*inner
-	for o := 0; o < outer; o++ {
-		copy(out.Data[o*(wa+wb):], a.Data[o*wa:(o+1)*wa])
-		copy(out.Data[o*(wa+wb)+wa:], b.Data[o*wb:(o+1)*wb])
-	}
+	pfor2(outer, wa+wb, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			copy(out.Data[o*(wa+wb):], a.Data[o*wa:(o+1)*wa])
+			copy(out.Data[o*(wa+wb)+wa:], b.Data[o*wb:(o+1)*wb])
+		}
+	})
 	if n := g.record(out, concatBackward[T], a, b); n != nil {
 		n.ints[0], n.ints[1], n.ints[2] = outer, wa, wb
 	}
@@ -205,25 +207,29 @@ func concatBackward[T Float](g *Graph[T], n *node[T]) {
 	// is then handled first.
 	if n.wants(0) {
 		dA, fresh := g.gradFresh(n.in[0])
-		for o := 0; o < outer; o++ {
-			src, dst := dY[o*(wa+wb):o*(wa+wb)+wa], dA[o*wa:(o+1)*wa]
-			if fresh {
-				copy(dst, src)
-			} else {
-				addTo(dst, src)
+		pfor2(outer, wa, func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				src, dst := dY[o*(wa+wb):o*(wa+wb)+wa], dA[o*wa:(o+1)*wa]
+				if fresh {
+					copy(dst, src)
+				} else {
+					addTo(dst, src)
+				}
 			}
-		}
+		})
 	}
 	if n.wants(1) {
 		dB, fresh := g.gradFresh(n.in[1])
-		for o := 0; o < outer; o++ {
-			src, dst := dY[o*(wa+wb)+wa:(o+1)*(wa+wb)], dB[o*wb:(o+1)*wb]
-			if fresh {
-				copy(dst, src)
-			} else {
-				addTo(dst, src)
+		pfor2(outer, wb, func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				src, dst := dY[o*(wa+wb)+wa:(o+1)*(wa+wb)], dB[o*wb:(o+1)*wb]
+				if fresh {
+					copy(dst, src)
+				} else {
+					addTo(dst, src)
+				}
 			}
-		}
+		})
 	}
 }
 
