@@ -90,6 +90,15 @@ func Evaluate(dir string, o EvalOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.CKARef != "" {
+		ref, err := Detect(o.CKARef)
+		if err != nil {
+			return nil, fmt.Errorf("--cka: %w", err)
+		}
+		if ref != fam {
+			return nil, fmt.Errorf("--cka %s: a %s model cannot be compared with a %s model", o.CKARef, ref, fam)
+		}
+	}
 	if o.Split == "" {
 		o.Split = "test"
 	}

@@ -119,6 +119,8 @@ func TestFamilyErrors(t *testing.T) {
 	os.WriteFile(recipe, []byte("steps: 2\nbatch-size: 4\nlr: 0.01\nwarp: 9\n"), 0o644)
 	badMethod := filepath.Join(dir, "bad-method.yaml")
 	os.WriteFile(badMethod, []byte("steps: 2\nmethods:\n  sam:\n    rho: 0.1\n    speed: 3\n"), 0o644)
+	seqs := filepath.Join(dir, "seqs.jsonl")
+	os.WriteFile(seqs, []byte(`{"input_ids": [1, 2, 3]}`+"\n"), 0o644)
 	base := func(model string, extra ...string) []string {
 		return append([]string{"finetune", "--model", model, "--data", data, "--out", filepath.Join(dir, "out"), "--method", "sgd",
 			"--steps", "2", "--batch-size", "4", "--lr", "0.01"}, extra...)
@@ -132,6 +134,8 @@ func TestFamilyErrors(t *testing.T) {
 		{base(pre["vision"]), "missing --domain for a vision model"},
 		{base(pre["lm"], "--domain", "script"), `unknown lm domain "script"`},
 		{base(pre["xling"], "--domain", "de"), "xling trains on English"},
+		{append(base(pre["vision"]), "--train", seqs), "a GPT-2 language model; " + pre["vision"] + " is a vision model"},
+		{[]string{"eval", "--model", pre["vision"], "--data", data, "--cka", pre["lm"]}, "a lm model cannot be compared with a vision model"},
 		{base(pre["lm"], "--domain", "poetry", "--head", "pretrained-rows"), "--head pretrained-rows needs a vision model"},
 		{base(pre["lm"], "--domain", "poetry", "--head-warmup", "2"), "--head-warmup 2: the lm model gets no new head"},
 		{base(pre["vision"], "--domain", "script", "--batch-size", "1000"), "--batch-size 1000 exceeds the 72 training examples"},
