@@ -179,7 +179,21 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		if err := headWarmup(ctx, c); err != nil {
 			return nil, err
 		}
-		notify("head warm-up: %d steps on the new head alone", c.HeadWarmup)
+		note := ""
+		if s.Validate != nil {
+			loss, acc := s.Validate()
+			e := Eval{Step: 0, Loss: loss}
+			if !math.IsNaN(acc) {
+				e.Accuracy = &acc
+				note = fmt.Sprintf(", accuracy %.2f%%", 100*acc)
+			}
+			res.Evals = append(res.Evals, e)
+			if err := logRec(map[string]any{"step": 0, "eval": e, "after": "head warm-up"}); err != nil {
+				return nil, err
+			}
+			note = fmt.Sprintf("; validation loss %.4f", loss) + note
+		}
+		notify("head warm-up: %d steps on the new head alone%s", c.HeadWarmup, note)
 	}
 	opt := sharp.New(s.Model, c.Base, c.Method, c.Seed)
 	opt.ClipNorm, opt.StopOnNonFinite = c.ClipNorm, c.StopOnNonFinite

@@ -121,7 +121,7 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		"error naming its line")
 	fs.StringVar(&f.out, "out", "", "output model directory (required); its parent must be writable, and it must differ from --model")
 	fs.StringVar(&f.method, "method", "", "method (required): "+wrapList(sharp.MethodNames, 80, 90)+";\nr4f needs a spectrally normalized classification head, which a GPT-2 language model lacks")
-	fs.IntVar(&f.steps, "steps", 0, "number of optimizer steps (required, ≥ 1)")
+	fs.IntVar(&f.steps, "steps", 0, "number of optimizer steps (required, ≥ 1; 0 with --head-warmup N trains the new head alone:\na linear probe)")
 	fs.IntVar(&f.batch, "batch-size", 0, "sequences per step (required, 1 … the number of sequences in --train)")
 	fs.Float64Var(&f.lr, "lr", 0, "peak learning rate (required, > 0)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed for shuffling, dropout and noise: the same seed and thread count give bit-identical runs")
@@ -402,7 +402,7 @@ func validate(f *finetuneFlags) (sched optim.Schedule, opts sharp.Options, err e
 		rng  string
 		got  any
 	}{
-		{f.steps < 1, "steps", "≥ 1", f.steps},
+		{f.steps < 1 && !(f.steps == 0 && f.headWarmup > 0), "steps", "≥ 1 (0 only with --head-warmup: a linear probe alone)", f.steps},
 		{f.batch < 1, "batch-size", "≥ 1", f.batch},
 		{!(f.lr > 0) || !finite(f.lr), "lr", "> 0 and finite", f.lr},
 		{f.micro < 1 || f.batch%f.micro != 0, "micro-batches", fmt.Sprintf("≥ 1 and divide --batch-size %d", f.batch), f.micro},
