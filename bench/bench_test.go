@@ -4,6 +4,10 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/tramlab/tram/autograd"
+	"github.com/tramlab/tram/nn"
+	"github.com/tramlab/tram/tensor"
 )
 
 func TestWorkloadsTrain(t *testing.T) {
@@ -115,3 +119,17 @@ func BenchmarkCNNSGD(b *testing.B)    { benchStep(b, "cnn", "sgd") }
 func BenchmarkCNNTRAM(b *testing.B)   { benchStep(b, "cnn", "tram") }
 func BenchmarkBERTAdamW(b *testing.B) { benchStep(b, "bert", "adamw") }
 func BenchmarkBERTTRAM(b *testing.B)  { benchStep(b, "bert", "tram") }
+
+// BenchmarkCNNEval: an evaluation forward of the cnn workload's model
+// (running statistics, no gradient) on 256 images, as the experiments
+// evaluate their ~9,000 images.
+func BenchmarkCNNEval(b *testing.B) {
+	w := newCNN(0)
+	x := tensor.Randn[float32](tensor.NewRNG(1), 1, 256, 1, 28, 28)
+	g := autograd.NewGraph[float32]()
+	b.ReportAllocs()
+	for b.Loop() {
+		g.Reset()
+		g.NoGrad(func() { w.Logits(&nn.Pass{G: g}, x) })
+	}
+}
