@@ -95,10 +95,9 @@ func (g convGeo) kk() int { return g.c * g.kh * g.kw }
 // convPlan splits a batch into groups of g images (the last may be
 // smaller) and the groups into chunks, one per thread.
 type convPlan struct {
-	g, gp     int // images per group, and columns per group (g·OH·OW)
-	ngroups   int
-	chunks    int
-	perThread int
+	g, gp   int // images per group, and columns per group (g·OH·OW)
+	ngroups int
+	chunks  int
 }
 
 // convGroupCols is the number of output positions a group aims for: enough
@@ -184,10 +183,10 @@ func im2colSame[T Float](cols, x []T, g convGeo, n0, gn int) {
 	ld := gn * HW
 	for c := 0; c < g.c; c++ {
 		for i := 0; i < g.kh; i++ {
-			dy := i - g.pad
-			y0, y1 := max(0, -dy), min(g.h, g.h-dy) // output rows inside the image
+			sy := i - g.pad
+			y0, y1 := max(0, -sy), min(g.h, g.h-sy) // output rows inside the image
 			for j := 0; j < g.kw; j++ {
-				dx := j - g.pad
+				sx := j - g.pad
 				row := cols[((c*g.kh+i)*g.kw+j)*ld : ((c*g.kh+i)*g.kw+j+1)*ld]
 				for m := 0; m < gn; m++ {
 					img := x[((n0+m)*g.c+c)*HW : ((n0+m)*g.c+c+1)*HW]
@@ -196,10 +195,10 @@ func im2colSame[T Float](cols, x []T, g convGeo, n0, gn int) {
 						clear(d)
 						continue
 					}
-					// d[oy·W + ox] = img[(oy+dy)·W + ox + dx] for oy in [y0, y1),
+					// d[oy·W + ox] = img[(oy+sy)·W + ox + sx] for oy in [y0, y1),
 					// clipped to the image's data at both ends.
 					lo, hi := y0*g.w, y1*g.w
-					slo, shi := lo+dy*g.w+dx, hi+dy*g.w+dx
+					slo, shi := lo+sy*g.w+sx, hi+sy*g.w+sx
 					if slo < 0 {
 						lo -= slo
 						slo = 0
@@ -208,19 +207,23 @@ func im2colSame[T Float](cols, x []T, g convGeo, n0, gn int) {
 						hi -= shi - HW
 						shi = HW
 					}
+					if lo >= hi { // shifted entirely off the image
+						clear(d)
+						continue
+					}
 					clear(d[:lo])
 					copy(d[lo:hi], img[slo:shi])
 					clear(d[hi:])
 					// Columns whose source wrapped into a neighbouring row.
-					if dx < 0 {
+					if sx < 0 {
 						for oy := y0; oy < y1; oy++ {
-							for ox := 0; ox < min(-dx, g.w); ox++ {
+							for ox := 0; ox < min(-sx, g.w); ox++ {
 								d[oy*g.w+ox] = 0
 							}
 						}
-					} else if dx > 0 {
+					} else if sx > 0 {
 						for oy := y0; oy < y1; oy++ {
-							for ox := max(g.w-dx, 0); ox < g.w; ox++ {
+							for ox := max(g.w-sx, 0); ox < g.w; ox++ {
 								d[oy*g.w+ox] = 0
 							}
 						}
@@ -312,8 +315,8 @@ func col2imSame[T Float](dx, cols []T, g convGeo, n0, gn int, fresh bool) {
 				copy(img, cols[((c*g.kh+g.pad)*g.kw+g.pad)*ld+m*HW:])
 			}
 			for i := 0; i < g.kh; i++ {
-				dy := i - g.pad
-				y0, y1 := max(0, -dy), min(g.h, g.h-dy)
+				sy := i - g.pad
+				y0, y1 := max(0, -sy), min(g.h, g.h-sy)
 				if y0 >= y1 {
 					continue
 				}
@@ -321,23 +324,23 @@ func col2imSame[T Float](dx, cols []T, g convGeo, n0, gn int, fresh bool) {
 					if fresh && i == g.pad && j == g.pad {
 						continue
 					}
-					dx := j - g.pad
+					sx := j - g.pad
 					d := cols[((c*g.kh+i)*g.kw+j)*ld+m*HW : ((c*g.kh+i)*g.kw+j)*ld+(m+1)*HW]
-					if dx < 0 {
+					if sx < 0 {
 						for oy := y0; oy < y1; oy++ {
-							for ox := 0; ox < min(-dx, g.w); ox++ {
+							for ox := 0; ox < min(-sx, g.w); ox++ {
 								d[oy*g.w+ox] = 0
 							}
 						}
-					} else if dx > 0 {
+					} else if sx > 0 {
 						for oy := y0; oy < y1; oy++ {
-							for ox := max(g.w-dx, 0); ox < g.w; ox++ {
+							for ox := max(g.w-sx, 0); ox < g.w; ox++ {
 								d[oy*g.w+ox] = 0
 							}
 						}
 					}
 					lo, hi := y0*g.w, y1*g.w
-					slo, shi := lo+dy*g.w+dx, hi+dy*g.w+dx
+					slo, shi := lo+sy*g.w+sx, hi+sy*g.w+sx
 					if slo < 0 {
 						lo -= slo
 						slo = 0

@@ -34,6 +34,7 @@ var convCases = []convCase{
 	{4, 3, 6, 6, 2, 5, 5, 1, 2, true},    // "same" 5×5
 	{5, 3, 4, 4, 2, 1, 1, 1, 0, false},   // "same" 1×1
 	{3, 2, 3, 3, 2, 7, 7, 1, 3, false},   // "same", kernel larger than the image
+	{2, 1, 1, 2, 2, 9, 9, 1, 4, false},   // "same", shifts past the whole image
 }
 
 // directConv computes the convolution and its gradients by definition, in
