@@ -76,7 +76,7 @@ func layerNormBackward[T Float](g *Graph[T], n *node[T]) {
 	if !n.wants(0) {
 		return
 	}
-	dX := g.grad(x)
+	dX, fresh := g.gradFresh(x)
 	pfor2(rows, D, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			m, rs := stats[2*r], stats[2*r+1]
@@ -92,7 +92,12 @@ func layerNormBackward[T Float](g *Graph[T], n *node[T]) {
 			s2 /= float64(D)
 			for i := range xr {
 				xh := float64((xr[i] - m) * rs)
-				dxr[i] += T(float64(rs) * (float64(dyr[i]*G[i]) - s1 - xh*s2))
+				d := T(float64(rs) * (float64(dyr[i]*G[i]) - s1 - xh*s2))
+				if fresh {
+					dxr[i] = d
+				} else {
+					dxr[i] += d
+				}
 			}
 		}
 	})
