@@ -13,28 +13,44 @@ import (
 // DigitLabels are the ten classes of the digit domains.
 var DigitLabels = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 
-// visionValidEvery: every 10th training image of the domain is its
-// validation set (the digit domains ship train and test only).
+// visionValidEvery: the digit domains ship train and test only, so the
+// validation set is carved out of train: the images of every 10th face
+// (group) when the domain has at least 10, so that validation measures
+// unseen faces as the test split does; otherwise every 10th image.
 const visionValidEvery = 10
 
 // LoadImages loads a DigitShift set as float pixels in [0, 1].
 func LoadImages(dir, name string) (*train.Images, error) {
+	im, _, err := loadImagesGroups(dir, name)
+	return im, err
+}
+
+// loadImagesGroups also returns each image's group (face or source) index
+// and the number of groups.
+func loadImagesGroups(dir, name string) (*train.Images, []uint16, error) {
 	s, err := datavision.Load(dir, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := &train.Images{Channels: 1, Size: datavision.Size, X: s.Floats(), Y: make([]int32, len(s.Labels))}
 	for i, l := range s.Labels {
 		out.Y[i] = int32(l)
 	}
-	return out, nil
+	if len(s.Groups) < visionValidEvery {
+		return out, nil, nil
+	}
+	return out, s.Group, nil
 }
 
-// splitValid separates every k-th example (the validation set) from the
-// rest.
-func splitValid(n, k int) (trainIdx, validIdx []int) {
+// splitValid separates the validation set from the rest: the examples of
+// every k-th group when groups is not nil, else every k-th example.
+func splitValid(n, k int, groups []uint16) (trainIdx, validIdx []int) {
 	for i := 0; i < n; i++ {
-		if i%k == k-1 {
+		key := i
+		if groups != nil {
+			key = int(groups[i])
+		}
+		if key%k == k-1 {
 			validIdx = append(validIdx, i)
 		} else {
 			trainIdx = append(trainIdx, i)
@@ -51,11 +67,11 @@ func openVision(dir string, o Options) (*Setup, error) {
 	if err := checkDomain("vision", o.Domain, datavision.DigitDomains); err != nil {
 		return nil, err
 	}
-	all, err := LoadImages(dd, "digits-"+o.Domain+"-train")
+	all, groups, err := loadImagesGroups(dd, "digits-"+o.Domain+"-train")
 	if err != nil {
 		return nil, err
 	}
-	ti, vi := splitValid(all.N(), visionValidEvery)
+	ti, vi := splitValid(all.N(), visionValidEvery, groups)
 	tr, va := all.Subset(ti), all.Subset(vi)
 	if o.ValidMax > 0 && va.N() > o.ValidMax {
 		va = va.Subset(seq(o.ValidMax))
