@@ -37,7 +37,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	task := fs.String("task", "gettext", "xling task: gettext (GetText-X) or mansec (ManSec-X)")
 	jsonOut := fs.String("json", "", "write the JSON result to `FILE` (atomically) instead of stdout")
 	maxEx := fs.Int("max-examples", 0, "cap each domain at this many examples (evenly spaced; lm: documents in order); 0: all")
-	maxTok := fs.Int("max-tokens", 0, "lm: cap each domain at the documents, in order, whose tokens reach this many; 0: all")
+	maxTok := fs.Int("max-tokens", 24576, "lm: cap each domain at its first documents, in order, until their tokens reach this many\n(the document that crosses it included; 24576 scores all eight domains in under 30 s here); 0: all")
 	sharpness := fs.Bool("sharpness", false, "also compute ε-sharpness per domain")
 	eps := fs.Float64("sharp-eps", 1e-5, "ε of ε-sharpness (the paper's 1e-5)")
 	steps := fs.Int("sharp-steps", 10, "projected-ascent steps of ε-sharpness")
