@@ -12,6 +12,7 @@ import (
 
 	"github.com/tramlab/tram/family"
 	"github.com/tramlab/tram/internal/fixture"
+	"github.com/tramlab/tram/internal/testutil"
 )
 
 var (
@@ -218,5 +219,31 @@ func TestEvalPerplexityEqualsScore(t *testing.T) {
 	d := rep.Domains[0]
 	if s.Documents != d.Documents || s.Tokens != d.Tokens || s.PPL == nil || d.Perplexity == nil || math.Abs(*s.PPL-*d.Perplexity) > 1e-6**s.PPL {
 		t.Errorf("score %+v, eval %+v", s, d)
+	}
+}
+
+// TestR4FSpectralHead fine-tunes with r4f: the new head is spectrally
+// normalized (its weight stored as weight_orig with power-iteration
+// vectors), for an image and a text classifier.
+func TestR4FSpectralHead(t *testing.T) {
+	data, pre := familyFixture(t)
+	for _, c := range []struct{ fam, name string }{{"vision", "fc.weight_orig"}, {"xling", "classifier.weight_orig"}} {
+		out := filepath.Join(t.TempDir(), "r4f")
+		args := []string{"finetune", "--model", pre[c.fam], "--data", data, "--out", out, "--method", "r4f", "--steps", "2", "--batch-size", "4", "--lr", "0.01"}
+		if c.fam == "vision" {
+			args = append(args, "--domain", "script")
+		}
+		var stderr bytes.Buffer
+		if rc := runMain(args, &bytes.Buffer{}, &stderr); rc != 0 {
+			t.Fatalf("%s: %s", c.fam, stderr.String())
+		}
+		names := testutil.ReadAll(t, filepath.Join(out, "model.safetensors"))
+		if _, ok := names[c.name]; !ok {
+			t.Errorf("%s: no %s in the written model", c.fam, c.name)
+		}
+		stderr.Reset()
+		if rc := runMain([]string{"eval", "--model", out, "--data", data}, &bytes.Buffer{}, &stderr); rc != 0 {
+			t.Errorf("%s: eval of the r4f model: %s", c.fam, stderr.String())
+		}
 	}
 }
