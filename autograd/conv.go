@@ -391,14 +391,14 @@ func conv2dBackward[T Float](g *Graph[T], n *node[T]) {
 		dX, freshX = g.gradFresh(x)
 	}
 	// Per chunk: the group's columns [K, G·P] (then its column gradients),
-	// the group's output gradient as [O, G·P] when G > 1, and a partial
-	// weight gradient [O, K] when there is more than one chunk.
+	// the group's output gradient as [O, G·P] when G > 1, and the chunk's
+	// weight gradient, transposed: [K, O] (the product's rows are then the
+	// K columns, which fill the kernel's row tiles better than O, often 32).
 	per := K * pl.gp
 	if pl.g > 1 {
 		per += O * pl.gp
 	}
-	partial := wantW && pl.chunks > 1
-	if partial {
+	if wantW {
 		per += O * K
 	}
 	ws := g.workspace(pl.chunks * per)
@@ -411,8 +411,7 @@ func conv2dBackward[T Float](g *Graph[T], n *node[T]) {
 			if pl.g > 1 {
 				dYg, rest = rest[:O*pl.gp], rest[O*pl.gp:]
 			}
-			dWc = dW
-			if partial {
+			if wantW {
 				dWc = rest[:O*K]
 			}
 			g0, g1 := pl.groups(ch)
@@ -429,13 +428,13 @@ func conv2dBackward[T Float](g *Graph[T], n *node[T]) {
 						}
 					}
 				}
-				if wantW { // dW[O, K] += dY_g[O, G·P] · cols_gᵀ
+				if wantW { // dWᵀ[K, O] += cols_g · dY_gᵀ
 					im2col(cols, X, geo, n0, gn)
 					var beta T = 1
-					if partial && gr == g0 {
+					if gr == g0 {
 						beta = 0
 					}
-					mm(false, true, O, K, gp, 1, dy, gp, cols, gp, beta, dWc, K)
+					mm(false, true, K, O, gp, 1, cols, gp, dy, gp, beta, dWc, O)
 				}
 				if wantX { // dcols[K, G·P] = Wᵀ · dY_g, then added back into dX
 					mm(true, false, K, gp, O, 1, Wd, K, dy, gp, 0, cols, gp)
@@ -444,12 +443,15 @@ func conv2dBackward[T Float](g *Graph[T], n *node[T]) {
 			}
 		}
 	})
-	if partial { // dW += Σ_chunks partial, in chunk order
-		pfor(O*K, func(lo, hi int) {
-			for ch := 0; ch < pl.chunks; ch++ {
-				p := ws[(ch+1)*per-O*K : (ch+1)*per]
-				for i := lo; i < hi; i++ {
-					dW[i] += p[i]
+	if wantW { // dW[o, k] += Σ_chunks dWᵀ_chunk[k, o], in chunk order
+		pfor2(O, K*pl.chunks, func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				row := dW[o*K : (o+1)*K]
+				for ch := 0; ch < pl.chunks; ch++ {
+					p := ws[(ch+1)*per-O*K : (ch+1)*per]
+					for k := range row {
+						row[k] += p[k*O+o]
+					}
 				}
 			}
 		})

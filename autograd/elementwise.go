@@ -180,7 +180,12 @@ func binaryBackward[T Float](g *Graph[T], n *node[T]) {
 	dO := out.Grad
 	var dA, dB []T
 	freshA, freshB := false, false
-	if n.wants(0) {
+	if op == opAdd && n.wants(0) && a.Grad == nil && tensor.SameShape(a, out) {
+		// a's gradient is exactly out's, which no node reads after this
+		// one: hand the buffer over instead of copying it. a's part is
+		// then done (dA stays nil below); if b is a, it adds onto it.
+		a.Grad = dO
+	} else if n.wants(0) {
 		dA, freshA = g.gradFresh(a)
 	}
 	if n.wants(1) {
@@ -413,6 +418,9 @@ func (g *Graph[T]) unary(op unaryKind, x *Tensor[T]) *Tensor[T] {
 	pfor(len(Y), func(lo, hi int) {
 		switch op { // hot ops get their own loops
 		case opReLU:
+			if is32[T]() {
+				lo += reluVec(as32(Y[lo:hi]), as32(X[lo:hi]))
+			}
 			for i, v := range X[lo:hi] {
 				Y[lo+i] = max(v, 0)
 			}
@@ -559,10 +567,11 @@ func reluBackward[T Float](dx, dy, x []T, set bool) {
 
 func reluBackward32(dx, dy, x []float32, set bool) {
 	dx, dy = dx[:len(x)], dy[:len(x)]
-	for i, v := range x {
-		// All ones when x's bits, as a signed integer, are ≥ 1: x > 0 or a
-		// positive NaN (+0, −0, negative numbers and negative NaNs give 0).
-		m := uint32(^((int64(int32(math.Float32bits(v))) - 1) >> 63))
+	i := reluBackVec(dx, dy, x, !set)
+	for ; i < len(x); i++ {
+		// All ones when x's bits minus one, unsigned, are below those of
+		// +Inf: 0 < x ≤ +Inf (zeros, negative numbers and NaNs give 0).
+		m := uint32((int64(math.Float32bits(x[i])-1) - 0x7f800000) >> 63)
 		d := math.Float32frombits(math.Float32bits(dy[i]) & m)
 		if set {
 			dx[i] = d

@@ -127,6 +127,28 @@ func TestGradCheckOps(t *testing.T) {
 		{"Attention causal padding dropout", []*t64{rnd(1, 2, 4, 12)}, func(g *Graph[float64], in []*t64) *t64 {
 			return g.AttentionDropout(in[0], 2, true, keep, 0.5, tensor.NewRNG(7))
 		}},
+		// Gradients handed on or written fresh: inputs produced by ops.
+		{"Add self, intermediate", []*t64{rnd(1, 3, 4)}, func(g *Graph[float64], in []*t64) *t64 {
+			y := g.Scale(in[0], 1.5, 0)
+			return g.Add(y, y)
+		}},
+		{"Add bias to intermediate", []*t64{rnd(1, 2, 3, 4), rnd(2, 4)}, func(g *Graph[float64], in []*t64) *t64 {
+			return g.Add(g.Scale(in[0], 2, 0), in[1])
+		}},
+		{"Add hands its gradient on, then more arrives", []*t64{rnd(1, 3, 4), rnd(2, 3, 4), rnd(3, 3, 4)}, func(g *Graph[float64], in []*t64) *t64 {
+			z := g.Scale(in[0], 1, 0)
+			u := g.Mul(z, in[1]) // runs backward after the Add below
+			w := g.Add(z, in[2])
+			return g.Add(g.Mul(u, u), g.Mul(w, w))
+		}},
+		{"Concat of one intermediate twice", []*t64{rnd(1, 2, 3)}, func(g *Graph[float64], in []*t64) *t64 {
+			z := g.Tanh(in[0])
+			return g.Concat(z, z, 1)
+		}},
+		{"ReLU then GELUErf of intermediates", []*t64{rnd(1, 4, 5)}, func(g *Graph[float64], in []*t64) *t64 {
+			z := g.Scale(in[0], 1, 0.1)
+			return g.Add(g.ReLU(z), g.GELUErf(z))
+		}},
 		// Composed blocks.
 		{"pre-LN attention block", []*t64{rnd(1, 2, 3, 4), rnd(2, 4), rnd(3, 4), rnd(4, 4, 12), rnd(5, 12), rnd(6, 4, 4)}, func(g *Graph[float64], in []*t64) *t64 {
 			h := g.LayerNorm(in[0], in[1], in[2], 1e-5)

@@ -11,7 +11,10 @@
 // Buffers are recycled: tensors produced by a Graph, and their gradients, are
 // owned by it and stay valid until the next Reset, after which their storage
 // is reused. A training step that calls Reset first therefore allocates
-// nothing once the shapes have been seen.
+// nothing once the shapes have been seen. As in PyTorch, only the gradients
+// of leaves (tensors the graph did not produce, such as parameters) are
+// results of Backward: an op's output gradient may be handed on to one of
+// its inputs once the op's rule has run (an addition passes it through).
 //
 // Shape errors are programmer errors: ops panic with a message naming the op
 // and both shapes.

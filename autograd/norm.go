@@ -168,9 +168,13 @@ func (g *Graph[T]) BatchNorm(x, gamma, beta, runMean, runVar *Tensor[T], mode Ba
 			A, B := T(a), T(float64(beta.Data[c])-mean*a)
 			for nn := 0; nn < N; nn++ {
 				o := (nn*C + c) * HW
-				y := Y[o : o+HW]
-				for i, v := range X[o : o+HW] {
-					y[i] = v*A + B
+				y, xs := Y[o:o+HW], X[o:o+HW]
+				i := 0
+				if is32[T]() {
+					i = affineVec(as32(y), as32(xs), float32(A), float32(B))
+				}
+				for ; i < len(xs); i++ {
+					y[i] = xs[i]*A + B
 				}
 			}
 			stats[2*c], stats[2*c+1] = T(mean), T(rstd)
@@ -233,13 +237,17 @@ func batchNormBackward[T Float](g *Graph[T], n *node[T]) {
 			for nn := 0; nn < N; nn++ {
 				o := (nn*C + c) * HW
 				dy, xs, dx := dY[o:o+HW], X[o:o+HW], dX[o:o+HW]
+				i := 0
+				if is32[T]() {
+					i = bnBackVec(as32(dx), as32(dy), as32(xs), float32(a), float32(b), float32(cc), !fresh)
+				}
 				if fresh {
-					for i, d := range dy {
-						dx[i] = a*d + b*xs[i] + cc
+					for ; i < len(dy); i++ {
+						dx[i] = a*dy[i] + b*xs[i] + cc
 					}
 				} else {
-					for i, d := range dy {
-						dx[i] += a*d + b*xs[i] + cc
+					for ; i < len(dy); i++ {
+						dx[i] += a*dy[i] + b*xs[i] + cc
 					}
 				}
 			}
@@ -247,11 +255,14 @@ func batchNormBackward[T Float](g *Graph[T], n *node[T]) {
 	})
 }
 
-// sumShifted returns Σ(x − s) and Σ(x − s)² in float64, four partial sums
-// at a time (a fixed order).
+// sumShifted returns Σ(x − s) and Σ(x − s)² in float64, with partial sums
+// in a fixed order (eight lanes with AVX2 in float32, then four at a time).
 func sumShifted[T Float](x []T, s float64) (s1, s2 float64) {
 	var a0, a1, a2, a3, b0, b1, b2, b3 float64
 	i := 0
+	if is32[T]() {
+		i, a0, b0 = sumShiftedVec(as32(x), s)
+	}
 	for ; i+4 <= len(x); i += 4 {
 		v := x[i : i+4 : i+4]
 		d0, d1, d2, d3 := float64(v[0])-s, float64(v[1])-s, float64(v[2])-s, float64(v[3])-s
@@ -272,12 +283,15 @@ func sumShifted[T Float](x []T, s float64) (s1, s2 float64) {
 	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
 }
 
-// dotCentered returns Σdy and Σdy·(x − m) in float64, four partial sums at
-// a time (a fixed order).
+// dotCentered returns Σdy and Σdy·(x − m) in float64, with partial sums in
+// a fixed order (eight lanes with AVX2 in float32, then four at a time).
 func dotCentered[T Float](dy, x []T, m float64) (sdy, sdyx float64) {
 	x = x[:len(dy)]
 	var a0, a1, a2, a3, b0, b1, b2, b3 float64
 	i := 0
+	if is32[T]() {
+		i, a0, b0 = dotCenteredVec(as32(dy), as32(x), m)
+	}
 	for ; i+4 <= len(dy); i += 4 {
 		d, v := dy[i:i+4:i+4], x[i:i+4:i+4]
 		d0, d1, d2, d3 := float64(d[0]), float64(d[1]), float64(d[2]), float64(d[3])

@@ -40,3 +40,84 @@ func geluErfVec(y, cdf, x []float32) int {
 	geluErfAVX2(&y[0], c, &x[0], n)
 	return n
 }
+
+//go:noescape
+func sumShiftedAVX2(x *float32, n int, s float64) (s1, s2 float64)
+
+//go:noescape
+func dotCenteredAVX2(dy, x *float32, n int, m float64) (sdy, sdyx float64)
+
+//go:noescape
+func affineAVX2(y, x *float32, n int, a, b float32)
+
+//go:noescape
+func bnBackAVX2(dx, dy, x *float32, n int, a, b, c float32, add bool)
+
+//go:noescape
+func reluAVX2(y, x *float32, n int)
+
+//go:noescape
+func reluBackAVX2(dx, dy, x *float32, n int, add bool)
+
+// The helpers below run the AVX2 kernels on the longest prefix whose
+// length is a multiple of 8 and return its length (0 without AVX2); the
+// caller finishes the tail.
+
+func sumShiftedVec(x []float32, s float64) (n int, s1, s2 float64) {
+	if !haveExpAVX2 || len(x) < 8 {
+		return 0, 0, 0
+	}
+	n = len(x) &^ 7
+	s1, s2 = sumShiftedAVX2(&x[0], n, s)
+	return n, s1, s2
+}
+
+func dotCenteredVec(dy, x []float32, m float64) (n int, sdy, sdyx float64) {
+	if !haveExpAVX2 || len(dy) < 8 {
+		return 0, 0, 0
+	}
+	n = len(dy) &^ 7
+	_ = x[n-1]
+	sdy, sdyx = dotCenteredAVX2(&dy[0], &x[0], n, m)
+	return n, sdy, sdyx
+}
+
+func affineVec(y, x []float32, a, b float32) int {
+	if !haveExpAVX2 || len(x) < 8 {
+		return 0
+	}
+	n := len(x) &^ 7
+	_ = y[n-1]
+	affineAVX2(&y[0], &x[0], n, a, b)
+	return n
+}
+
+func bnBackVec(dx, dy, x []float32, a, b, c float32, add bool) int {
+	if !haveExpAVX2 || len(dy) < 8 {
+		return 0
+	}
+	n := len(dy) &^ 7
+	_, _ = dx[n-1], x[n-1]
+	bnBackAVX2(&dx[0], &dy[0], &x[0], n, a, b, c, add)
+	return n
+}
+
+func reluVec(y, x []float32) int {
+	if !haveExpAVX2 || len(x) < 8 {
+		return 0
+	}
+	n := len(x) &^ 7
+	_ = y[n-1]
+	reluAVX2(&y[0], &x[0], n)
+	return n
+}
+
+func reluBackVec(dx, dy, x []float32, add bool) int {
+	if !haveExpAVX2 || len(x) < 8 {
+		return 0
+	}
+	n := len(x) &^ 7
+	_, _ = dx[n-1], dy[n-1]
+	reluBackAVX2(&dx[0], &dy[0], &x[0], n, add)
+	return n
+}

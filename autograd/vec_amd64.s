@@ -133,3 +133,206 @@ gloop:
 gdone:
 	VZEROUPPER
 	RET
+
+// func sumShiftedAVX2(x *float32, n int, s float64) (s1, s2 float64)
+// s1 = Σ(x[i] − s), s2 = Σ(x[i] − s)² in float64 (eight partial sums per
+// quantity, combined in a fixed order), n a multiple of 8.
+TEXT ·sumShiftedAVX2(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD s+16(FP), Y15
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	SHRQ         $3, CX
+	JZ           ssdone
+
+ssloop:
+	VCVTPS2PD   (SI), Y0
+	VCVTPS2PD   16(SI), Y1
+	VSUBPD      Y15, Y0, Y0
+	VSUBPD      Y15, Y1, Y1
+	VADDPD      Y0, Y2, Y2
+	VADDPD      Y1, Y3, Y3
+	VFMADD231PD Y0, Y0, Y4
+	VFMADD231PD Y1, Y1, Y5
+	ADDQ        $32, SI
+	DECQ        CX
+	JNZ         ssloop
+
+ssdone:
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $1, Y2, X0
+	VADDPD       X0, X2, X2
+	VHADDPD      X2, X2, X2
+	VMOVSD       X2, s1+24(FP)
+	VEXTRACTF128 $1, Y4, X0
+	VADDPD       X0, X4, X4
+	VHADDPD      X4, X4, X4
+	VMOVSD       X4, s2+32(FP)
+	VZEROUPPER
+	RET
+
+// func dotCenteredAVX2(dy, x *float32, n int, m float64) (sdy, sdyx float64)
+// sdy = Σdy[i], sdyx = Σdy[i]·(x[i] − m) in float64, n a multiple of 8.
+TEXT ·dotCenteredAVX2(SB), NOSPLIT, $0-48
+	MOVQ         dy+0(FP), SI
+	MOVQ         x+8(FP), DI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD m+24(FP), Y15
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	SHRQ         $3, CX
+	JZ           dcdone
+
+dcloop:
+	VCVTPS2PD   (SI), Y0
+	VCVTPS2PD   16(SI), Y1
+	VCVTPS2PD   (DI), Y6
+	VCVTPS2PD   16(DI), Y7
+	VSUBPD      Y15, Y6, Y6
+	VSUBPD      Y15, Y7, Y7
+	VADDPD      Y0, Y2, Y2
+	VADDPD      Y1, Y3, Y3
+	VFMADD231PD Y6, Y0, Y4
+	VFMADD231PD Y7, Y1, Y5
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	DECQ        CX
+	JNZ         dcloop
+
+dcdone:
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $1, Y2, X0
+	VADDPD       X0, X2, X2
+	VHADDPD      X2, X2, X2
+	VMOVSD       X2, sdy+32(FP)
+	VEXTRACTF128 $1, Y4, X0
+	VADDPD       X0, X4, X4
+	VHADDPD      X4, X4, X4
+	VMOVSD       X4, sdyx+40(FP)
+	VZEROUPPER
+	RET
+
+// func affineAVX2(y, x *float32, n int, a, b float32)
+// y[i] = x[i]·a + b (rounded after the product, as the Go loop), n a
+// multiple of 8.
+TEXT ·affineAVX2(SB), NOSPLIT, $0-32
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y14
+	VBROADCASTSS b+28(FP), Y15
+	SHRQ         $3, CX
+	JZ           afdone
+
+afloop:
+	VMULPS  (SI), Y14, Y0
+	VADDPS  Y15, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     afloop
+
+afdone:
+	VZEROUPPER
+	RET
+
+// func bnBackAVX2(dx, dy, x *float32, n int, a, b, c float32, add bool)
+// dx[i] (+)= (a·dy[i] + b·x[i]) + c, n a multiple of 8.
+TEXT ·bnBackAVX2(SB), NOSPLIT, $0-45
+	MOVQ         dx+0(FP), DI
+	MOVQ         dy+8(FP), SI
+	MOVQ         x+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS a+32(FP), Y13
+	VBROADCASTSS b+36(FP), Y14
+	VBROADCASTSS c+40(FP), Y15
+	MOVBLZX      add+44(FP), AX
+	SHRQ         $3, CX
+	JZ           bbdone
+
+bbloop:
+	VMULPS  (SI), Y13, Y0
+	VMULPS  (DX), Y14, Y1
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y15, Y0, Y0
+	TESTQ   AX, AX
+	JZ      bbstore
+	VADDPS  (DI), Y0, Y0
+
+bbstore:
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     bbloop
+
+bbdone:
+	VZEROUPPER
+	RET
+
+// func reluAVX2(y, x *float32, n int)
+// y[i] = max(x[i], 0) as Go's max: NaN stays NaN, −0 gives +0; n a
+// multiple of 8.
+TEXT ·reluAVX2(SB), NOSPLIT, $0-24
+	MOVQ   y+0(FP), DI
+	MOVQ   x+8(FP), SI
+	MOVQ   n+16(FP), CX
+	VXORPS Y15, Y15, Y15
+	SHRQ   $3, CX
+	JZ     rldone
+
+rlloop:
+	VMOVUPS (SI), Y0
+	VMAXPS  Y0, Y15, Y1 // the second operand (x) when either is NaN or both are zeros
+	VADDPS  Y15, Y1, Y1 // −0 + 0 = +0
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     rlloop
+
+rldone:
+	VZEROUPPER
+	RET
+
+// func reluBackAVX2(dx, dy, x *float32, n int, add bool)
+// dx[i] (+)= dy[i] where x[i] > 0 (ordered: not for NaN), else 0; n a
+// multiple of 8.
+TEXT ·reluBackAVX2(SB), NOSPLIT, $0-33
+	MOVQ    dx+0(FP), DI
+	MOVQ    dy+8(FP), SI
+	MOVQ    x+16(FP), DX
+	MOVQ    n+24(FP), CX
+	MOVBLZX add+32(FP), AX
+	VXORPS  Y15, Y15, Y15
+	SHRQ    $3, CX
+	JZ      rbdone
+
+rbloop:
+	VMOVUPS (DX), Y0
+	VCMPPS  $0x1e, Y15, Y0, Y1 // x > 0, ordered
+	VANDPS  (SI), Y1, Y1
+	TESTQ   AX, AX
+	JZ      rbstore
+	VADDPS  (DI), Y1, Y1
+
+rbstore:
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     rbloop
+
+rbdone:
+	VZEROUPPER
+	RET
