@@ -36,7 +36,7 @@ func (g *Graph[T]) Dropout(x *Tensor[T], p float64, rng *rand.Rand) *Tensor[T] {
 
 func dropoutBackward[T Float](g *Graph[T], n *node[T]) {
 	dY, mask := n.out.Grad, n.aux[0]
-	dX, fresh := g.gradFresh(n.in[0])
+	dX, fresh := g.gradInto(n.in[0], n.out)
 	if fresh {
 		for i, d := range dY {
 			dX[i] = d * mask[i]

@@ -341,7 +341,7 @@ func (g *Graph[T]) Scale(x *Tensor[T], s, c float64) *Tensor[T] {
 
 func scaleBackward[T Float](g *Graph[T], n *node[T]) {
 	dO, S := n.out.Grad, T(n.fl[0])
-	dX, fresh := g.gradFresh(n.in[0])
+	dX, fresh := g.gradInto(n.in[0], n.out)
 	pfor(len(dO), func(lo, hi int) {
 		if fresh {
 			for i := lo; i < hi; i++ {
@@ -512,7 +512,7 @@ func unaryD[T Float](op unaryKind, x, y T) T {
 func unaryBackward[T Float](g *Graph[T], n *node[T]) {
 	op := unaryKind(n.ints[0])
 	X, Y, dY := n.in[0].Data, n.out.Data, n.out.Grad
-	dX, fresh := g.gradFresh(n.in[0])
+	dX, fresh := g.gradInto(n.in[0], n.out)
 	pfor(len(dY), func(lo, hi int) {
 		if fresh { // the first gradient to arrive: write, do not accumulate
 			switch op {
@@ -630,7 +630,7 @@ func (g *Graph[T]) gelu(x *Tensor[T]) *Tensor[T] {
 
 func geluBackward[T Float](g *Graph[T], n *node[T]) {
 	X, th, dY := n.in[0].Data, n.aux[0], n.out.Grad
-	dX, fresh := g.gradFresh(n.in[0])
+	dX, fresh := g.gradInto(n.in[0], n.out)
 	pfor(len(dY), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			x, t := X[i], th[i]
@@ -677,7 +677,7 @@ func (g *Graph[T]) geluErf(x *Tensor[T]) *Tensor[T] {
 
 func geluErfBackward[T Float](g *Graph[T], n *node[T]) {
 	X, cdf, dY := n.in[0].Data, n.aux[0], n.out.Grad
-	dX, fresh := g.gradFresh(n.in[0])
+	dX, fresh := g.gradInto(n.in[0], n.out)
 	const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
 	pfor(len(dY), func(lo, hi int) {
 		// φ(x) = e^{−x²/2}/√(2π), the exponentials a block at a time.

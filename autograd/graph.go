@@ -191,6 +191,20 @@ func (g *Graph[T]) gradFresh(t *Tensor[T]) ([]T, bool) {
 	return t.Grad, false
 }
 
+// gradInto is gradFresh for a rule whose input gradient has as many
+// elements as the output's and is computed element by element (or after
+// reductions that read all of dY first): when the input has no gradient
+// yet, it takes over the output's gradient buffer, which no node reads
+// after this one, and the rule writes its result over dY in place: no new
+// buffer, and no memory traffic to bring one into the cache.
+func (g *Graph[T]) gradInto(x, out *Tensor[T]) ([]T, bool) {
+	if x.Grad == nil && out.Grad != nil && len(out.Grad) == len(x.Data) {
+		x.Grad = out.Grad
+		return x.Grad, true
+	}
+	return g.gradFresh(x)
+}
+
 // needsGrad reports whether an op on these inputs must be recorded.
 func (g *Graph[T]) needsGrad(in ...*Tensor[T]) bool {
 	if g.noGrad > 0 {

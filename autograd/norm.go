@@ -76,7 +76,7 @@ func layerNormBackward[T Float](g *Graph[T], n *node[T]) {
 	if !n.wants(0) {
 		return
 	}
-	dX, fresh := g.gradFresh(x)
+	dX, fresh := g.gradInto(x, n.out)
 	pfor2(rows, D, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			m, rs := stats[2*r], stats[2*r+1]
@@ -197,7 +197,7 @@ func batchNormBackward[T Float](g *Graph[T], n *node[T]) {
 	var dX, dG, dB []T
 	fresh := false
 	if n.wants(0) {
-		dX, fresh = g.gradFresh(x)
+		dX, fresh = g.gradInto(x, n.out)
 	}
 	if n.wants(1) {
 		dG = g.grad(gamma)

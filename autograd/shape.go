@@ -37,9 +37,11 @@ func (g *Graph[T]) Reshape(x *Tensor[T], shape ...int) *Tensor[T] {
 }
 
 func reshapeBackward[T Float](g *Graph[T], n *node[T]) {
-	dX, fresh := g.gradFresh(n.in[0])
+	dX, fresh := g.gradInto(n.in[0], n.out)
 	if fresh {
-		copy(dX, n.out.Grad)
+		if &dX[0] != &n.out.Grad[0] {
+			copy(dX, n.out.Grad)
+		}
 		return
 	}
 	addTo(dX, n.out.Grad)
