@@ -9,6 +9,7 @@
 # rate with the lowest validation loss: an in-domain number only, never an
 # out-of-domain one.
 set -euo pipefail
+# TRAM names the tram binary (default ./bin/tram, from make build).
 cd "$(dirname "$0")/.."
 fam=$1; shift
 out=recipes/sweeps/$fam.jsonl
@@ -19,7 +20,7 @@ mkdir -p recipes/sweeps
 method=$(awk '/^method:/ {print $2}' recipes/$fam.yaml)
 for lr in "$@"; do
   start=$(date +%s.%N)
-  ./bin/tram finetune --config recipes/$fam.yaml --model pretrained/$fam --method "$method" --lr "$lr" \
+  "${TRAM:-./bin/tram}" finetune --config recipes/$fam.yaml --model pretrained/$fam --method "$method" --lr "$lr" \
     --out "$tmp/model-$lr" --log "$tmp/log-$lr.jsonl" --select last >/dev/null 2>"$tmp/err-$lr" || { cat "$tmp/err-$lr"; exit 1; }
   end=$(date +%s.%N)
   /usr/bin/env python3 - "$tmp/log-$lr.jsonl" "$lr" "$start" "$end" "$method" >> "$out.tmp" <<'PY'
