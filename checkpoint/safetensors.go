@@ -373,7 +373,8 @@ func f32ToBF16(v float32) uint16 {
 
 // WriteAtomic writes a file through write into a temporary file in the same
 // directory, syncs it and renames it over path, so readers see either the
-// old file or the complete new one.
+// old file or the complete new one. The file is readable by everyone
+// (mode 0644), as os.WriteFile would leave it under the usual umask.
 func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -391,6 +392,9 @@ func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
 		return err
 	}
 	if err = bw.flush(); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
 		return err
 	}
 	if err = tmp.Sync(); err != nil {

@@ -168,6 +168,9 @@ func (r *recipe) run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
 	if err := r.save(tmp); err != nil {
 		return nil, err
 	}
