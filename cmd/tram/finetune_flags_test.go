@@ -102,7 +102,7 @@ func TestFinetuneFlagErrors(t *testing.T) {
 		{[]string{"--method", "sam", "--clip-norm", "-1"}, "--clip-norm must be ≥ 0"},
 		{[]string{"--method", "sam", "--save-every", "-1"}, "--save-every must be ≥ 0"},
 		{[]string{"--method", "sam", "--lr", "-1"}, "--lr must be > 0"},
-		{[]string{"--method", "sam", "--steps", "0"}, "--steps must be ≥ 1 (got 0)"},
+		{[]string{"--method", "sam", "--steps", "0"}, "--steps must be ≥ 1 (0 only with --head-warmup: a linear probe alone) (got 0)"},
 		{[]string{"--method", "sam", "--micro-batches", "3"}, "--micro-batches must be ≥ 1 and divide --batch-size 2 (got 3)"},
 		{[]string{"--method", "sam", "--weight-decay", "-0.1"}, "--weight-decay must be ≥ 0"},
 		{[]string{"--method", "sam", "--beta2", "1"}, "--beta2 must be in [0, 1) (got 1)"},
