@@ -18,6 +18,7 @@ import (
 	"github.com/tramlab/tram/models/vision"
 	"github.com/tramlab/tram/nn"
 	"github.com/tramlab/tram/train"
+	"sort"
 )
 
 // LMLoss returns the mean next-token cross-entropy (nats per predicted
@@ -92,20 +93,28 @@ func (c *Classification) add(g *nn.Graph, logits *nn.Tensor, labels []int32) {
 }
 
 // Texts classifies every text of s with a BERT-family classifier, batch
-// texts at a time.
+// texts at a time. Texts of similar length are batched together (in order
+// of length, ties by position) and each batch is padded to its longest,
+// so that short texts cost little; Predictions stay in the order of s.
 func Texts(m *bert.Model, s *train.Texts, batch int) Classification {
 	g := autograd.NewGraph[float32]()
-	res := Classification{N: s.N()}
-	idx := make([]int, 0, batch)
+	res := Classification{N: s.N(), Predictions: make([]int32, s.N())}
+	order := make([]int, s.N())
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(s.IDs[order[a]]) < len(s.IDs[order[b]]) })
+	var part Classification
 	for i := 0; i < s.N(); i += batch {
-		idx = idx[:0]
-		for j := i; j < min(i+batch, s.N()); j++ {
-			idx = append(idx, j)
-		}
+		idx := order[i:min(i+batch, s.N())]
 		b, labels := s.Batch(idx)
 		g.Reset()
-		g.NoGrad(func() { res.add(g, m.ClassLogits(&nn.Pass{G: g}, b), labels) })
+		part.Predictions = part.Predictions[:0]
+		g.NoGrad(func() { part.add(g, m.ClassLogits(&nn.Pass{G: g}, b), labels) })
+		for j, k := range idx {
+			res.Predictions[k] = part.Predictions[j]
+		}
 	}
-	res.Loss /= float64(max(res.N, 1))
+	res.Correct, res.Loss = part.Correct, part.Loss/float64(max(res.N, 1))
 	return res
 }

@@ -9,19 +9,32 @@ import (
 type Texts struct {
 	Encoded
 	Labels []int32
-	// T is the padded length of a batch (the model's context).
+	// T is the longest a text may be (the model's context); a batch is
+	// padded to its longest text.
 	T   int
 	Pad int32
 }
 
-// Batch lays out the texts idx as a padded bert.Batch.
+// width returns the padded length of a batch of the texts idx: the longest
+// of them, at most T.
+func (s *Texts) width(idx []int) int {
+	w := 1
+	for _, i := range idx {
+		w = max(w, min(len(s.IDs[i]), s.T))
+	}
+	return w
+}
+
+// Batch lays out the texts idx as a bert.Batch padded to the longest.
 func (s *Texts) Batch(idx []int) (*bert.Batch, []int32) {
-	b := &bert.Batch{B: len(idx), T: s.T, IDs: make([]int32, len(idx)*s.T), Types: make([]int32, len(idx)*s.T), Attend: make([]bool, len(idx)*s.T)}
+	T := s.width(idx)
+	b := &bert.Batch{B: len(idx), T: T, IDs: make([]int32, len(idx)*T), Types: make([]int32, len(idx)*T), Attend: make([]bool, len(idx)*T)}
 	labels := make([]int32, len(idx))
 	s.fill(b, labels, idx)
 	return b, labels
 }
 
+// fill lays out the texts idx into b (whose T is their padded length).
 func (s *Texts) fill(b *bert.Batch, labels []int32, idx []int) {
 	for j, i := range idx {
 		seq := s.IDs[i]
@@ -29,8 +42,8 @@ func (s *Texts) fill(b *bert.Batch, labels []int32, idx []int) {
 		if s.Types != nil {
 			types = s.Types[i]
 		}
-		for p := 0; p < s.T; p++ {
-			at := j*s.T + p
+		for p := 0; p < b.T; p++ {
+			at := j*b.T + p
 			if p < len(seq) {
 				b.IDs[at], b.Attend[at] = seq[p], true
 				b.Types[at] = 0
@@ -79,17 +92,24 @@ func (t *TextClassTask) Next() {
 	for range t.Batch {
 		t.idx = append(t.idx, t.Order.Next())
 	}
-	n := t.Batch * t.Data.T
-	if len(t.batch.IDs) != n {
-		t.batch = bert.Batch{B: t.Batch, T: t.Data.T, IDs: make([]int32, n), Types: make([]int32, n), Attend: make([]bool, n)}
+	// The batch is padded to its longest text: its micro-batches share one
+	// width, so that they cost the same.
+	T := t.Data.width(t.idx)
+	n := t.Batch * T
+	if cap(t.batch.IDs) < n {
+		t.batch = bert.Batch{IDs: make([]int32, n), Types: make([]int32, n), Attend: make([]bool, n)}
+	}
+	if len(t.labels) != t.Batch {
 		t.labels = make([]int32, t.Batch)
 	}
+	t.batch.B, t.batch.T = t.Batch, T
+	t.batch.IDs, t.batch.Types, t.batch.Attend = t.batch.IDs[:n], t.batch.Types[:n], t.batch.Attend[:n]
 	t.Data.fill(&t.batch, t.labels, t.idx)
 }
 
 // Forward runs micro-batch i of the current batch.
 func (t *TextClassTask) Forward(p *nn.Pass, i int) (*nn.Tensor, *nn.Tensor) {
-	b, T := t.Batch/t.Micros(), t.Data.T
+	b, T := t.Batch/t.Micros(), t.batch.T
 	lo, hi := i*b*T, (i+1)*b*T
 	batch := &bert.Batch{B: b, T: T, IDs: t.batch.IDs[lo:hi], Types: t.batch.Types[lo:hi], Attend: t.batch.Attend[lo:hi]}
 	logits := t.Model.ClassLogits(p, batch)

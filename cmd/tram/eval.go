@@ -36,7 +36,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	split := fs.String("split", "test", "split to score (lm also has valid)")
 	task := fs.String("task", "gettext", "xling task: gettext (GetText-X) or mansec (ManSec-X)")
 	jsonOut := fs.String("json", "", "write the JSON result to `FILE` (atomically) instead of stdout")
-	maxEx := fs.Int("max-examples", 0, "cap each domain at this many examples (evenly spaced; lm: documents in order); 0: all")
+	maxEx := fs.Int("max-examples", -1, "cap each domain at this many examples (evenly spaced over the split, whose classes are\n"+
+		"grouped, so they stay balanced; lm: documents in order); 0: all; -1: the family's default\n"+
+		"(xling: 1000 per language, which scores all eight in about 30 s here; vision and lm: all)")
 	maxTok := fs.Int("max-tokens", 24576, "lm: cap each domain at its first documents, in order, until their tokens reach this many\n(the document that crosses it included; 24576 scores all eight domains in under 30 s here); 0: all")
 	sharpness := fs.Bool("sharpness", false, "also compute ε-sharpness per domain")
 	eps := fs.Float64("sharp-eps", 1e-5, "ε of ε-sharpness (the paper's 1e-5)")
@@ -50,8 +52,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case *model == "":
 		return errors.New("missing required flag --model")
-	case *maxEx < 0:
-		return fmt.Errorf("--max-examples %d: must be ≥ 0", *maxEx)
+	case *maxEx < -1:
+		return fmt.Errorf("--max-examples %d: must be ≥ 0 (or -1 for the family's default)", *maxEx)
 	case *maxTok < 0:
 		return fmt.Errorf("--max-tokens %d: must be ≥ 0", *maxTok)
 	case *eps < 0:
@@ -63,6 +65,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if st, err := os.Stat(*dataDir); err != nil || !st.IsDir() {
 		return fmt.Errorf("--data %s: no such directory (run `tram data fetch && tram data build`)", *dataDir)
+	}
+	if *maxEx == -1 {
+		*maxEx = 0
+		if fam, err := family.Detect(*model); err == nil && fam == "xling" {
+			*maxEx = 1000
+		}
 	}
 	var ds []string
 	if *doms != "" && *doms != "all" {
