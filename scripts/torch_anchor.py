@@ -17,9 +17,8 @@ Output: one JSON object per (workload, method) on stdout, in this schema
 
     {"workload", "method", "ms_per_step", "steps", "threads", "torch"}
 
-Workloads. The Go package bench/ (`tram bench`) builds mlp and gpt with
-exactly these shapes; change both or neither. tram bench runs all four
-(bench/ in the repository).
+Workloads. The Go package bench/ (`tram bench`) builds all four with
+exactly these shapes; change both or neither.
   mlp  batch 256, 784-512-512-10, ReLU, cross-entropy.
   gpt  GPT-2-style pre-LayerNorm decoder: vocab 4096, d_model 256, 4 layers,
        4 heads, context 128, batch 16, tanh-GELU MLP (4x), learned positions,
