@@ -251,3 +251,12 @@ func TestR4FSpectralHead(t *testing.T) {
 		}
 	}
 }
+
+// TestMain removes the shared family fixture after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if familyData != "" {
+		os.RemoveAll(familyData)
+	}
+	os.Exit(code)
+}
