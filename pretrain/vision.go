@@ -6,6 +6,7 @@ import (
 
 	datavision "github.com/tramlab/tram/data/vision"
 	"github.com/tramlab/tram/eval"
+	"github.com/tramlab/tram/family"
 	"github.com/tramlab/tram/models/vision"
 	"github.com/tramlab/tram/optim"
 	"github.com/tramlab/tram/train"
@@ -27,31 +28,13 @@ const (
 // VisionWidths are the CNN's stage widths.
 var VisionWidths = []int{32, 64, 128}
 
-// LoadImages loads a DigitShift set as float pixels in [0, 1].
-func LoadImages(dir, name string) (*train.Images, error) {
-	s, err := datavision.Load(dir, name)
-	if err != nil {
-		return nil, err
-	}
-	return FromSet(s), nil
-}
-
-// FromSet converts a loaded DigitShift set.
-func FromSet(s *datavision.Set) *train.Images {
-	out := &train.Images{Channels: 1, Size: datavision.Size, X: s.Floats(), Y: make([]int32, len(s.Labels))}
-	for i, l := range s.Labels {
-		out.Y[i] = int32(l)
-	}
-	return out
-}
-
 func visionRecipe(o Options) (*recipe, error) {
 	dir := filepath.Join(o.Data, "vision")
-	tr, err := LoadImages(dir, "pretrain-train")
+	tr, err := family.LoadImages(dir, "pretrain-train")
 	if err != nil {
 		return nil, fmt.Errorf("pretrain vision: %w (run `tram data fetch && tram data build vision`)", err)
 	}
-	va, err := LoadImages(dir, "pretrain-val")
+	va, err := family.LoadImages(dir, "pretrain-val")
 	if err != nil {
 		return nil, fmt.Errorf("pretrain vision: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 
 	"github.com/tramlab/tram/models/gpt2"
@@ -83,48 +82,35 @@ type LMTask struct {
 	Data  *Sequences
 	Batch int // sequences per step
 	Micro int // micro-batches per step (gradient accumulation); 0 means 1
-	// Cursor counts the sequences consumed so far; setting it resumes the
-	// stream (the shuffled order of epoch e depends only on (seed, e)).
-	Cursor int
+	// Order draws the sequences; its cursor is the stream's position.
+	Order Order
 
-	shuffle    bool
-	seed       uint64
-	order      []int
-	orderEpoch int
-	ids, tgts  []int32
+	ids, tgts []int32
 }
 
 // NewLMTask returns a task over data. With shuffle, each pass over the data
 // visits the sequences in a fresh permutation drawn from seed; without, batch
 // i row j is sequence (i·B + j) mod N: one continuous stream.
 func NewLMTask(m *gpt2.Model, data *Sequences, batch int, shuffle bool, seed uint64) *LMTask {
-	return &LMTask{Model: m, Data: data, Batch: batch, shuffle: shuffle, seed: seed, orderEpoch: -1}
+	return &LMTask{Model: m, Data: data, Batch: batch, Order: Order{N: data.N(), Shuffle: shuffle, Seed: seed}}
 }
 
 // Next loads the next batch.
 func (t *LMTask) Next() {
-	n, T := t.Data.N(), t.Data.T
+	T := t.Data.T
 	t.ids = t.ids[:0]
 	for j := 0; j < t.Batch; j++ {
-		pos := t.Cursor % n
-		if t.shuffle {
-			if e := t.Cursor / n; e != t.orderEpoch { // a new pass over the data
-				t.order = rand.New(rand.NewPCG(t.seed, uint64(e))).Perm(n)
-				t.orderEpoch = e
-			}
-			pos = t.order[pos]
-		}
+		pos := t.Order.Next()
 		t.ids = append(t.ids, t.Data.IDs[pos*T:(pos+1)*T]...)
-		t.Cursor++
 	}
 	t.tgts = gpt2.ShiftTargets(t.tgts, t.ids, t.Batch, T)
 }
 
 // Position returns the number of sequences consumed so far.
-func (t *LMTask) Position() int { return t.Cursor }
+func (t *LMTask) Position() int { return t.Order.Cursor }
 
 // Seek sets the number of sequences consumed so far.
-func (t *LMTask) Seek(pos int) { t.Cursor = pos }
+func (t *LMTask) Seek(pos int) { t.Order.Cursor = pos }
 
 // Micros returns the number of micro-batches.
 func (t *LMTask) Micros() int { return max(t.Micro, 1) }

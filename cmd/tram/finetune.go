@@ -713,15 +713,3 @@ func abs(p string) string {
 	}
 	return filepath.Clean(a)
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
-
-// finite replaces non-finite numbers (which JSON cannot hold) by strings.
-func finite(m map[string]any) map[string]any {
-	for k, v := range m {
-		if x, ok := v.(float64); ok && (x != x || x > 1e308 || x < -1e308) {
-			m[k] = fmt.Sprint(x)
-		}
-	}
-	return m
-}
