@@ -169,7 +169,7 @@ func ptr[T any](v T) *T { return &v }
 // spread returns n indices evenly spaced over [0, total).
 func spread(total, n int) []int {
 	if n <= 0 || n >= total {
-		return seq(total)
+		return seqRange(0, total)
 	}
 	idx := make([]int, n)
 	for k := range idx {
@@ -484,6 +484,7 @@ func clsHidden(m *bert.Model, s *train.Texts) []float32 {
 	return out
 }
 
+// seqRange returns lo, lo+1, …, hi−1.
 func seqRange(lo, hi int) []int {
 	s := make([]int, 0, hi-lo)
 	for i := lo; i < hi; i++ {

@@ -74,7 +74,7 @@ func openVision(dir string, o Options) (*Setup, error) {
 	ti, vi := splitValid(all.N(), visionValidEvery, groups)
 	tr, va := all.Subset(ti), all.Subset(vi)
 	if o.ValidMax > 0 && va.N() > o.ValidMax {
-		va = va.Subset(seq(o.ValidMax))
+		va = va.Subset(seqRange(0, o.ValidMax))
 	}
 	var cfg vision.Config
 	if err := checkpoint.ReadConfig(dir, &cfg); err != nil {
@@ -155,12 +155,4 @@ func prod(s []int) int {
 		n *= v
 	}
 	return n
-}
-
-func seq(n int) []int {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = i
-	}
-	return s
 }
