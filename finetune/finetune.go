@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tramlab/tram/family"
@@ -64,6 +65,11 @@ type Config struct {
 	Progress func(done, total int, note string)
 	// Notify, when set, receives one-line remarks (resuming, skipped steps).
 	Notify func(string)
+	// OnCheckpoint, when set, is called after each step listed in
+	// Checkpoints, with the model at that step's parameters (e.g. to
+	// evaluate them); it must not change the model.
+	Checkpoints  []int
+	OnCheckpoint func(step int) error
 	// InterruptAfter, when positive, behaves as if interrupted after that
 	// many steps (tests).
 	InterruptAfter int
@@ -236,6 +242,11 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		}
 		if c.EvalEvery > 0 && (done%c.EvalEvery == 0 || done == c.Steps) {
 			if err := validate(done); err != nil {
+				return err
+			}
+		}
+		if c.OnCheckpoint != nil && slices.Contains(c.Checkpoints, done) {
+			if err := c.OnCheckpoint(done); err != nil {
 				return err
 			}
 		}

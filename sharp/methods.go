@@ -54,6 +54,12 @@ type Options struct {
 	// NoGradientFactor makes TRAM use the public code's perturbation
 	// ε = r·T²/‖Tg‖, without the gradient (an ablation; docs/METHOD.md §4.4).
 	NoGradientFactor bool
+	// TargetEvalMode runs TRAM's trust-region target forward in evaluation
+	// mode (no dropout, batch norm on running statistics) while the
+	// current model's passes stay in training mode: the public code's
+	// setting, whose d_t then also measures dropout noise and the
+	// train/eval gap (an ablation; docs/METHOD.md §9.4). Default off.
+	TargetEvalMode bool
 	// MSharpness gives every micro-batch its own ascent (SAM's
 	// m-sharpness, docs/METHOD.md §9.2), for every method with a
 	// perturbation.
@@ -74,7 +80,7 @@ var MethodNames = []string{"sgd", "adamw", "sam", "asam", "fsam", "tram-theta0",
 // Option field lists shared by several methods.
 var (
 	asamFields = []string{"Rho", "Eta", "WeightsOnly", "MSharpness"}
-	tramFields = []string{"Eta", "Divergence", "Kappa", "MaxRadius", "WeightsOnly", "NoGradientFactor", "MSharpness"}
+	tramFields = []string{"Eta", "Divergence", "Kappa", "MaxRadius", "WeightsOnly", "NoGradientFactor", "TargetEvalMode", "MSharpness"}
 	r3fFields  = []string{"Lambda", "Sigma", "UniformNoise", "OneSidedKL"}
 	mesaFields = []string{"Lambda", "EMADecay", "Tau"}
 )
@@ -121,7 +127,7 @@ func OptionsUsed(method string) []string {
 
 // optionOrder is the order of the fields in Options.
 var optionOrder = []string{"Rho", "Gamma", "Eta", "Lambda", "EMADecay", "Sigma", "Tau", "UniformNoise", "Divergence",
-	"Kappa", "MaxRadius", "WeightsOnly", "NoGradientFactor", "MSharpness", "OneSidedKL"}
+	"Kappa", "MaxRadius", "WeightsOnly", "NoGradientFactor", "TargetEvalMode", "MSharpness", "OneSidedKL"}
 
 // sortFields returns a copy of f, deduplicated, in the order of Options.
 func sortFields(f []string) []string {
@@ -240,7 +246,7 @@ func NewMethod(name string, o Options) (Method, error) {
 			MSharpness: o.MSharpness}
 	}
 	tram := func(t Target) *Perturbation {
-		return &Perturbation{Radius: TrustRegion{Target: t, Divergence: o.Divergence, Scale: o.Kappa, Max: o.MaxRadius},
+		return &Perturbation{Radius: TrustRegion{Target: t, Divergence: o.Divergence, Scale: o.Kappa, Max: o.MaxRadius, EvalMode: o.TargetEvalMode},
 			Direction: AdaptiveDirection, Eta: o.Eta, WeightsOnly: o.WeightsOnly, NoGradientFactor: o.NoGradientFactor,
 			MSharpness: o.MSharpness}
 	}

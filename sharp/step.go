@@ -215,10 +215,13 @@ func (o *Optimizer) pass(frozen bool, noise Noise) *nn.Pass {
 }
 
 // targetPass is the pass of a target forward: batch norm frozen, only the
-// logits needed.
+// logits needed; in evaluation mode when the trust region asks for it.
 func (o *Optimizer) targetPass(noise Noise) *nn.Pass {
 	p := o.pass(true, noise)
 	p.LogitsOnly = true
+	if tr, ok := radiusOf(o.Method.Perturb).(TrustRegion); ok && tr.EvalMode {
+		p.Train = false
+	}
 	return p
 }
 

@@ -141,6 +141,8 @@ type TrustRegion struct {
 	Scale float64
 	// Max is the cap r_max ≥ 0; +Inf is no cap.
 	Max float64
+	// EvalMode runs the target forward in evaluation mode (Options.TargetEvalMode).
+	EvalMode bool
 }
 
 func (TrustRegion) isRadius() {}

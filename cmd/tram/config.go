@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/tramlab/tram/recipes"
 )
 
 // applyConfig sets, from a YAML recipe, every flag of fs that the command
@@ -15,8 +17,17 @@ import (
 // one mapping per method name whose keys apply only when that method runs
 // (e.g. methods: {sam: {rho: 0.05}}). An unknown key is an error naming the
 // key and its line. Values are scalars, written as on the command line.
+//
+// FILE of the form recipe:NAME names a recipe embedded in the binary
+// (package recipes).
 func applyConfig(fs *flag.FlagSet, set map[string]bool, file string) error {
-	raw, err := os.ReadFile(file)
+	var raw []byte
+	var err error
+	if name, ok := strings.CutPrefix(file, "recipe:"); ok {
+		raw, err = recipes.Read(name)
+	} else {
+		raw, err = os.ReadFile(file)
+	}
 	if err != nil {
 		return fmt.Errorf("--config: %w", err)
 	}

@@ -48,8 +48,21 @@ type finetuneFlags struct {
 	// set names the flags given explicitly on the command line.
 	set map[string]bool
 	// args are the flags that define the run, as strings: a resumed run
-	// must repeat them (runstate.go).
+	// must repeat them.
 	args map[string]string
+
+	// Set by tram reproduce, not by flags: checkpoints are steps after
+	// which onCheckpoint gets the model (to evaluate it); progress replaces
+	// the progress bar.
+	checkpoints  []int
+	onCheckpoint func(step int, setup *family.Setup) error
+	progress     func(done, total int, note string)
+}
+
+// finetuneOutcome is what a finished tram finetune reports.
+type finetuneOutcome struct {
+	Kept, Skipped int
+	Wall          time.Duration
 }
 
 // optionFlags are the command-line flags of sharp.Options, in the order
@@ -71,6 +84,7 @@ var optionFlags = []struct{ name, field, usage string }{
 	{"max-radius", "MaxRadius", "cap on TRAM's radius κ·d_t (≥ 0; inf: no cap)"},
 	{"weights-only", "WeightsOnly", "ASAM/TRAM adaptivity (T = |θ| + η) only on parameters whose name contains \"weight\", as in\nASAM's code; the others get T = 1"},
 	{"no-gradient-factor", "NoGradientFactor", "TRAM's perturbation without the gradient factor, as in the paper's public code (an\nablation: the paper's Eq. 7 has it)"},
+	{"target-eval-mode", "TargetEvalMode", "run TRAM's trust-region target forward in evaluation mode (no dropout) while the current\nmodel trains with dropout, as the paper's public code does (an ablation; needs --dropout on to\nmatter)"},
 	{"m-sharpness", "MSharpness", "m-sharpness: one ascent per micro-batch, from its own gradient (needs --micro-batches ≥ 2)"},
 	{"one-sided-kl", "OneSidedKL", "R3F's penalty one-sided, KL(p(·|x+z) ‖ p(·|x)) as the paper's Eq. 5, instead of the\nsymmetric KL"},
 }
@@ -85,6 +99,17 @@ var optimizerFlags = map[string]string{"momentum": "sgd", "beta1": "adamw", "bet
 var outputFiles = []string{"config.json", "model.safetensors", "tokenizer.json"}
 
 func runFinetune(args []string, stdout, stderr io.Writer) error {
+	f, err := parseFinetune(args, stderr)
+	if err != nil {
+		return err
+	}
+	_, err = finetune(f, stderr)
+	return err
+}
+
+// parseFinetune parses the flags of tram finetune (and its --config
+// recipe) into finetuneFlags.
+func parseFinetune(args []string, stderr io.Writer) (finetuneFlags, error) {
 	fs := newFlagSet("finetune", "--model DIR --train FILE --out OUTDIR --method M --steps K --batch-size B --lr LR [flags]",
 		"Fine-tunes a GPT-2-family model directory (config.json, model.safetensors, tokenizer.json) on\n"+
 			"token sequences and writes the result to OUTDIR with the same tensor names. The loss is the mean\n"+
@@ -118,7 +143,8 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		"--eval-every validations; never an out-of-domain number)")
 	fs.StringVar(&f.configFile, "config", "", "YAML recipe `FILE` whose keys are these flags' names (and \"methods\": {METHOD: {flag: value}}\n"+
 		"for per-method options); flags given on the command line override it; an unknown key is an\n"+
-		"error naming its line")
+		"error naming its line. recipe:NAME reads a recipe built into tram (recipe:vision, recipe:lm,\n"+
+		"recipe:xling: the files of the repository's recipes/)")
 	fs.StringVar(&f.out, "out", "", "output model directory (required); its parent must be writable, and it must differ from --model")
 	fs.StringVar(&f.method, "method", "", "method (required): "+wrapList(sharp.MethodNames, 80, 90)+";\nr4f needs a spectrally normalized classification head, which a GPT-2 language model lacks")
 	fs.IntVar(&f.steps, "steps", 0, "number of optimizer steps (required, ≥ 1; 0 with --head-warmup N trains the new head alone:\na linear probe)")
@@ -166,12 +192,12 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, methodDefaultsHelp())
 	}
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return f, err
 	}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	if f.configFile != "" {
 		if err := applyConfig(fs, f.set, f.configFile); err != nil {
-			return err
+			return f, err
 		}
 	}
 	// The flags that define the run: a resumed run must repeat them. A
@@ -187,7 +213,7 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 			f.args[fl.Name] = fl.Value.String()
 		}
 	})
-	return finetune(f, stderr)
+	return f, nil
 }
 
 // methodDefaultsHelp lists, for --help, the options each method uses and
@@ -524,15 +550,15 @@ func checkOut(out, model, logFile string) error {
 	return os.Remove(probe.Name())
 }
 
-func finetune(f finetuneFlags, stderr io.Writer) error {
+func finetune(f finetuneFlags, stderr io.Writer) (*finetuneOutcome, error) {
 	// Validate everything before any work, and before touching OUTDIR.
 	sched, opts, err := validate(&f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	method, err := sharp.NewMethod(f.method, opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var dropout *float64
 	if _, p, _ := parseDropout(f.dropout); p >= 0 {
@@ -543,30 +569,30 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 	var setup *family.Setup
 	if f.trainFile != "" {
 		if method.SpectralHead {
-			return fmt.Errorf("--method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
+			return nil, fmt.Errorf("--method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
 		}
 		setup, err = family.OpenSequences(f.model, family.SequencesOptions{File: f.trainFile, Batch: f.batch, Micro: f.micro,
 			Seed: f.seed, NoShuffle: f.noShuffle, Dropout: dropout})
 	} else {
 		if fam, err := family.Detect(f.model); err != nil {
-			return err
+			return nil, err
 		} else if method.SpectralHead && fam == "lm" {
-			return fmt.Errorf("--method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
+			return nil, fmt.Errorf("--method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
 		}
 		setup, err = family.Open(f.model, family.Options{Data: f.dataDir, Domain: f.domain, Task: f.task, Batch: f.batch,
 			Micro: f.micro, Seed: f.seed, Head: f.head, SpectralHead: method.SpectralHead, Dropout: dropout})
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if f.batch > setup.TrainSize {
-		return fmt.Errorf("--batch-size %d exceeds the %d training examples of the %s domain %s (valid: 1 … %d)", f.batch, setup.TrainSize, setup.Family, setup.Domain, setup.TrainSize)
+		return nil, fmt.Errorf("--batch-size %d exceeds the %d training examples of the %s domain %s (valid: 1 … %d)", f.batch, setup.TrainSize, setup.Family, setup.Domain, setup.TrainSize)
 	}
 	if f.headWarmup > 0 && setup.HeadHi <= setup.HeadLo {
-		return fmt.Errorf("--head-warmup %d: the %s model gets no new head", f.headWarmup, setup.Family)
+		return nil, fmt.Errorf("--head-warmup %d: the %s model gets no new head", f.headWarmup, setup.Family)
 	}
 	if f.evalEvery > 0 && setup.Validate == nil {
-		return errors.New("--eval-every needs a validation split: fine-tune on a family's domain (--data, --domain) instead of --train")
+		return nil, errors.New("--eval-every needs a validation split: fine-tune on a family's domain (--data, --domain) instead of --train")
 	}
 	for _, n := range setup.Notices {
 		fmt.Fprintf(stderr, "tram finetune: %s\n", n)
@@ -588,7 +614,7 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 			mode = os.O_CREATE | os.O_WRONLY | os.O_APPEND // a resumed run appends
 		}
 		if logw, err = os.OpenFile(f.logFile, mode, 0o644); err != nil {
-			return fmt.Errorf("--log: %w", err)
+			return nil, fmt.Errorf("--log: %w", err)
 		}
 		defer logw.Close()
 	}
@@ -604,11 +630,15 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bar := newProgress(stderr, "finetune "+f.method, f.steps)
+	progress := func(done, total int, note string) { bar.update(done, note) }
+	if f.progress != nil {
+		bar.enabled, progress = false, f.progress
+	}
 	cfg := finetunepkg.Config{Setup: setup, Method: method, Base: base, Schedule: sched, Steps: f.steps, Seed: f.seed,
 		ClipNorm: f.clip, StopOnNonFinite: f.stopNonFinite, EvalEvery: f.evalEvery, Select: f.selectBy,
 		HeadWarmup: f.headWarmup, NewHeadWarmupBase: newBase, StateDir: stateDir, SaveEvery: f.saveEvery, Args: f.args,
 		LogFields: map[string]any{"dropout": json.RawMessage(dropJSON)},
-		Progress:  func(done, total int, note string) { bar.update(done, note) },
+		Progress:  progress,
 		Notify:    func(msg string) { fmt.Fprintf(stderr, "tram finetune: %s\n", msg) }}
 	if logw != nil {
 		cfg.Log = logw
@@ -616,10 +646,14 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 	if interruptAt > 0 {
 		cfg.InterruptAfter = interruptAt
 	}
+	if f.onCheckpoint != nil {
+		cfg.Checkpoints = f.checkpoints
+		cfg.OnCheckpoint = func(step int) error { return f.onCheckpoint(step, setup) }
+	}
 	res, err := finetunepkg.Run(ctx, cfg)
 	bar.done()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	meta := map[string]string{
 		"tram_version": version, "tram_commit": commit(), "tram_method": f.method, "tram_steps": fmt.Sprint(f.steps),
@@ -628,6 +662,7 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 		"tram_optimizer": f.optimizer, "tram_options": optionsString(f.method, opts),
 		"tram_dropout": f.dropout, "tram_dropout_probs": string(dropJSON),
 		"tram_family": setup.Family, "tram_select": f.selectBy, "tram_kept_step": fmt.Sprint(res.Kept),
+		"tram_train_seconds": strconv.FormatFloat(res.Wall.Seconds(), 'f', 3, 64), "tram_resumed_at": fmt.Sprint(res.Resumed),
 	}
 	if setup.Domain != "" {
 		meta["tram_domain"] = setup.Domain
@@ -637,17 +672,19 @@ func finetune(f finetuneFlags, stderr io.Writer) error {
 	}
 	if err := writeOutput(f.out, func(dir string) error { return setup.Save(dir, meta) }); err != nil {
 		if serr := res.Snapshot(); serr != nil {
-			return fmt.Errorf("writing --out %s failed: %v; saving the finished run to %s failed too: %v", f.out, err, stateDir, serr)
+			return nil, fmt.Errorf("writing --out %s failed: %v; saving the finished run to %s failed too: %v", f.out, err, stateDir, serr)
 		}
-		return fmt.Errorf("writing --out %s failed: %v; the finished run is saved in %s: rerun the same command to write it", f.out, err, stateDir)
+		return nil, fmt.Errorf("writing --out %s failed: %v; the finished run is saved in %s: rerun the same command to write it", f.out, err, stateDir)
 	}
 	os.RemoveAll(stateDir) // the run is complete: its snapshots are no longer needed
 	kept := ""
 	if f.selectBy == "best" {
 		kept = fmt.Sprintf("; kept step %d (validation loss %.4f)", res.Kept, res.KeptLoss)
 	}
-	fmt.Fprintf(stderr, "tram finetune: %d steps in %s (%d skipped)%s; model written to %s\n", f.steps-res.Resumed, res.Wall.Round(time.Millisecond), res.Skipped, kept, f.out)
-	return nil
+	if f.progress == nil {
+		fmt.Fprintf(stderr, "tram finetune: %d steps in %s (%d skipped)%s; model written to %s\n", f.steps-res.Resumed, res.Wall.Round(time.Millisecond), res.Skipped, kept, f.out)
+	}
+	return &finetuneOutcome{Kept: res.Kept, Skipped: res.Skipped, Wall: res.Wall}, nil
 }
 
 // writeOutput writes the model, the input's config.json and tokenizer.json

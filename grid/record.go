@@ -1,0 +1,121 @@
+package grid
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/tramlab/tram/family"
+)
+
+// Record is what one run writes (runs/ID.json in a grid's directory).
+type Record struct {
+	Family string `json:"family"`
+	Row    string `json:"row"`
+	Method string `json:"method"`
+	Kind   string `json:"kind"`
+	// Domain is the training domain.
+	Domain string `json:"train_domain"`
+	Seed   int    `json:"seed"`
+	// Flags are every `tram finetune` flag that defined the run: the
+	// recipe's, the grid's and the row's.
+	Flags map[string]string `json:"flags"`
+	// Command reruns this run alone; Finetune is the equivalent
+	// `tram finetune` command (which writes the model instead of scoring it).
+	Command  string `json:"command"`
+	Finetune string `json:"finetune_command"`
+	// Steps taken, the step whose parameters were kept, steps skipped for
+	// non-finite values.
+	Steps   int `json:"steps"`
+	Kept    int `json:"kept_step"`
+	Skipped int `json:"skipped_steps"`
+	// Metrics of the kept parameters on every domain of the family.
+	Metrics []family.DomainResult `json:"metrics"`
+	// Checkpoints are earlier parameters of the same run, evaluated alike
+	// (the base row's points of the frontier).
+	Checkpoints []Checkpoint `json:"checkpoints,omitempty"`
+	// Log is the step log, relative to the grid's directory.
+	Log          string  `json:"log"`
+	TrainSeconds float64 `json:"train_seconds"`
+	EvalSeconds  float64 `json:"eval_seconds"`
+	Threads      int     `json:"threads"`
+	Backend      string  `json:"backend"`
+	Version      string  `json:"tram_version"`
+	Commit       string  `json:"tram_commit"`
+	// EvalSettings records how the metrics were measured.
+	EvalSettings map[string]any `json:"eval_settings,omitempty"`
+}
+
+// Checkpoint is the evaluation of a run's parameters after Step steps.
+type Checkpoint struct {
+	Step    int                   `json:"step"`
+	Metrics []family.DomainResult `json:"metrics"`
+}
+
+// Value returns the grid metric of one domain's result: accuracy in
+// percent, or perplexity. ok is false when the result lacks it.
+func Value(metric string, d family.DomainResult) (v float64, ok bool) {
+	switch {
+	case metric == "perplexity" && d.Perplexity != nil:
+		return *d.Perplexity, true
+	case metric == "accuracy" && d.Accuracy != nil:
+		return 100 * *d.Accuracy, true
+	}
+	return 0, false
+}
+
+// Lookup returns the result of domain d in ms.
+func Lookup(ms []family.DomainResult, d string) (family.DomainResult, bool) {
+	i := slices.IndexFunc(ms, func(r family.DomainResult) bool { return r.Domain == d })
+	if i < 0 {
+		return family.DomainResult{}, false
+	}
+	return ms[i], true
+}
+
+// ReadRecords reads every runs/*.json of a grid directory, sorted by run
+// (row order of g, then training domain, then seed). Records of rows the
+// grid does not define are kept, after the others.
+func ReadRecords(dir string, g *Grid) ([]Record, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "runs", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var recs []Record
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var r Record
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("%s: %v", f, err)
+		}
+		recs = append(recs, r)
+	}
+	order := func(row string) int {
+		i := slices.Index(g.RowNames(), row)
+		if i < 0 {
+			return len(g.Rows)
+		}
+		return i
+	}
+	slices.SortFunc(recs, func(a, b Record) int {
+		if c := order(a.Row) - order(b.Row); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Row, b.Row); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Domain, b.Domain); c != 0 {
+			return c
+		}
+		return a.Seed - b.Seed
+	})
+	return recs, nil
+}
+
+type domainResult = family.DomainResult
