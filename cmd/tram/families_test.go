@@ -254,6 +254,11 @@ func TestR4FSpectralHead(t *testing.T) {
 
 // TestMain removes the shared family fixture after the tests.
 func TestMain(m *testing.M) {
+	// A child process of tram reproduce --jobs N in a test is this test
+	// binary: it acts as tram itself.
+	if os.Getenv("TRAM_TEST_AS_MAIN") == "1" {
+		os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	code := m.Run()
 	if familyData != "" {
 		os.RemoveAll(familyData)
