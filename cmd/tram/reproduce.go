@@ -64,6 +64,11 @@ type reproducer struct {
 	saveEvery          int
 	keepModels, worker bool
 	stderr             io.Writer
+	// executor is "local" (this machine) or "slurm" (a job array; see
+	// slurm.go), with slurm's options.
+	executor string
+	slurm    slurmOptions
+	args     []string // the command line, for grid.json
 }
 
 func runReproduce(args []string, stdout, stderr io.Writer) error {
@@ -83,6 +88,7 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 			"row, method, seed, every fine-tuning flag, per-domain metrics, wall times, threads, backend,\n"+
 			"version), runs/ID.log.jsonl (the step log), summary.json (mean, 95% CI and n per row and\n"+
 			"domain; paired tests), report.md, report.html and plots/.", stderr)
+	var r0 reproducer
 	methods := fs.String("methods", "all", "rows to run: all, main, frontier, ablation, or comma-separated row names (see above)")
 	seeds := fs.Int("seeds", 0, "run seeds 1…N (default: the family's, 5 for vision and xling, 3 for lm; --quick: 2)")
 	seed := fs.Int("seed", 0, "run this one seed only (≥ 1) instead of 1…N")
@@ -96,6 +102,8 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", 1, "kernel threads per run; part of what makes a run's numbers (bit-identical for the same\nseed and thread count)")
 	saveEvery := fs.Int("save-every", 25, "snapshot each run every N steps (≥ 1) so that an interrupted run loses at most N steps")
 	keep := fs.Bool("keep-models", false, "keep each fine-tuned model in DIR/models/ID (default: deleted once evaluated)")
+	executor := fs.String("executor", "local", "where the runs go: local (this machine, --jobs at a time) or slurm (one Slurm job-array task\nper unfinished run; see the slurm flags below)")
+	slurmFlags(fs, &r0.slurm)
 	worker := fs.Bool("no-report", false, "run the selected runs only, without grid.json, summary or report (what executors use\nfor each child run)")
 	if len(args) == 0 {
 		fs.Usage()
@@ -110,6 +118,9 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
+	}
+	if *executor != "local" && *executor != "slurm" {
+		return fmt.Errorf("--executor %q: valid: local, slurm", *executor)
 	}
 	g0, ok := grid.Families[fam]
 	if !ok {
@@ -130,7 +141,8 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	case *saveEvery < 1:
 		return fmt.Errorf("--save-every %d: must be ≥ 1", *saveEvery)
 	}
-	r := &reproducer{g: &g, model: *model, data: *dataDir, out: *out, quick: *quick, jobs: *jobs, threads: *threads,
+	r := &r0
+	*r = reproducer{g: &g, slurm: r0.slurm, executor: *executor, args: args, model: *model, data: *dataDir, out: *out, quick: *quick, jobs: *jobs, threads: *threads,
 		saveEvery: *saveEvery, keepModels: *keep, worker: *worker, stderr: stderr}
 	if r.model == "" {
 		r.model = filepath.Join("pretrained", fam)
@@ -202,7 +214,12 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	runs := g.Runs(r.rows, r.domains, r.seeds)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	failed, err := r.runAll(ctx, runs)
+	var failed int
+	if r.executor == "slurm" && !r.worker {
+		failed, err = r.runSlurm(ctx, runs)
+	} else {
+		failed, err = r.runAll(ctx, runs)
+	}
 	if err != nil {
 		return err
 	}
