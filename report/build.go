@@ -1,0 +1,318 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tramlab/tram/grid"
+)
+
+// build lays out the report and draws its plots.
+func build(in *input, claims []Claim) (*doc, []*figure) {
+	d := &doc{}
+	var figs []*figure
+	s, g := in.sum, in.g
+	// suffix names a training domain's files: "" for a single one.
+	suffix := func(t grid.Table) string {
+		if len(s.Tables) == 1 && t.TrainDomain == "" {
+			return ""
+		}
+		return "-" + fileSafe(trainLabel(t))
+	}
+	add := func(f *figure, err error, what string) {
+		switch {
+		case err != nil:
+			d.p("(The %s could not be drawn: %v.)", what, err)
+		case f != nil:
+			d.figure(f)
+			figs = append(figs, f)
+		}
+	}
+
+	d.h(1, "TRAM grid report: "+g.Family)
+	if len(in.missing) > 0 {
+		d.p("> **Partial: %d of %d runs.** The tables, tests and verdicts below use only the runs done so far (%d runs missing, listed under Runs); comparisons are paired over the seeds both rows have.",
+			len(in.expected)-len(in.missing), len(in.expected), len(in.missing))
+	}
+	header(d, in)
+	d.p("**How to read this.** Each table is one training domain: the model is fine-tuned there and tested on every domain of the family; the first column is the training (in-domain) domain, the last the out-of-domain (OOD) average. A cell is the mean over seeds ± the half-width of its 95%% interval (Student's t); n is the number of seeds. Every seed gives all rows the same data order, head initialization and test examples, so rows are compared *paired by seed*: a paired t-test over seeds (two-sided) asks whether the per-seed differences are consistently away from 0, which is far more sensitive than overlapping intervals. Bold marks the best main row of each column. Verdicts say *held* only when the difference goes the claimed way with p < %.2f.", Alpha)
+
+	d.h(2, "Results")
+	for _, t := range s.Tables {
+		d.h(3, "Trained on "+trainLabel(t))
+		d.p("%s; mean ± 95%% CI over seeds.", capitalize(metricWords(s)))
+		d.table(resultsTable(s, t))
+		if len(t.Saturated) > 0 {
+			d.p("Saturated: %s (the base row's mean accuracy is at least %.0f%% there, so every method scores about the same); left out of the OOD average.",
+				strings.Join(t.Saturated, ", "), grid.SaturatedAccuracy)
+		}
+		f, err := barPlot("bars"+suffix(t)+".svg", s, t)
+		add(f, err, "bar chart")
+	}
+
+	d.h(2, "Claims")
+	d.p("Each of the paper's claims checked against these runs; the verdict comes from the numbers below it (held: the claimed direction with p < %.2f everywhere the claim applies; mixed: the claimed direction without significance, or only on some training domains or comparisons; not held: the other direction; not measured: rows or measurements missing).", Alpha)
+	tb := table{head: []string{"#", "claim", "verdict"}, left: 3}
+	for _, c := range claims {
+		tb.rows = append(tb.rows, []string{fmt.Sprint(c.Number), c.Title, "**" + string(c.Verdict) + "**"})
+	}
+	d.table(tb)
+	for _, c := range claims {
+		d.p("**%d. %s** Verdict: **%s**.", c.Number, c.Statement, c.Verdict)
+		d.list(c.Evidence...)
+	}
+
+	d.h(2, "Paired comparisons")
+	d.p("All tests here are paired t-tests over seeds, two-sided. The *frontier gain* asks whether a row does better out of domain than the plain optimizer could by simply being fine-tuned less or more: per seed, the base row, its lower-learning-rate (frontier) rows and its earlier checkpoints trace a curve of OOD average against in-domain quality, and a row's gain is how far its OOD average lies above that curve at the row's own in-domain value (positive is better, in the metric's units). *outside* counts seeds whose in-domain value lies beyond the curve's ends, where it was extrapolated and deserves less trust.")
+	for _, t := range s.Tables {
+		d.h(3, "Trained on "+trainLabel(t))
+		pairedSection(d, s, t)
+		f, err := frontierPlot("frontier"+suffix(t)+".svg", in, t)
+		add(f, err, "frontier plot")
+	}
+
+	var sharp, cka []string
+	for _, t := range s.Tables {
+		if tb := extraTable(t, func(r grid.RowSummary) (map[string]grid.Estimate, *grid.Estimate) { return r.Sharpness, r.SharpnessOOD }, 2); tb != nil {
+			sharp = append(sharp, trainLabel(t))
+		}
+		if tb := extraTable(t, func(r grid.RowSummary) (map[string]grid.Estimate, *grid.Estimate) { return r.CKA, r.CKAOOD }, 3); tb != nil {
+			cka = append(cka, trainLabel(t))
+		}
+	}
+	if len(sharp)+len(cka) > 0 {
+		d.h(2, "ε-sharpness and CKA")
+		d.p("Table 6's shape. ε-sharpness is the loss increase under the worst perturbation in a box of relative size ε, ×100 relative to 1 + loss (lower is flatter). CKA is linear CKA between this model's and the pretrained model's representations before the head (higher is closer). Mean ± 95%% CI over seeds.")
+		for _, t := range s.Tables {
+			if tb := extraTable(t, func(r grid.RowSummary) (map[string]grid.Estimate, *grid.Estimate) { return r.Sharpness, r.SharpnessOOD }, 2); tb != nil {
+				d.p("ε-sharpness, trained on %s:", trainLabel(t))
+				d.table(*tb)
+			}
+			if tb := extraTable(t, func(r grid.RowSummary) (map[string]grid.Estimate, *grid.Estimate) { return r.CKA, r.CKAOOD }, 3); tb != nil {
+				d.p("CKA to the pretrained model, trained on %s:", trainLabel(t))
+				d.table(*tb)
+			}
+		}
+	}
+
+	if s.Metric == "perplexity" {
+		d.h(2, "In-domain against out-of-domain perplexity")
+		d.p("Table 9 and Figure 2's shape: across methods (main rows, naive combinations left out), the Pearson correlation between the in-domain perplexity and each out-of-domain domain's. *prior* fits the methods before TRAM only, *all* adds the TRAM rows. ρ < 0 marks an anticorrelated domain: a better in-domain perplexity comes with a worse one there. A TRAM point below the prior line is better out of domain than the prior methods' trend predicts.")
+		for _, t := range s.Tables {
+			d.h(3, "Trained on "+trainLabel(t))
+			d.table(correlationTable(t))
+			f, err := scatterPlot("correlation"+suffix(t)+".svg", s, t)
+			add(f, err, "correlation plot")
+		}
+	}
+
+	d.h(2, "Training curves")
+	d.p("From the step logs: per main row, the mean over seeds at each step (curves longer than %d points are averaged in buckets). TRAM rows are solid, the others dashed. d is TRAM's trust-region divergence d_t, or the fixed radius of SAM, ASAM, FSAM; methods without a perturbation have none and are left out of the log-scale plots of d and ‖ε‖.", maxPoints)
+	for _, t := range s.Tables {
+		d.h(3, "Trained on "+trainLabel(t))
+		cs, err := curves(in, t)
+		if err != nil {
+			d.p("(The step logs could not be read: %v.)", err)
+			continue
+		}
+		drawn := false
+		for _, q := range quantities {
+			if len(cs[q.key]) == 0 {
+				continue
+			}
+			f, err := curvePlot("curve-"+q.key+suffix(t)+".svg", q.title+", trained on "+trainLabel(t), q.ylabel, cs[q.key], q.log)
+			add(f, err, q.title+" plot")
+			drawn = drawn || f != nil
+		}
+		if !drawn {
+			d.p("No step logs for the main rows.")
+		}
+	}
+
+	d.h(2, "Rows")
+	d.p("Every row is `tram finetune` with the recipe, the grid's flags and the row's own flags on top.")
+	rt := table{head: []string{"row", "kind", "method", "flags", "about"}, left: 5}
+	for _, r := range g.Rows {
+		rt.rows = append(rt.rows, []string{r.Name, r.Kind, r.Method, flagText(r.Flags), r.About})
+	}
+	d.table(rt)
+
+	d.h(2, "Runs")
+	runsSection(d, in)
+	return d, figs
+}
+
+// header writes the run's facts: family, command, version, machine,
+// seeds and runs.
+func header(d *doc, in *input) {
+	g, m := in.g, in.machine
+	recs := in.recs
+	var items []string
+	family := fmt.Sprintf("**Family** %s: %s; base optimizer `%s`; recipe `%s`", g.Family, metricWords(in.sum), g.Base, g.Recipe)
+	if in.file.Quick {
+		family += " (**quick**: a smoke-test setting, not the full grid)"
+	}
+	items = append(items, family)
+	if in.file.Model != "" || in.file.Data != "" {
+		items = append(items, fmt.Sprintf("**Inputs** pretrained model `%s`, data `%s`", orUnknown(in.file.Model), orUnknown(in.file.Data)))
+	}
+	version := func(key string, f func(grid.Record) string) string {
+		if v, ok := m[key]; ok {
+			return fmt.Sprint(v)
+		}
+		return strings.Join(distinct(recs, f), ", ")
+	}
+	ver := version("tram_version", func(r grid.Record) string { return r.Version })
+	commit := version("tram_commit", func(r grid.Record) string { return r.Commit })
+	line := "**Version** tram " + orUnknown(ver) + ", commit " + orUnknown(commit)
+	if cs := distinct(recs, func(r grid.Record) string { return r.Commit }); len(cs) > 1 {
+		line += fmt.Sprintf(" (the runs come from %d commits: %s)", len(cs), strings.Join(cs, ", "))
+	}
+	items = append(items, line)
+	if len(m) > 0 {
+		items = append(items, "**Machine** "+orUnknown(machineLine(m)))
+	}
+	var threads []string
+	if v, ok := m["threads"]; ok {
+		threads = append(threads, fmt.Sprintf("%v per run", v))
+	} else if ts := distinct(recs, func(r grid.Record) string {
+		if r.Threads == 0 {
+			return ""
+		}
+		return fmt.Sprint(r.Threads)
+	}); len(ts) > 0 {
+		threads = append(threads, strings.Join(ts, ", ")+" per run")
+	}
+	if v, ok := m["jobs"]; ok {
+		threads = append(threads, fmt.Sprintf("%v runs at once", v))
+	}
+	if b := distinct(recs, func(r grid.Record) string { return r.Backend }); len(b) > 0 {
+		threads = append(threads, "GEMM backend "+strings.Join(b, ", "))
+	}
+	if len(threads) > 0 {
+		items = append(items, "**Threads** "+strings.Join(threads, "; "))
+	}
+	have := map[int]bool{}
+	for _, r := range recs {
+		have[r.Seed] = true
+	}
+	got := make([]int, 0, len(have))
+	for s := range have {
+		got = append(got, s)
+	}
+	slices.Sort(got)
+	seedLine := "**Seeds** " + ints(got) + " in the records"
+	if in.seeds != nil {
+		seedLine = "**Seeds** " + ints(in.seeds) + " (grid.json); " + ints(got) + " in the records"
+	}
+	items = append(items, seedLine)
+	var doms []string
+	for _, t := range in.sum.Tables {
+		doms = append(doms, trainLabel(t))
+	}
+	items = append(items, "**Training domains** "+strings.Join(doms, ", "))
+	switch {
+	case len(in.expected) == 0 && !in.hasGrid:
+		items = append(items, fmt.Sprintf("**Runs** %d records (no grid.json: the number of runs expected is unknown)", len(recs)))
+	case len(in.expected) == 0:
+		items = append(items, fmt.Sprintf("**Runs** %d records (grid.json lists no seeds: the number of runs expected is unknown)", len(recs)))
+	case len(in.missing) > 0:
+		items = append(items, fmt.Sprintf("**Runs** **partial: %d of %d runs** (%d rows × %d training domains × %d seeds)",
+			len(in.expected)-len(in.missing), len(in.expected), len(g.Rows), max(1, len(g.Domains)), len(in.seeds)))
+	default:
+		items = append(items, fmt.Sprintf("**Runs** all %d done (%d rows × %d training domains × %d seeds)",
+			len(in.expected), len(g.Rows), max(1, len(g.Domains)), len(in.seeds)))
+	}
+	var ev []string
+	if e := g.Eval; e.MaxExamples > 0 {
+		ev = append(ev, fmt.Sprintf("at most %d examples per domain", e.MaxExamples))
+	}
+	if e := g.Eval; e.MaxTokens > 0 {
+		ev = append(ev, fmt.Sprintf("at most %d tokens per domain", e.MaxTokens))
+	}
+	if g.Eval.Sharpness {
+		ev = append(ev, fmt.Sprintf("ε-sharpness on %d examples", g.Eval.SharpExamples))
+	}
+	if g.Eval.CKA {
+		ev = append(ev, fmt.Sprintf("CKA on %d examples", g.Eval.CKAExamples))
+	}
+	if len(g.Checkpoints) > 0 {
+		var fs []string
+		for _, c := range g.Checkpoints {
+			fs = append(fs, fmt.Sprintf("%.2f", c))
+		}
+		ev = append(ev, "base-row checkpoints at "+strings.Join(fs, ", ")+" of the steps")
+	}
+	if len(ev) > 0 {
+		items = append(items, "**Evaluation** "+strings.Join(ev, "; "))
+	}
+	if len(g.Flags) > 0 {
+		items = append(items, "**Grid flags** "+flagText(g.Flags))
+	}
+	var train float64
+	skipped := 0
+	for _, r := range recs {
+		train += r.TrainSeconds
+		skipped += r.Skipped
+	}
+	items = append(items, fmt.Sprintf("**Training time** %.1f h over all runs; %d steps skipped for non-finite values", train/3600, skipped))
+	d.list(items...)
+	f := in.file
+	switch {
+	case len(f.Commands) > 1:
+		d.p("The commands that wrote this directory, in order (the last one ran most recently):")
+		d.code(strings.Join(f.Commands, "\n"))
+	case f.Command != "":
+		d.p("The command that ran this grid:")
+		d.code(f.Command)
+	}
+}
+
+func runsSection(d *doc, in *input) {
+	d.p("%d run records in runs/; each record holds the command that reruns it alone.", len(in.recs))
+	if len(in.missing) > 0 {
+		var ids []string
+		for _, r := range in.missing {
+			ids = append(ids, "`"+r.ID()+"`")
+		}
+		const show = 40
+		more := ""
+		if len(ids) > show {
+			more = fmt.Sprintf(" … and %d more", len(ids)-show)
+			ids = ids[:show]
+		}
+		d.p("Missing (%d): %s%s.", len(in.missing), strings.Join(ids, ", "), more)
+	}
+	var slow []string
+	for _, r := range in.recs {
+		if r.Skipped > 0 {
+			slow = append(slow, fmt.Sprintf("`%s` skipped %d steps", grid.Run{Row: grid.Row{Name: r.Row}, Domain: r.Domain, Seed: r.Seed}.ID(), r.Skipped))
+		}
+	}
+	if len(slow) > 0 {
+		d.p("Runs with skipped steps: %s.", strings.Join(slow, "; "))
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func ints(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
