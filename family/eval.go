@@ -188,7 +188,11 @@ func evalVision(dir string, o EvalOptions, r *Report) error {
 	if err != nil {
 		return err
 	}
-	ds, err := domains("vision", o.Domains, datavision.DigitDomains)
+	valid, err := digitDomains(dd)
+	if err != nil {
+		return err
+	}
+	ds, err := domains("vision", o.Domains, valid)
 	if err != nil {
 		return err
 	}
@@ -196,7 +200,15 @@ func evalVision(dir string, o EvalOptions, r *Report) error {
 	if err != nil {
 		return err
 	}
-	if n := m.Config().NumClasses; n != len(DigitLabels) {
+	switch n := m.Config().NumClasses; n {
+	case len(DigitLabels):
+	case len(datavision.Classes):
+		// A pretrained glyph model: score it zero-shot on its digit rows.
+		if m, err = digitHead(dir); err != nil {
+			return err
+		}
+		r.Settings["head"] = fmt.Sprintf("zero-shot: the pretrained %d-way glyph head's rows of the digits 0-9 (argmax and loss over those ten)", n)
+	default:
 		return fmt.Errorf("%s: the head has %d classes, the digit domains %d (fine-tune it first: tram finetune --model %s --domain D …)", dir, n, len(DigitLabels), dir)
 	}
 	var ref vision.Model

@@ -2,6 +2,8 @@ package family
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/tramlab/tram/checkpoint"
 	datavision "github.com/tramlab/tram/data/vision"
@@ -64,7 +66,11 @@ func openVision(dir string, o Options) (*Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkDomain("vision", o.Domain, datavision.DigitDomains); err != nil {
+	valid, err := digitDomains(dd)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDomain("vision", o.Domain, valid); err != nil {
 		return nil, err
 	}
 	all, groups, err := loadImagesGroups(dd, "digits-"+o.Domain+"-train")
@@ -113,6 +119,83 @@ func openVision(dir string, o Options) (*Setup, error) {
 	}
 	s.Save = func(out string, meta map[string]string) error { return vision.SaveWithMetadata(m, out, meta) }
 	return s, nil
+}
+
+// DigitDomains lists the digit domains of the vision data under data (the
+// directory --data names, holding vision/): see digitDomains.
+func DigitDomains(data string) ([]string, error) {
+	dd, err := dataDir(data, "vision")
+	if err != nil {
+		return nil, err
+	}
+	return digitDomains(dd)
+}
+
+// digitDomains lists the digit domains of a built vision directory dd:
+// every domain D with both sets digits-D-train and digits-D-test in its
+// index.json. DigitShift's domains come in the order of
+// data/vision.DigitDomains, any others (those of `tram data demo`) after
+// them in the index's order. So one mechanism serves DigitShift, a build
+// that lacks an optional domain, and the demo data.
+func digitDomains(dd string) ([]string, error) {
+	idx, err := datavision.ReadIndex(dd)
+	if err != nil {
+		return nil, err
+	}
+	has := map[string]map[string]bool{}
+	var order []string
+	for _, s := range idx.Sets {
+		rest, ok := strings.CutPrefix(s.Name, "digits-")
+		if !ok {
+			continue
+		}
+		for _, split := range []string{"train", "test"} {
+			if d, ok := strings.CutSuffix(rest, "-"+split); ok && d != "" {
+				if has[d] == nil {
+					has[d] = map[string]bool{}
+					order = append(order, d)
+				}
+				has[d][split] = true
+			}
+		}
+	}
+	var out []string
+	for _, d := range datavision.DigitDomains {
+		if has[d]["train"] && has[d]["test"] {
+			out = append(out, d)
+		}
+	}
+	for _, d := range order {
+		if !slices.Contains(datavision.DigitDomains, d) && has[d]["train"] && has[d]["test"] {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no digit domains (sets digits-DOMAIN-train and digits-DOMAIN-test) in index.json", dd)
+	}
+	return out, nil
+}
+
+// digitHead returns the model in dir, a pretrained 62-way glyph classifier
+// (data/vision.Classes), as a ten-way digit classifier whose head is the
+// pretrained head's digit rows: the zero-shot digit classifier that
+// fine-tuning with --head pretrained-rows starts from.
+func digitHead(dir string) (vision.Model, error) {
+	var cfg vision.Config
+	if err := checkpoint.ReadConfig(dir, &cfg); err != nil {
+		return nil, err
+	}
+	old := cfg.NumClasses
+	cfg.NumClasses = len(DigitLabels)
+	m, err := vision.New(cfg, 0)
+	if err != nil {
+		return nil, err
+	}
+	isHead := func(n string) bool { return len(n) >= 3 && n[:3] == "fc." }
+	if _, err := transplant(dir, m, func(n string) []string { return []string{n} }, isHead); err != nil {
+		return nil, err
+	}
+	return m, pretrainedRows(dir, m, old)
 }
 
 // pretrainedRows copies the first ten rows (the digits: data/vision.Classes

@@ -26,7 +26,7 @@ var builders = map[string]func(data.BuildOptions) (*data.Manifest, error){
 func init() {
 	register(&command{
 		name:    "data",
-		summary: "fetch Debian packages and build the offline datasets (fetch|build)",
+		summary: "fetch Debian packages and build the offline datasets, or write the download-free demo data (fetch|build|demo)",
 		run:     runData,
 	})
 }
@@ -41,6 +41,7 @@ func runData(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help" {
 		fmt.Fprintf(stderr, `Usage: tram data fetch [flags]
        tram data build TASK... [flags]
+       tram data demo [--out DIR]
 
 fetch downloads the Debian packages the tasks need (apt-get download, without
 dependencies or maintainer scripts), extracts each with dpkg-deb -x into the
@@ -51,9 +52,14 @@ build writes each task's splits, manifest.json, SUMMARY.txt and data card
 CARD.md into OUT/TASK, deterministically. It fails when the sources drifted
 far from the recorded counts.
 
+demo writes OUT/vision, small digit domains rendered from the Go fonts compiled
+into tram, with nothing to download: the data of "make demo". Use it as --data
+OUT with the vision family.
+
 %s
 
-Run "tram data fetch --help" or "tram data build --help" for the flags.
+Run "tram data fetch --help", "tram data build --help" or "tram data demo --help"
+for the flags.
 `, dataTasksHelp)
 		if len(args) == 0 {
 			return errUsage
@@ -65,8 +71,10 @@ Run "tram data fetch --help" or "tram data build --help" for the flags.
 		return runDataFetch(args[1:], stdout, stderr)
 	case "build":
 		return runDataBuild(args[1:], stdout, stderr)
+	case "demo":
+		return runDataDemo(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "tram data: unknown subcommand %q (want fetch or build)\n", args[0])
+	fmt.Fprintf(stderr, "tram data: unknown subcommand %q (want fetch, build or demo)\n", args[0])
 	return errUsage
 }
 
@@ -148,6 +156,44 @@ func runDataBuild(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: %d files, %.1f MB in %s (%.1fs)\n", t, len(m.Files), float64(bytes)/1e6, dir, time.Since(start).Seconds())
 	}
 	return errors.Join(errs...)
+}
+
+// defaultDemoDir is where "tram data demo" writes by default: demo beside
+// the built tasks (for example ~/.cache/tram/demo).
+func defaultDemoDir() string { return filepath.Join(filepath.Dir(data.DefaultOutDir()), "demo") }
+
+func runDataDemo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("data demo", "[--out DIR]",
+		"Write the demo data into OUT/vision in the layout of \"tram data build vision\", from the\n"+
+			"Go fonts compiled into tram (golang.org/x/image/font/gofont): nothing is downloaded and\n"+
+			"no system file is read, and the bytes are the same on every run. Its digit domains\n"+
+			"are the Go faces' digits under one distortion each:\n"+
+			vision.DemoDomainsHelp()+"\n"+
+			"Fine-tune on "+vision.DemoTrainDomain+" and evaluate on all of them with the committed pretrained\n"+
+			"model, for example:\n"+
+			"  tram data demo --out DIR\n"+
+			"  tram finetune --config recipes/vision.yaml --model pretrained/vision --data DIR \\\n"+
+			"      --domain "+vision.DemoTrainDomain+" --method sgd --steps 60 --out RUN\n"+
+			"  tram eval --model RUN --data DIR        (or --model pretrained/vision: zero-shot)", stderr)
+	out := fs.String("out", defaultDemoDir(), "output `DIR`; the data is written to DIR/vision (replacing what was there);\npass DIR as --data to tram finetune and tram eval")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	start := time.Now()
+	dir := filepath.Join(*out, data.TaskVision)
+	fmt.Fprintf(stderr, "demo: writing %s\n", dir)
+	m, err := vision.BuildDemo(data.BuildOptions{Out: dir, Progress: prefixWriter{stderr, "demo: "}})
+	if err != nil {
+		return fmt.Errorf("data demo: %w", err)
+	}
+	var bytes int64
+	for _, f := range m.Files {
+		bytes += f.Bytes
+	}
+	fmt.Fprintf(stdout, "demo: %d digit domains (%s), %d files, %.1f MB in %s (%.1fs); use --data %s, train domain %s\n",
+		len(vision.DemoDomains), strings.Join(vision.DemoDomains, ", "), len(m.Files), float64(bytes)/1e6, dir,
+		time.Since(start).Seconds(), *out, vision.DemoTrainDomain)
+	return nil
 }
 
 // parseTasks splits a comma-separated task list; empty (when allowed) or

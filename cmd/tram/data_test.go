@@ -2,12 +2,16 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/tramlab/tram/data"
+	"github.com/tramlab/tram/data/vision"
+	"github.com/tramlab/tram/family"
 )
 
 func runCapture(args ...string) (code int, stdout, stderr string) {
@@ -24,6 +28,7 @@ func TestDataHelp(t *testing.T) {
 	for sub, flags := range map[string][]string{
 		"fetch": {"-only", "-cache"},
 		"build": {"-cache", "-out", "-sysroot", "-allow-drift"},
+		"demo":  {"-out"},
 	} {
 		code, _, stderr := runCapture("data", sub, "--help")
 		if code != 0 {
@@ -35,6 +40,9 @@ func TestDataHelp(t *testing.T) {
 			}
 		}
 		for _, task := range []string{"vision", "lm", "xling"} {
+			if sub == "demo" {
+				break
+			}
 			if !strings.Contains(stderr, task) {
 				t.Errorf("data %s --help does not name task %s", sub, task)
 			}
@@ -53,6 +61,7 @@ func TestDataUsageErrors(t *testing.T) {
 		{[]string{"data", "build"}, "name a task"},
 		{[]string{"data", "build", "audio"}, "unknown task"},
 		{[]string{"data", "fetch", "--only", "audio"}, "unknown task"},
+		{[]string{"data", "demo", "vision"}, "unexpected argument"},
 		{[]string{"data", "build", "lm", "--cache", filepath.Join(tmp, "no-cache"), "--out", tmp}, "tram data fetch"},
 	} {
 		code, _, stderr := runCapture(tc.args...)
@@ -82,5 +91,60 @@ func TestDataFetchFake(t *testing.T) {
 	code, stdout, _ = runCapture("data", "fetch", "--only", "xling", "--cache", cache)
 	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("fetched 0, cached %d", n)) {
 		t.Errorf("second fetch: code %d, %s", code, stdout)
+	}
+}
+
+// TestDataDemo writes the demo data with the command and checks that the
+// vision family takes its domains: Open fine-tunes on the demo's training
+// domain with a validation set, Evaluate scores the committed pretrained
+// model zero-shot on them, and an unknown domain is refused with the
+// demo's domains listed.
+func TestDataDemo(t *testing.T) {
+	const pre = "../../pretrained/vision"
+	out := t.TempDir()
+	code, stdout, stderr := runCapture("data", "demo", "--out", out)
+	if code != 0 || !strings.Contains(stdout, filepath.Join(out, "vision")) || !strings.Contains(stdout, vision.DemoTrainDomain) {
+		t.Fatalf("data demo: code %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	code, _, help := runCapture("data", "demo", "--help")
+	for _, d := range vision.DemoDomains {
+		if code != 0 || !strings.Contains(help, d) {
+			t.Errorf("data demo --help does not describe domain %s:\n%s", d, help)
+		}
+	}
+	doms, err := family.DigitDomains(out)
+	if err != nil || !reflect.DeepEqual(doms, vision.DemoDomains) {
+		t.Fatalf("family.DigitDomains = %v, %v; want %v", doms, err, vision.DemoDomains)
+	}
+	s, err := family.Open(pre, family.Options{Data: out, Domain: vision.DemoTrainDomain, Batch: 8, Seed: 1, Head: "pretrained-rows"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1,500 training images, every 10th of them for validation (5 faces:
+	// too few to hold out whole faces).
+	if s.TrainSize != 1350 || s.Domain != vision.DemoTrainDomain {
+		t.Errorf("setup: domain %s, %d training examples, want %s and 1350", s.Domain, s.TrainSize, vision.DemoTrainDomain)
+	}
+	if loss, acc := s.Validate(); math.IsNaN(loss) || acc < 0.2 || acc > 1 {
+		t.Errorf("validation: loss %g, accuracy %g", loss, acc)
+	}
+	rep, err := family.Evaluate(pre, family.EvalOptions{Data: out, Domains: []string{"go-tilted", vision.DemoTrainDomain}, MaxExamples: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Domains) != 2 || rep.Domains[0].Domain != "go-tilted" || rep.Domains[0].Examples != 50 || rep.Settings["head"] == nil {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, d := range rep.Domains {
+		if *d.Accuracy <= 0.2 || *d.Accuracy > 1 {
+			t.Errorf("%s: zero-shot accuracy %g", d.Domain, *d.Accuracy)
+		}
+	}
+	_, errOpen := family.Open(pre, family.Options{Data: out, Domain: "script", Batch: 8})
+	_, errEval := family.Evaluate(pre, family.EvalOptions{Data: out, Domains: []string{"script"}})
+	for _, err := range []error{errOpen, errEval} {
+		if err == nil || !strings.Contains(err.Error(), `unknown vision domain "script"; valid: `+strings.Join(vision.DemoDomains, ", ")) {
+			t.Errorf("domain script of the demo data: %v", err)
+		}
 	}
 }
