@@ -146,7 +146,6 @@ func TestFamilyErrors(t *testing.T) {
 		{base(pre["vision"], "--domain", "script", "--batch-size", "1000"), "--batch-size 1000 exceeds the 72 training examples"},
 		{append(base(pre["vision"], "--domain", "script"), "--config", recipe), `recipe.yaml:4: unknown key "warp"`},
 		{append(base(pre["vision"], "--domain", "script"), "--config", badMethod), `bad-method.yaml:5: unknown key "speed" under methods.sam`},
-		{[]string{"eval", "--model", pre["vision"], "--data", data}, "the head has 62 classes, the digit domains 10"},
 		{[]string{"eval", "--model", pre["xling"], "--data", data}, "fine-tune it first"},
 		{[]string{"eval", "--model", pre["lm"], "--data", data, "--domains", "poetry,script"}, `unknown lm domain "script"`},
 		{[]string{"eval", "--data", data}, "missing required flag --model"},

@@ -122,6 +122,9 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	if *executor != "local" && *executor != "slurm" {
 		return fmt.Errorf("--executor %q: valid: local, slurm", *executor)
 	}
+	if err := r0.slurm.check(*executor); err != nil {
+		return err
+	}
 	g0, ok := grid.Families[fam]
 	if !ok {
 		return fmt.Errorf("unknown family %q; valid: %s", fam, strings.Join(family.Names, ", "))
@@ -216,6 +219,9 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	var failed int
 	if r.executor == "slurm" && !r.worker {
+		if r.slurm.dryRun {
+			return r.slurmDryRun(runs, stdout)
+		}
 		failed, err = r.runSlurm(ctx, runs)
 	} else {
 		failed, err = r.runAll(ctx, runs)
@@ -712,9 +718,6 @@ func (r *reproducer) finish(stdout io.Writer) error {
 	}
 	if len(recs) == 0 {
 		return nil
-	}
-	if err := checkpoint.WriteJSON(filepath.Join(r.out, "summary.json"), grid.Summarize(r.g, recs)); err != nil {
-		return err
 	}
 	return writeReport(r.out, stdout, r.stderr)
 }
