@@ -104,6 +104,9 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	keep := fs.Bool("keep-models", false, "keep each fine-tuned model in DIR/models/ID (default: deleted once evaluated)")
 	executor := fs.String("executor", "local", "where the runs go: local (this machine, --jobs at a time) or slurm (one Slurm job-array task\nper unfinished run; see the slurm flags below)")
 	slurmFlags(fs, &r0.slurm)
+	var sets setFlags
+	fs.Var(&sets, "set", "`FLAG=VALUE`: set a `tram finetune` flag for every run, over the recipe and under each row's\n"+
+		"own (repeatable; e.g. --set steps=60); recorded in grid.json and in every run's flags")
 	worker := fs.Bool("no-report", false, "run the selected runs only, without grid.json, summary or report (what executors use\nfor each child run)")
 	if len(args) == 0 {
 		fs.Usage()
@@ -130,6 +133,22 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unknown family %q; valid: %s", fam, strings.Join(family.Names, ", "))
 	}
 	g := *g0
+	g.Flags = maps.Clone(g.Flags)
+	if g.Flags == nil {
+		g.Flags = map[string]string{}
+	}
+	for _, kv := range sets {
+		k, v, ok := strings.Cut(kv, "=")
+		k = strings.TrimPrefix(k, "--")
+		if !ok || k == "" {
+			return fmt.Errorf("--set %q: want FLAG=VALUE, e.g. --set steps=60", kv)
+		}
+		switch k {
+		case "method", "model", "data", "out", "log", "seed", "config", "save-every", "domain":
+			return fmt.Errorf("--set %s: set by tram reproduce itself (use --methods, --model, --data, --out, --seed, --train-domain)", k)
+		}
+		g.Flags[k] = v
+	}
 	switch {
 	case *seeds < 0:
 		return fmt.Errorf("--seeds %d: must be ≥ 1", *seeds)
@@ -240,6 +259,12 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	}
 	return r.finish(stdout)
 }
+
+// setFlags collects the repeated --set FLAG=VALUE.
+type setFlags []string
+
+func (s *setFlags) String() string     { return strings.Join(*s, " ") }
+func (s *setFlags) Set(v string) error { *s = append(*s, v); return nil }
 
 // rowsHelp lists every family's rows for --help.
 func rowsHelp() string {
@@ -481,7 +506,19 @@ func (r *reproducer) command(run grid.Run) string {
 	if r.quick {
 		args = append(args, "--quick")
 	}
-	return shellJoin(args)
+	return shellJoin(append(args, r.setArgs()...))
+}
+
+// setArgs returns the --set flags that differ from the family's grid.
+func (r *reproducer) setArgs() []string {
+	var args []string
+	base := grid.Families[r.g.Family].Flags
+	for _, k := range slices.Sorted(maps.Keys(r.g.Flags)) {
+		if v, ok := base[k]; !ok || v != r.g.Flags[k] {
+			args = append(args, "--set", k+"="+r.g.Flags[k])
+		}
+	}
+	return args
 }
 
 func shellJoin(args []string) string {
@@ -641,6 +678,7 @@ func (r *reproducer) runChild(ctx context.Context, run grid.Run, st *runState, d
 	if r.keepModels {
 		args = append(args, "--keep-models")
 	}
+	args = append(args, r.setArgs()...)
 	logPath := filepath.Join(r.out, "state", id+".stderr")
 	logf, err := os.Create(logPath)
 	if err != nil {
