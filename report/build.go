@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tramlab/tram/grid"
@@ -131,16 +132,46 @@ func build(in *input, claims []Claim) (*doc, []*figure) {
 	}
 
 	d.h(2, "Rows")
-	d.p("Every row is `tram finetune` with the recipe, the grid's flags and the row's own flags on top.")
-	rt := table{head: []string{"row", "kind", "method", "flags", "about"}, left: 5}
+	d.p("Every row is `tram finetune` with the recipe, the grid's flags and the row's own flags on top. *median d* is the median over every logged step of the row's runs of d (TRAM's trust-region divergence d_t, or a fixed radius), *median ‖ε‖* that of the perturbation's norm: a TRAM row whose d is orders of magnitude below the fixed radii perturbs by numerically nothing and equals the base optimizer.")
+	rt := table{head: []string{"row", "kind", "method", "flags", "median d", "median ‖ε‖", "about"}, left: 4}
 	for _, r := range g.Rows {
-		rt.rows = append(rt.rows, []string{r.Name, r.Kind, r.Method, flagText(r.Flags), r.About})
+		md, me := logMedians(in, r.Name)
+		rt.rows = append(rt.rows, []string{r.Name, r.Kind, r.Method, flagText(r.Flags), md, me, r.About})
 	}
 	d.table(rt)
 
 	d.h(2, "Runs")
 	runsSection(d, in)
 	return d, figs
+}
+
+// logMedians returns the medians of d and ‖ε‖ over every step logged by
+// the runs of a row ("" when nothing was logged).
+func logMedians(in *input, row string) (d, eps string) {
+	var ds, es []float64
+	for _, r := range in.recs {
+		if r.Row != row {
+			continue
+		}
+		l, err := readLog(logPath(in.dir, r))
+		if err != nil {
+			continue
+		}
+		for _, v := range l["d"] {
+			ds = append(ds, v)
+		}
+		for _, v := range l["eps-norm"] {
+			es = append(es, v)
+		}
+	}
+	med := func(xs []float64) string {
+		if len(xs) == 0 {
+			return ""
+		}
+		slices.Sort(xs)
+		return strconv.FormatFloat(xs[len(xs)/2], 'g', 3, 64)
+	}
+	return med(ds), med(es)
 }
 
 // header writes the run's facts: family, command, version, machine,

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# readme_results.sh — rewrite the README's results block (between the
+# "results:begin" and "results:end" markers) from the committed grids in
+# results/{vision,lm,xling}: each family's headline table (tram report) and
+# the verdict on each of the paper's claims, so that no number in it is typed
+# by hand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tram=${TRAM:-./bin/tram}
+block=$(mktemp)
+trap 'rm -f "$block" "$block".*' EXIT
+fams=()
+for fam in vision lm xling; do
+  [ -f "results/$fam/grid.json" ] && fams+=("$fam")
+done
+{
+  echo "<!-- results:begin (scripts/readme_results.sh writes this block from results/*; do not edit by hand) -->"
+  for fam in "${fams[@]}"; do
+    "$tram" report "results/$fam" --claims > "$block.$fam" 2> "$block.$fam.err"
+    echo
+    echo "#### $fam — [report](results/$fam/report.md) · [raw runs](results/$fam/runs)"
+    if grep -q "partial" "$block.$fam.err"; then
+      echo
+      echo "*$(grep -m1 partial "$block.$fam.err" | sed 's/^tram report: //')*"
+    fi
+    echo
+    sed -n '/^Training domain/,/^claim 1:/p' "$block.$fam" | grep -v '^claim 1:'
+  done
+  echo
+  echo "Verdicts on the paper's claims (\`tram report DIR --claims\` gives the numbers behind each):"
+  echo
+  printf '| claim |'; for fam in "${fams[@]}"; do printf ' %s |' "$fam"; done; echo
+  printf '|---|'; for fam in "${fams[@]}"; do printf -- '---|'; done; echo
+  for n in 1 2 3 4 5 6 7 8 9; do
+    title=$(grep -m1 "^claim $n:" "$block.${fams[0]}" | sed -E "s/^claim $n: [^:]+: //; s/: the best.*//; s/ \(two parts.*//; s/\. .*//; s/\|/\\\\|/g")
+    printf '| %s. %s |' "$n" "$title"
+    for fam in "${fams[@]}"; do
+      printf ' %s |' "$(grep -m1 "^claim $n:" "$block.$fam" | sed -E "s/^claim $n: ([^:]+):.*/\1/")"
+    done
+    echo
+  done
+  echo
+  echo "<!-- results:end -->"
+} > "$block"
+python3 - "$block" <<'PY'
+import re, sys
+block = open(sys.argv[1]).read().rstrip("\n")
+readme = open("README.md").read()
+pat = re.compile(r"<!-- results:begin.*?<!-- results:end -->", re.S)
+if not pat.search(readme):
+    sys.exit("README.md has no results block (<!-- results:begin --> … <!-- results:end -->)")
+open("README.md", "w").write(pat.sub(lambda m: block, readme))
+PY
+echo "README.md results block rewritten from: ${fams[*]}"
