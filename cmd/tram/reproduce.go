@@ -399,6 +399,9 @@ func (r *reproducer) runAll(ctx context.Context, runs []grid.Run) (failed int, e
 		go func() {
 			defer wg.Done()
 			for run := range work {
+				if ctx.Err() != nil {
+					continue // interrupted: start nothing new
+				}
 				st := disp.begin(run.ID())
 				start := time.Now()
 				var rec *grid.Record
@@ -417,11 +420,13 @@ func (r *reproducer) runAll(ctx context.Context, runs []grid.Run) (failed int, e
 			}
 		}()
 	}
+dispatch:
 	for _, run := range pending {
-		if ctx.Err() != nil {
-			break
+		select {
+		case work <- run:
+		case <-ctx.Done():
+			break dispatch
 		}
-		work <- run
 	}
 	close(work)
 	wg.Wait()
