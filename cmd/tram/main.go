@@ -111,6 +111,22 @@ func newFlagSet(name, synopsis, description string, stderr io.Writer) *flag.Flag
 	return fs
 }
 
+// parseFamilyFlags parses the arguments of a command that names a family
+// first (tram pretrain vision …) and returns the family.
+func parseFamilyFlags(fs *flag.FlagSet, args []string, synopsis string) (string, error) {
+	if len(args) == 0 {
+		fs.Usage()
+		return "", errUsage
+	}
+	if strings.HasPrefix(args[0], "-") {
+		if err := parseFlags(fs, args); err != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("name the family first: %s", synopsis)
+	}
+	return args[0], parseFlags(fs, args[1:])
+}
+
 // parseFlags parses args and turns the flag package's errors into errUsage
 // (already printed) while keeping flag.ErrHelp distinguishable.
 func parseFlags(fs *flag.FlagSet, args []string) error {

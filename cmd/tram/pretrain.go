@@ -40,18 +40,8 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	lr := fs.Float64("lr", 0, "peak learning rate (default: the family's recipe)")
 	seed := fs.Uint64("seed", 1, "seed for initialization, data order, masking, dropout and augmentation")
 	saveEvery := fs.Int("save-every", 200, "snapshot every N steps into OUT.partial (0: only when interrupted)")
-	if len(args) == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	family := args[0]
-	if strings.HasPrefix(family, "-") {
-		if err := parseFlags(fs, args); err != nil {
-			return err
-		}
-		return fmt.Errorf("name the family first: tram pretrain vision|lm|xling --out DIR")
-	}
-	if err := parseFlags(fs, args[1:]); err != nil {
+	family, err := parseFamilyFlags(fs, args, "tram pretrain vision|lm|xling --out DIR")
+	if err != nil {
 		return err
 	}
 	if !slices.Contains(pretrain.Families, family) {

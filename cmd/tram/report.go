@@ -61,16 +61,24 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	printReport(stdout, stdout, res, *quiet, *claims)
+	return nil
+}
+
+// printReport lists the files a report wrote (on files), says when the
+// grid is partial, and prints the headline table (unless quiet) and the
+// claims' verdicts with their numbers (when claims is set) on stdout.
+func printReport(files, stdout io.Writer, res *report.Result, quiet, claims bool) {
 	for _, f := range res.Files {
-		fmt.Fprintln(stdout, f)
+		fmt.Fprintln(files, f)
 	}
 	if res.Partial {
-		fmt.Fprintf(stdout, "\npartial: %d of %d runs done\n", res.Expected-res.Missing, res.Expected)
+		fmt.Fprintf(files, "\npartial: %d of %d runs done\n", res.Expected-res.Missing, res.Expected)
 	}
-	if !*quiet {
+	if !quiet {
 		fmt.Fprintf(stdout, "\n%s", res.Headline)
 	}
-	if *claims {
+	if claims {
 		fmt.Fprintln(stdout)
 		for _, c := range res.Claims {
 			fmt.Fprintf(stdout, "claim %d: %s: %s\n", c.Number, c.Verdict, c.Statement)
@@ -79,5 +87,4 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	return nil
 }

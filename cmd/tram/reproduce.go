@@ -108,18 +108,8 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&sets, "set", "`FLAG=VALUE`: set a `tram finetune` flag for every run, over the recipe and under each row's\n"+
 		"own (repeatable; e.g. --set steps=60); recorded in grid.json and in every run's flags")
 	worker := fs.Bool("no-report", false, "run the selected runs only, without grid.json, summary or report (what executors use\nfor each child run)")
-	if len(args) == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	fam := args[0]
-	if strings.HasPrefix(fam, "-") {
-		if err := parseFlags(fs, args); err != nil {
-			return err
-		}
-		return errors.New("name the family first: tram reproduce vision|lm|xling [flags]")
-	}
-	if err := parseFlags(fs, args[1:]); err != nil {
+	fam, err := parseFamilyFlags(fs, args, "tram reproduce vision|lm|xling [flags]")
+	if err != nil {
 		return err
 	}
 	if *executor != "local" && *executor != "slurm" {
@@ -178,7 +168,6 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	if r.jobs == 0 {
 		r.jobs = max(1, runtime.NumCPU() / *threads)
 	}
-	var err error
 	if r.rows, err = g.Select(*methods); err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/tramlab/tram/report"
@@ -15,12 +14,6 @@ func writeReport(dir string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range res.Files {
-		fmt.Fprintln(stderr, f)
-	}
-	if res.Partial {
-		fmt.Fprintf(stderr, "tram reproduce: partial grid: %d of %d runs\n", res.Expected-res.Missing, res.Expected)
-	}
-	fmt.Fprint(stdout, res.Headline)
+	printReport(stderr, stdout, res, false, false)
 	return nil
 }
