@@ -11,7 +11,7 @@ block=$(mktemp)
 trap 'rm -f "$block" "$block".*' EXIT
 fams=()
 for fam in vision lm xling; do
-  [ -f "results/$fam/grid.json" ] && fams+=("$fam")
+  ls results/$fam/runs/*.json >/dev/null 2>&1 && fams+=("$fam")
 done
 {
   echo "<!-- results:begin (scripts/readme_results.sh writes this block from results/*; do not edit by hand) -->"
@@ -19,9 +19,9 @@ done
     "$tram" report "results/$fam" --claims > "$block.$fam" 2> "$block.$fam.err"
     echo
     echo "#### $fam — [report](results/$fam/report.md) · [raw runs](results/$fam/runs)"
-    if grep -q "partial" "$block.$fam.err"; then
+    if grep -q "^partial:" "$block.$fam"; then
       echo
-      echo "*$(grep -m1 partial "$block.$fam.err" | sed 's/^tram report: //')*"
+      echo "*$(grep -m1 "^partial:" "$block.$fam" | sed 's/^partial: /Partial grid: /') so far; the grid is resumable and unfinished rows are missing below.*"
     fi
     echo
     sed -n '/^Training domain/,/^claim 1:/p' "$block.$fam" | grep -v '^claim 1:'
@@ -32,7 +32,7 @@ done
   printf '| claim |'; for fam in "${fams[@]}"; do printf ' %s |' "$fam"; done; echo
   printf '|---|'; for fam in "${fams[@]}"; do printf -- '---|'; done; echo
   for n in 1 2 3 4 5 6 7 8 9; do
-    title=$(grep -m1 "^claim $n:" "$block.${fams[0]}" | sed -E "s/^claim $n: [^:]+: //; s/: the best.*//; s/ \(two parts.*//; s/\. .*//; s/\|/\\\\|/g")
+    title=$(grep -m1 "^| $n | " "results/${fams[0]}/report.md" | cut -d'|' -f3 | sed 's/^ //; s/ $//')
     printf '| %s. %s |' "$n" "$title"
     for fam in "${fams[@]}"; do
       printf ' %s |' "$(grep -m1 "^claim $n:" "$block.$fam" | sed -E "s/^claim $n: ([^:]+):.*/\1/")"
