@@ -15,10 +15,10 @@ func ExampleGrid_Runs() {
 		fmt.Println(run.ID(), grid.Args(g.FinetuneFlags(run)))
 	}
 	// Output:
-	// sgd.s1 [--method sgd --seed 1]
-	// tram-theta0.s1 [--method tram-theta0 --seed 1]
-	// sgd.s2 [--method sgd --seed 2]
-	// tram-theta0.s2 [--method tram-theta0 --seed 2]
+	// sgd.s1 [--method=sgd --seed=1]
+	// tram-theta0.s1 [--method=tram-theta0 --seed=1]
+	// sgd.s2 [--method=sgd --seed=2]
+	// tram-theta0.s2 [--method=tram-theta0 --seed=2]
 }
 
 // A paired comparison over three seeds: the difference, its 95% interval

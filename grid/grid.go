@@ -190,11 +190,12 @@ func (g *Grid) FinetuneFlags(r Run) map[string]string {
 	return f
 }
 
-// Args writes flags as command-line arguments, sorted by name.
+// Args writes flags as command-line arguments, sorted by name, each as
+// --NAME=VALUE (the one form boolean flags accept too).
 func Args(flags map[string]string) []string {
 	var args []string
 	for _, k := range slices.Sorted(maps.Keys(flags)) {
-		args = append(args, "--"+k, flags[k])
+		args = append(args, "--"+k+"="+flags[k])
 	}
 	return args
 }

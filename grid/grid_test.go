@@ -117,7 +117,7 @@ func TestSummarize(t *testing.T) {
 	g := Vision()
 	rec := func(row, kind string, seed int, in, sat, ood float64) Record {
 		return Record{Family: "vision", Row: row, Method: strings.Split(row, ":")[0], Kind: kind, Domain: "script", Seed: seed,
-			Flags: map[string]string{"domain": "script"},
+			Flags:   map[string]string{"domain": "script"},
 			Metrics: []family.DomainResult{acc("print", sat), acc("script", in), acc("segment", ood), acc("uci", ood+2)}}
 	}
 	var recs []Record

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tramlab/tram/family"
 	"github.com/tramlab/tram/grid"
 )
 
@@ -160,5 +161,31 @@ func TestTargetEvalMode(t *testing.T) {
 	}
 	if a, b := dOf("0.3", false), dOf("0.3", true); reflect.DeepEqual(a, b) {
 		t.Errorf("dropout 0.3: d_t %v in both modes; the evaluation-mode reference should change it", a)
+	}
+}
+
+// TestEveryGridRowParses: every row of every grid, with the recipe, is a
+// valid tram finetune command line (flags, values, method options),
+// with and without --quick.
+func TestEveryGridRowParses(t *testing.T) {
+	dir := t.TempDir()
+	for _, fam := range family.Names {
+		for _, quick := range []bool{false, true} {
+			g := *grid.Families[fam]
+			r := &reproducer{g: &g, model: "pretrained/" + fam, data: dir, out: dir, quick: quick, saveEvery: 25}
+			domains := g.Domains
+			if len(domains) == 0 {
+				domains = []string{""}
+			}
+			for _, run := range g.Runs(g.Rows, domains, []int{1}) {
+				f, err := r.parse(run)
+				if err == nil {
+					_, _, err = validate(&f)
+				}
+				if err != nil {
+					t.Errorf("%s (quick %v): %v", run.ID(), quick, err)
+				}
+			}
+		}
 	}
 }
