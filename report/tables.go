@@ -260,6 +260,9 @@ func pairedSection(d *doc, s *grid.Summary, t grid.Table) {
 			tb.rows = append(tb.rows, []string{q.name, estCell(q.a, 1), estCell(q.b, 1), diffCell(p), pCell(p.P), winLoss(p), fmt.Sprint(p.Diff.N)})
 		}
 		d.table(tb)
+		if base, ok := rowOf(t, s.Base); ok && tr.Row != s.Base {
+			carried(d, t, tr, base)
+		}
 	} else {
 		d.p("No comparison of the best TRAM row with the best other row: the table lacks a TRAM or a non-TRAM main row.")
 	}
@@ -282,6 +285,45 @@ func pairedSection(d *doc, s *grid.Summary, t grid.Table) {
 			diffCell(r.VsBaseOOD), pCell(r.VsBaseOOD.P), winLoss(r.VsBaseOOD), estCell(r.Frontier, 2), outside(r)})
 	}
 	d.table(tb)
+}
+
+// carried says which out-of-domain domains make up the best TRAM row's
+// difference to the base row: each domain's mean difference and its share
+// of the sum of their absolute values, and whether one domain carries
+// more than half of it.
+func carried(d *doc, t grid.Table, tr, base grid.RowSummary) {
+	type part struct {
+		dom   string
+		delta float64
+	}
+	var parts []part
+	var total float64
+	for _, dom := range t.OOD {
+		a, b := tr.Domains[dom], base.Domains[dom]
+		if a.N == 0 || b.N == 0 {
+			return
+		}
+		p := grid.PairedTest(a, b, true)
+		parts = append(parts, part{dom, p.Diff.Mean})
+		total += math.Abs(p.Diff.Mean)
+	}
+	if total == 0 || len(parts) < 2 {
+		return
+	}
+	var cells []string
+	top := parts[0]
+	for _, p := range parts {
+		cells = append(cells, fmt.Sprintf("%s %+.2f (%.0f%%)", p.dom, p.delta, 100*math.Abs(p.delta)/total))
+		if math.Abs(p.delta) > math.Abs(top.delta) {
+			top = p
+		}
+	}
+	line := fmt.Sprintf("Per out-of-domain domain, %s − %s (mean paired difference, and its share of the sum of their sizes): %s.",
+		tr.Row, base.Row, strings.Join(cells, ", "))
+	if math.Abs(top.delta) > total/2 {
+		line += fmt.Sprintf(" **%s carries the average**: more than half of the differences' total size is there.", top.dom)
+	}
+	d.p("%s", line)
 }
 
 func outside(r grid.RowSummary) string {
