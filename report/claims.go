@@ -62,10 +62,11 @@ func combine(vs ...Verdict) Verdict {
 }
 
 // judge reads a paired comparison a − b made with PairedTest(a, b, higher)
-// against the claim that a is better than b.
+// against the claim that a is better than b; one common seed decides
+// nothing.
 func judge(p grid.Paired, higher bool) Verdict {
 	switch {
-	case p.Diff.N == 0 || math.IsNaN(p.Diff.Mean):
+	case p.Diff.N < 2 || math.IsNaN(p.Diff.Mean):
 		return NotMeasured
 	case isBetter(higher, p.Diff.Mean, 0) && significant(p):
 		return Held
@@ -518,8 +519,9 @@ func claim8(s *grid.Summary) Claim {
 			}
 			pOOD := grid.PairedTest(a.OOD, b.OOD, h)
 			pIn := grid.PairedTest(a.In, b.In, h)
-			if pOOD.Diff.N == 0 && pIn.Diff.N == 0 {
-				ev = append(ev, fmt.Sprintf("%s: not measured (no common seeds)", name))
+			if pOOD.Diff.N < 2 && pIn.Diff.N < 2 {
+				ev = append(ev, fmt.Sprintf("%s: not measured (%d common seeds; a paired test needs two): %s − %s:nograd OOD avg %s, in-domain %s",
+					name, pOOD.Diff.N, name, name, diffCell(pOOD), diffCell(pIn)))
 				continue
 			}
 			v, answer := NotHeld, "no significant change"
