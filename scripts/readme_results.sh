@@ -21,7 +21,7 @@ done
     echo "#### $fam — [report](results/$fam/report.md) · [raw runs](results/$fam/runs)"
     if grep -q "^partial:" "$block.$fam"; then
       echo
-      echo "*$(grep -m1 "^partial:" "$block.$fam" | sed 's/^partial: /Partial grid: /') so far; the grid is resumable and unfinished rows are missing below.*"
+      echo "*$(grep -m1 "^partial:" "$block.$fam" | sed 's/^partial: /Partial grid: /') so far; the grid is resumable, and the runs not done yet are missing below.*"
     fi
     echo
     sed -n '/^Training domain/,/^claim 1:/p' "$block.$fam" | grep -v '^claim 1:'
