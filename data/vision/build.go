@@ -109,6 +109,19 @@ var packageStyle = map[string]string{
 	"fonts-bebas-neue": Blackletter, "fonts-routed-gothic": Blackletter,
 }
 
+// goFonts are the Go fonts, which ship with golang.org/x/image and are
+// compiled into tram (Go Smallcaps left out: its digits are Go Regular's).
+var goFonts = []struct {
+	name, style string
+	ttf         []byte
+}{
+	{"Go-Regular", Sans, goregular.TTF}, {"Go-Bold", Sans, gobold.TTF}, {"Go-Italic", Sans, goitalic.TTF},
+	{"Go-BoldItalic", Sans, gobolditalic.TTF}, {"Go-Medium", Sans, gomedium.TTF},
+	{"Go-MediumItalic", Sans, gomediumitalic.TTF}, {"Go-Mono", Mono, gomono.TTF},
+	{"Go-MonoBold", Mono, gomonobold.TTF}, {"Go-MonoItalic", Mono, gomonoitalic.TTF},
+	{"Go-MonoBoldItalic", Mono, gomonobolditalic.TTF},
+}
+
 // styleOf returns the style group of a font file of a package, or "" to
 // skip it (symbol faces, faces outside the design).
 func styleOf(pkg, file string) string {
@@ -241,21 +254,10 @@ func discoverFaces(opt data.BuildOptions) (faces []face, skipped []string, srcs 
 		}
 	}
 	srcs = append(srcs, data.Source{Name: "/usr/share/fonts/truetype/dejavu (base image)", Files: len(dv)})
-	// The Go fonts ship with golang.org/x/image.
-	gofonts := []struct {
-		name, style string
-		b           []byte
-	}{
-		{"Go-Regular", Sans, goregular.TTF}, {"Go-Bold", Sans, gobold.TTF}, {"Go-Italic", Sans, goitalic.TTF},
-		{"Go-BoldItalic", Sans, gobolditalic.TTF}, {"Go-Medium", Sans, gomedium.TTF},
-		{"Go-MediumItalic", Sans, gomediumitalic.TTF}, {"Go-Mono", Mono, gomono.TTF},
-		{"Go-MonoBold", Mono, gomonobold.TTF}, {"Go-MonoItalic", Mono, gomonoitalic.TTF},
-		{"Go-MonoBoldItalic", Mono, gomonobolditalic.TTF},
+	for _, g := range goFonts {
+		add("gofont/"+g.name, g.style, g.ttf)
 	}
-	for _, g := range gofonts {
-		add("gofont/"+g.name, g.style, g.b)
-	}
-	srcs = append(srcs, data.Source{Name: "golang.org/x/image/font/gofont", Version: "v0.48.0", Files: len(gofonts)})
+	srcs = append(srcs, data.Source{Name: "golang.org/x/image/font/gofont", Version: "v0.48.0", Files: len(goFonts)})
 	sort.Slice(faces, func(i, j int) bool { return faces[i].id < faces[j].id })
 	return faces, skipped, srcs, nil
 }

@@ -8,17 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/gobolditalic"
-	"golang.org/x/image/font/gofont/goitalic"
-	"golang.org/x/image/font/gofont/gomedium"
-	"golang.org/x/image/font/gofont/gomediumitalic"
-	"golang.org/x/image/font/gofont/gomono"
-	"golang.org/x/image/font/gofont/gomonobold"
-	"golang.org/x/image/font/gofont/gomonobolditalic"
-	"golang.org/x/image/font/gofont/gomonoitalic"
-	"golang.org/x/image/font/gofont/goregular"
-
 	"github.com/tramlab/tram/data"
 	"github.com/tramlab/tram/internal/parallel"
 )
@@ -161,12 +150,14 @@ type demoFace struct {
 // pretraining holds out (hashOf("print:gofont/NAME") % 10 ≥ 7; checked by
 // a test). Go Smallcaps and Go Smallcaps Italic are left out: their
 // digits render exactly as Go Regular's and Go Italic's.
-var demoFaces = []demoFace{
-	{"Go-Regular", goregular.TTF, false}, {"Go-Bold", gobold.TTF, false}, {"Go-BoldItalic", gobolditalic.TTF, false},
-	{"Go-Medium", gomedium.TTF, false}, {"Go-MonoBoldItalic", gomonobolditalic.TTF, false},
-	{"Go-Italic", goitalic.TTF, true}, {"Go-MediumItalic", gomediumitalic.TTF, true}, {"Go-Mono", gomono.TTF, true},
-	{"Go-MonoBold", gomonobold.TTF, true}, {"Go-MonoItalic", gomonoitalic.TTF, true},
-}
+var demoFaces = func() []demoFace {
+	test := map[string]bool{"Go-Italic": true, "Go-MediumItalic": true, "Go-Mono": true, "Go-MonoBold": true, "Go-MonoItalic": true}
+	var fs []demoFace
+	for _, g := range goFonts {
+		fs = append(fs, demoFace{g.name, g.ttf, test[g.name]})
+	}
+	return fs
+}()
 
 // DemoConfig sets the sizes of a demo build.
 type DemoConfig struct {
