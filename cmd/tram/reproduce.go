@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -633,7 +634,7 @@ func (r *reproducer) evalOptions() family.EvalOptions {
 	o := family.EvalOptions{Data: r.data, MaxExamples: e.MaxExamples, MaxTokens: e.MaxTokens}
 	if e.Sharpness {
 		o.Sharpness, o.SharpExamples = true, e.SharpExamples
-		o.SharpOptions = eval.SharpnessOptions{Eps: 1e-5, Steps: 10}
+		o.SharpOptions = eval.SharpnessOptions{Eps: 1e-5, Steps: cmp.Or(e.SharpSteps, 10)}
 	}
 	if e.CKA {
 		o.CKARef, o.CKAExamples = r.model, e.CKAExamples
