@@ -114,8 +114,11 @@ func describe(a, b string, p grid.Paired, higher bool) string {
 		return fmt.Sprintf("%s − %s: no common seeds", a, b)
 	}
 	way := "better"
-	if !isBetter(higher, p.Diff.Mean, 0) {
+	switch {
+	case !isBetter(higher, p.Diff.Mean, 0):
 		way = "not better"
+	case !significant(p):
+		way = "better on average, not significantly (p ≥ 0.05)"
 	}
 	return fmt.Sprintf("%s − %s = %s (paired t-test over seeds, two-sided: %s; n = %d; %s better on %d seeds, worse on %d) → %s is %s",
 		a, b, diffCell(p), pText(p), p.Diff.N, a, p.Wins, p.Losses, a, way)
@@ -572,10 +575,10 @@ func claim9(s *grid.Summary) Claim {
 			ev = append(ev, fmt.Sprintf("difference of the gains (with − without dropout, metric units): %s (paired t-test over seeds, two-sided: %s, n = %d)",
 				diffCell(dd), pText(dd), dd.Diff.N))
 			gd, gp := sign*drop.Diff.Mean, sign*plain.Diff.Mean
-			if gd > 0 {
+			if gd > 0 && significant(drop) {
 				ev = append(ev, fmt.Sprintf("dropout's share of the gain with dropout: 1 − %.3f / %.3f = %.0f%%", gp, gd, 100*(1-gp/gd)))
 			} else {
-				ev = append(ev, "no gain with dropout on, so no share to attribute")
+				ev = append(ev, "no significant gain with dropout on, so no share to attribute")
 			}
 		}
 		return judge(plain, h), ev
