@@ -22,6 +22,7 @@ package autograd
 
 import (
 	"fmt"
+	"math/bits"
 
 	"github.com/tramlab/tram/tensor"
 )
@@ -51,8 +52,8 @@ type node[T Float] struct {
 type Graph[T Float] struct {
 	nodes   []node[T]
 	noGrad  int
-	free    map[int][][]T // recycled buffers by length
-	used    [][]T         // buffers handed out since the last Reset
+	free    map[int][][]T // recycled buffers by size class (see sizeClass)
+	used    [][]T         // buffers handed out since the last Reset, at full capacity
 	headers []*Tensor[T]  // tensor headers, reused after Reset
 	nhdr    int
 	ws      []T // scratch of the op that is running (workspace)
@@ -71,7 +72,8 @@ func (g *Graph[T]) Reset() {
 	}
 	g.nodes = g.nodes[:0]
 	for _, b := range g.used {
-		g.free[len(b)] = append(g.free[len(b)], b)
+		c := sizeClass(cap(b))
+		g.free[c] = append(g.free[c], b)
 	}
 	clear(g.used)
 	g.used = g.used[:0]
@@ -104,18 +106,55 @@ func (g *Graph[T]) buf(n int) []T {
 
 // bufNoZero is buf without clearing, for buffers the caller fully overwrites.
 func (g *Graph[T]) bufNoZero(n int) []T {
-	var b []T
 	if g.free == nil { // a zero Graph is ready to use
 		g.free = map[int][][]T{}
 	}
-	if fl := g.free[n]; len(fl) > 0 {
-		b = fl[len(fl)-1]
-		g.free[n] = fl[:len(fl)-1]
-	} else {
-		b = make([]T, n)
+	c := sizeClass(n)
+	var b []T
+	// Take a free buffer of n's class or of one of the next classes (at
+	// most twice n's capacity), so that steps whose shapes vary (text
+	// batches padded to their longest sequence) reuse each other's
+	// buffers instead of keeping one set per length.
+	for k := c; k <= c+classesPerOctave && b == nil; k++ {
+		if fl := g.free[k]; len(fl) > 0 {
+			b = fl[len(fl)-1]
+			g.free[k] = fl[:len(fl)-1]
+		}
 	}
-	g.used = append(g.used, b)
-	return b
+	if b == nil {
+		b = make([]T, classSize(c))
+	}
+	g.used = append(g.used, b[:cap(b)])
+	return b[:n:n]
+}
+
+// classesPerOctave is how finely buffer sizes are classed: each doubling of
+// size spans this many classes, so a buffer is at most 1/4 larger than
+// asked for in its own class.
+const classesPerOctave = 4
+
+// sizeClass returns the class of a buffer of n elements: sizes 0…8 are
+// their own classes, larger ones round up to m·2^k with m ∈ {4, 5, 6, 7}.
+func sizeClass(n int) int {
+	if n <= 8 {
+		return n
+	}
+	k := bits.Len(uint(n-1)) - 3 // n-1 < 8·2^k
+	m := (n + 1<<k - 1) >> k     // ⌈n / 2^k⌉ ∈ 5…8
+	if m == 8 {
+		k, m = k+1, 4
+	}
+	return 8 + (k-1)*classesPerOctave + (m - 4)
+}
+
+// classSize returns the largest size in class c, the capacity buffers of
+// that class are allocated with.
+func classSize(c int) int {
+	if c <= 8 {
+		return c
+	}
+	k, m := (c-8)/classesPerOctave+1, (c-8)%classesPerOctave+4
+	return m << k
 }
 
 // workspace returns a scratch slice of length n, not zeroed, that is valid

@@ -170,3 +170,55 @@ func TestStepAllocatesAlmostNothing(t *testing.T) {
 	}
 	t.Logf("%.0f allocations per step", allocs)
 }
+
+func TestSizeClassBoundsWaste(t *testing.T) {
+	prev := -1
+	for n := 0; n <= 1<<16; n++ {
+		c := sizeClass(n)
+		if c < prev {
+			t.Fatalf("sizeClass(%d) = %d < sizeClass(%d) = %d: classes must not decrease with size", n, c, n-1, prev)
+		}
+		prev = c
+		size := classSize(c)
+		if size < n {
+			t.Fatalf("classSize(sizeClass(%d)) = %d: smaller than asked", n, size)
+		}
+		if n > 8 && 4*size > 5*n+3 {
+			t.Fatalf("classSize(sizeClass(%d)) = %d: more than 1/4 larger than asked", n, size)
+		}
+		if sizeClass(size) != c {
+			t.Fatalf("class %d's size %d is in class %d", c, size, sizeClass(size))
+		}
+	}
+}
+
+// Steps whose shapes vary (text batches padded to their longest sequence)
+// must reuse each other's buffers rather than keep one set per length.
+func TestVaryingShapesReuseBuffers(t *testing.T) {
+	g := NewGraph[float32]()
+	step := func(n int) {
+		g.Reset()
+		x := g.Buffer(n)
+		if len(x) != n || cap(x) != n {
+			t.Fatalf("Buffer(%d): len %d cap %d", n, len(x), cap(x))
+		}
+		for i := range x {
+			if x[i] != 0 {
+				t.Fatalf("Buffer(%d)[%d] = %v, want a zeroed buffer", n, i, x[i])
+			}
+			x[i] = 1
+		}
+	}
+	step(1000)
+	var free int
+	for n := 1000; n >= 500; n-- {
+		step(n)
+	}
+	g.Reset()
+	for _, fl := range g.free {
+		free += len(fl)
+	}
+	if free != 1 {
+		t.Fatalf("%d buffers kept after steps of 1000…500 elements, want the one the largest step made", free)
+	}
+}
