@@ -117,6 +117,8 @@ func describe(a, b string, p grid.Paired, higher bool) string {
 	switch {
 	case !isBetter(higher, p.Diff.Mean, 0):
 		way = "not better"
+	case p.Diff.N < 2:
+		way = "better on its one common seed, untested"
 	case !significant(p):
 		way = "better on average, not significantly (p ≥ 0.05)"
 	}
@@ -482,7 +484,7 @@ func claim7(s *grid.Summary) Claim {
 		pEq := grid.PairedTest(kl.OOD, mmd.OOD, h)
 		eq := NotMeasured
 		switch {
-		case pEq.Diff.N == 0:
+		case pEq.Diff.N < 2: // one common seed tests nothing
 		case significant(pEq):
 			eq = NotHeld
 		default:
@@ -493,7 +495,7 @@ func claim7(s *grid.Summary) Claim {
 			"KL > L2: " + describe("tram-x", "tram-x:l2", pKL, h),
 			"MMD > L2: " + describe("tram-x:mmd", "tram-x:l2", pMMD, h),
 			fmt.Sprintf("KL ≈ MMD: tram-x − tram-x:mmd = %s (%s) → %s", diffCell(pEq), pText(pEq),
-				map[Verdict]string{Held: "no significant difference", NotHeld: "they differ", NotMeasured: "no common seeds"}[eq]),
+				map[Verdict]string{Held: "no significant difference", NotHeld: "they differ", NotMeasured: "not tested (fewer than two common seeds)"}[eq]),
 		}
 		return combine(judge(pKL, h), judge(pMMD, h), eq), ev
 	})

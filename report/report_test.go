@@ -261,3 +261,22 @@ func prefix(p string, names []string) []string {
 	}
 	return out
 }
+
+// One seed tests nothing: a claim whose rows share a single seed is not
+// measured, however large the difference.
+func TestOneSeedDecidesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		claim int
+		fake  fake
+	}{
+		{1, variant([]string{"sgd", "sam", "tram-x"}, map[string]float64{"sam": 0.3, "tram-x": 2}, nil, nil)},
+		{7, variant([]string{"sgd", "tram-x", "tram-x:mmd", "tram-x:l2"},
+			map[string]float64{"tram-x": 2, "tram-x:l2": 1}, nil, map[string]string{"tram-x:mmd": "tram-x"})},
+	} {
+		s := grid.Summarize(tc.fake.g, tc.fake.records([]int{1}))
+		c := report.Claims(s)[tc.claim-1]
+		if c.Verdict != report.NotMeasured {
+			t.Errorf("claim %d on one seed: %s, want %s\n  %s", tc.claim, c.Verdict, report.NotMeasured, strings.Join(c.Evidence, "\n  "))
+		}
+	}
+}
