@@ -82,6 +82,20 @@ func TestStatistics(t *testing.T) {
 	if q := PairedTest(a, b, false); q.Wins != 0 || q.Losses != 4 {
 		t.Errorf("lower is better: %+v", q)
 	}
+	// Every seed differing by the same amount: the exact sign test, 2·2⁻ⁿ.
+	for n, want := range map[int]float64{2: 0.5, 3: 0.25, 5: 0.0625, 6: 0.03125} {
+		seeds := []int{1, 2, 3, 4, 5, 6}[:n]
+		x, y := make([]float64, n), make([]float64, n)
+		for i := range x {
+			x[i], y[i] = float64(i)+0.5, float64(i)
+		}
+		if q := PairedTest(Estimated(x, seeds), Estimated(y, seeds), true); !near(q.P, want, 1e-12) {
+			t.Errorf("%d seeds all +0.5: p = %v, want %v", n, q.P, want)
+		}
+	}
+	if q := PairedTest(a, a, true); !math.IsNaN(q.P) {
+		t.Errorf("identical rows: p = %v, want NaN", q.P)
+	}
 	rho, pv := Pearson([]float64{1, 2, 3, 4}, []float64{2, 4, 6, 8.5})
 	if rho < 0.99 || pv > 0.01 {
 		t.Errorf("Pearson = %v, %v", rho, pv)

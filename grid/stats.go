@@ -50,8 +50,12 @@ type Paired struct {
 	// Diff is the mean difference a − b over the seeds both have, with its
 	// interval.
 	Diff Estimate `json:"diff"`
-	// P is the two-sided p-value of the paired t-test (NaN when n < 2 or
-	// every difference is equal).
+	// P is the two-sided p-value of the paired t-test; NaN when n < 2 or
+	// every difference is zero. When every seed differs by the same
+	// non-zero amount the t statistic is infinite (on accuracies over a
+	// few hundred examples this happens by discreteness, e.g. one example
+	// on each of two seeds), and P is the exact two-sided sign test's,
+	// 2·2⁻ⁿ: no fewer than 6 seeds can make that significant.
 	P float64 `json:"p_paired_t"`
 	// Wins counts the seeds where a is better than b (by the grid's
 	// direction), Losses where it is worse.
@@ -82,10 +86,12 @@ func PairedTest(a, b Estimate, higher bool) Paired {
 	p.Diff = Estimated(d, seeds)
 	p.P = math.NaN()
 	if n := len(d); n > 1 {
-		sd := stat.StdDev(d, nil)
-		if sd > 0 {
+		switch sd := stat.StdDev(d, nil); {
+		case sd > 0:
 			t := p.Diff.Mean / (sd / math.Sqrt(float64(n)))
 			p.P = 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Survival(math.Abs(t))
+		case p.Diff.Mean != 0:
+			p.P = math.Min(1, 2*math.Pow(0.5, float64(n)))
 		}
 	}
 	return p

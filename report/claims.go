@@ -76,18 +76,17 @@ func judge(p grid.Paired, higher bool) Verdict {
 	return NotHeld
 }
 
-// significant reports whether a paired difference has p < Alpha; every
-// seed differing by the same non-zero amount counts as p = 0 (the t
-// statistic is infinite; PairedTest leaves p NaN then).
+// significant reports whether a paired difference has p < Alpha (see
+// grid.Paired.P for seeds that all differ by the same amount).
 func significant(p grid.Paired) bool {
-	return p.P < Alpha || math.IsNaN(p.P) && p.Diff.N > 1 && p.Diff.CI95 == 0 && p.Diff.Mean != 0
+	return p.P < Alpha
 }
 
 // pText formats a paired test's p-value for prose.
 func pText(p grid.Paired) string {
 	switch {
-	case math.IsNaN(p.P) && significant(p):
-		return "p ≈ 0 (every seed differs by the same amount)"
+	case p.Diff.N > 1 && p.Diff.CI95 == 0 && p.Diff.Mean != 0:
+		return fmt.Sprintf("p = %.3f (every seed differs by the same amount: exact sign test)", p.P)
 	case math.IsNaN(p.P):
 		return "p not defined (fewer than two seeds, or no difference)"
 	case p.P < 0.001:
