@@ -53,7 +53,7 @@ type Graph[T Float] struct {
 	nodes   []node[T]
 	noGrad  int
 	free    map[int][][]T // recycled buffers by size class (see sizeClass)
-	used    [][]T         // buffers handed out since the last Reset, at full capacity
+	used    [][]T         // buffers handed out since the last Reset
 	headers []*Tensor[T]  // tensor headers, reused after Reset
 	nhdr    int
 	ws      []T // scratch of the op that is running (workspace)
@@ -124,7 +124,7 @@ func (g *Graph[T]) bufNoZero(n int) []T {
 	if b == nil {
 		b = make([]T, classSize(c))
 	}
-	g.used = append(g.used, b[:cap(b)])
+	g.used = append(g.used, b) // b has len == cap: free buffers are kept whole
 	return b[:n:n]
 }
 
