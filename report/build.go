@@ -53,7 +53,7 @@ func build(in *input, claims []Claim) (*doc, []*figure) {
 	}
 
 	d.h(2, "Claims")
-	d.p("Each of the paper's claims checked against these runs; the verdict comes from the numbers below it (held: the claimed direction with p < %.2f everywhere the claim applies; mixed: the claimed direction without significance, or only on some training domains or comparisons; not held: the other direction; not measured: rows or measurements missing).", Alpha)
+	d.p("Each of the paper's claims checked against these runs; the verdict comes from the numbers below it (held: the claimed direction with p < %.2f everywhere the claim applies; mixed: the claimed direction without significance, only on some training domains or comparisons, or only because the base optimizer itself does as well; not held: the other direction; not measured: rows or measurements missing).", Alpha)
 	tb := table{head: []string{"#", "claim", "verdict"}, left: 3}
 	for _, c := range claims {
 		tb.rows = append(tb.rows, []string{fmt.Sprint(c.Number), c.Title, "**" + string(c.Verdict) + "**"})

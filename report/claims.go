@@ -15,7 +15,9 @@ type Verdict string
 // Verdicts. Held: the difference goes the claimed way and the paired
 // t-test over seeds gives p < Alpha (on every training domain and
 // comparison the claim names). Mixed: it goes the claimed way without
-// significance, or holds on some training domains or comparisons only. Not
+// significance, holds on some training domains or comparisons only, or
+// holds only because the base optimizer itself does (a TRAM row no better
+// than the base optimizer, which beats the compared row on its own). Not
 // held: it goes the other way. Not measured: a row (or measurement) the
 // claim needs is missing.
 const (
@@ -185,7 +187,32 @@ func bestTRAMvs(s *grid.Summary, t grid.Table, others []string) (Verdict, []stri
 	if v == NotHeld {
 		line += fmt.Sprintf("; TRAM does not beat %s here", ot.Row)
 	}
-	return v, []string{line}
+	lines := []string{line}
+	if v == Held {
+		v, lines = baseExplains(s, t, tr, ot, v, lines)
+	}
+	return v, lines
+}
+
+// baseExplains checks a held win of TRAM row tr over row ot against the base
+// optimizer: when tr is not significantly better than the base row and the
+// base row alone beats ot significantly, the win is the base optimizer's,
+// not TRAM's, and the verdict drops to mixed.
+func baseExplains(s *grid.Summary, t grid.Table, tr, ot grid.RowSummary, v Verdict, lines []string) (Verdict, []string) {
+	h := s.HigherIsBetter
+	base, ok := rowOf(t, s.Base)
+	if !ok || base.OOD.N == 0 || base.Row == tr.Row || base.Row == ot.Row {
+		return v, lines
+	}
+	pt := grid.PairedTest(tr.OOD, base.OOD, h)
+	pb := grid.PairedTest(base.OOD, ot.OOD, h)
+	if judge(pt, h) == Held || judge(pb, h) != Held {
+		return v, lines
+	}
+	return Mixed, append(lines,
+		fmt.Sprintf("but against the base optimizer: %s", describe(tr.Row, base.Row, pt, h)),
+		fmt.Sprintf("and the base optimizer alone: %s", describe(base.Row, ot.Row, pb, h)),
+		fmt.Sprintf("→ the win over %s is the base optimizer's, not TRAM's: mixed", ot.Row))
 }
 
 func claim2(s *grid.Summary) Claim {

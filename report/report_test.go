@@ -184,6 +184,8 @@ func TestClaims(t *testing.T) {
 		{"1 not held: TRAM worse", variant(append(sams, "tram-x"), with(samBoost, "tram-x", -1.0), nil, nil), 1, report.NotHeld},
 		{"1 mixed: better on average, not consistently", variant(append(sams, "tram-x"), with(samBoost, "tram-x", 0.6),
 			map[string][]float64{"tram-x": {2, -1, 1.5, -1}}, nil), 1, report.Mixed},
+		{"1 mixed: the win is the base optimizer's", variant(append(sams, "tram-x"), map[string]float64{"sam": -1, "asam": -1.2, "fsam": -0.8},
+			nil, map[string]string{"tram-x": "sgd"}), 1, report.Mixed},
 		{"1 not measured: no SAM rows", variant([]string{"sgd", "tram-x"}, map[string]float64{"tram-x": 2}, nil, nil), 1, report.NotMeasured},
 		{"2 mixed: combinations beat the base", variant(regs, map[string]float64{"trpo": 0.2, "r3f": 0.3, "mesa": 0.1, "tram-x": 2,
 			"asam+trpo": 0.5, "asam+r3f": 0.4, "asam+mesa": 0.6}, nil, nil), 2, report.Mixed},
