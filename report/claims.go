@@ -121,7 +121,7 @@ func describe(a, b string, p grid.Paired, higher bool) string {
 	case p.Diff.N < 2:
 		way = "better on its one common seed, untested"
 	case !significant(p):
-		way = "better on average, not significantly (p ≥ 0.05)"
+		way = fmt.Sprintf("better on average, not significantly (p ≥ %.2f)", Alpha)
 	}
 	return fmt.Sprintf("%s − %s = %s (paired t-test over seeds, two-sided: %s; n = %d; %s better on %d seeds, worse on %d) → %s is %s",
 		a, b, diffCell(p), pText(p), p.Diff.N, a, p.Wins, p.Losses, a, way)
@@ -189,30 +189,34 @@ func bestTRAMvs(s *grid.Summary, t grid.Table, others []string) (Verdict, []stri
 	}
 	lines := []string{line}
 	if v == Held {
-		v, lines = baseExplains(s, t, tr, ot, v, lines)
+		if why := baseOwnsWin(s, t, tr, ot); why != nil {
+			v, lines = Mixed, append(lines, why...)
+		}
 	}
 	return v, lines
 }
 
-// baseExplains checks a held win of TRAM row tr over row ot against the base
-// optimizer: when tr is not significantly better than the base row and the
+// baseOwnsWin checks a held win of TRAM row tr over row ot against the base
+// optimizer. When tr is not significantly better than the base row and the
 // base row alone beats ot significantly, the win is the base optimizer's,
-// not TRAM's, and the verdict drops to mixed.
-func baseExplains(s *grid.Summary, t grid.Table, tr, ot grid.RowSummary, v Verdict, lines []string) (Verdict, []string) {
+// not TRAM's: it returns the evidence for that (the verdict is then mixed),
+// and nil otherwise.
+func baseOwnsWin(s *grid.Summary, t grid.Table, tr, ot grid.RowSummary) []string {
 	h := s.HigherIsBetter
 	base, ok := rowOf(t, s.Base)
 	if !ok || base.OOD.N == 0 || base.Row == tr.Row || base.Row == ot.Row {
-		return v, lines
+		return nil
 	}
 	pt := grid.PairedTest(tr.OOD, base.OOD, h)
 	pb := grid.PairedTest(base.OOD, ot.OOD, h)
 	if judge(pt, h) == Held || judge(pb, h) != Held {
-		return v, lines
+		return nil
 	}
-	return Mixed, append(lines,
+	return []string{
 		fmt.Sprintf("but against the base optimizer: %s", describe(tr.Row, base.Row, pt, h)),
 		fmt.Sprintf("and the base optimizer alone: %s", describe(base.Row, ot.Row, pb, h)),
-		fmt.Sprintf("→ the win over %s is the base optimizer's, not TRAM's: mixed", ot.Row))
+		fmt.Sprintf("→ the win over %s is the base optimizer's, not TRAM's: mixed", ot.Row),
+	}
 }
 
 func claim2(s *grid.Summary) Claim {
