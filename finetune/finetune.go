@@ -46,7 +46,7 @@ type Config struct {
 	Select string
 	// HeadWarmup trains the new head alone for that many steps with the
 	// plain base optimizer before fine-tuning (a linear probe); θ0 of the
-	// trust-region targets is taken after it.
+	// trust-region targets and of L2-SP is taken after it.
 	HeadWarmup int
 	// NewHeadWarmupBase returns the base optimizer of the head warm-up.
 	NewHeadWarmupBase func() optim.Optimizer
@@ -203,6 +203,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	opt := sharp.New(s.Model, c.Base, c.Method, c.Seed)
 	opt.ClipNorm, opt.StopOnNonFinite = c.ClipNorm, c.StopOnNonFinite
+	opt.HeadLo, opt.HeadHi = s.HeadLo, s.HeadHi // the new head, which L2-SP does not pull toward θ0
 	sel := &best{Loss: math.Inf(1)}
 	loop := &train.Loop{Opt: opt, Schedule: c.Schedule, Task: s.Task, Steps: c.Steps, Dir: c.StateDir,
 		SaveEvery: c.SaveEvery, Args: c.Args, Extra: sel}

@@ -22,6 +22,7 @@ import (
 
 // Kinds of rows.
 const (
+	ZeroShot = "zeroshot" // the starting model, not fine-tuned (the paper's first row)
 	Main     = "main"     // a row of the paper's table
 	Frontier = "frontier" // the plain optimizer at a lower learning rate
 	Ablation = "ablation" // a variant that answers one question
@@ -65,6 +66,37 @@ type Grid struct {
 	// Checkpoints are the fractions of the steps at which the base row's
 	// parameters are evaluated as well (points of the frontier).
 	Checkpoints []float64 `json:"checkpoints,omitempty"`
+	// Equivalence holds the margins of the reports' equivalence tests
+	// (zero: the defaults).
+	Equivalence Equivalence `json:"equivalence,omitempty"`
+}
+
+// Equivalence holds the margins Δ of the equivalence tests (TOST, see
+// Compare): two rows are equivalent when their paired difference lies
+// within ±Δ with 95% confidence. Zero fields take the defaults.
+type Equivalence struct {
+	// Accuracy is Δ in accuracy points (default DefaultAccuracyMargin).
+	Accuracy float64 `json:"accuracy_points,omitempty"`
+	// Perplexity is Δ as a fraction of the base row's mean perplexity
+	// (default DefaultPerplexityMargin).
+	Perplexity float64 `json:"perplexity_fraction,omitempty"`
+}
+
+func (e Equivalence) orDefault() Equivalence {
+	if e.Accuracy == 0 {
+		e.Accuracy = DefaultAccuracyMargin
+	}
+	if e.Perplexity == 0 {
+		e.Perplexity = DefaultPerplexityMargin
+	}
+	return e
+}
+
+// Margin returns Δ in the metric's units for a comparison whose base
+// value is baseMean (see EquivalenceMargin).
+func (e Equivalence) Margin(metric string, baseMean float64) float64 {
+	e = e.orDefault()
+	return EquivalenceMargin(metric, baseMean, e.Accuracy, e.Perplexity)
 }
 
 // Eval is how every run of a grid is evaluated (see family.EvalOptions).
@@ -95,8 +127,9 @@ func (g *Grid) Row(name string) (Row, bool) {
 	return g.Rows[i], true
 }
 
-// Select returns the rows named in spec: "all", "main", "frontier",
-// "ablation", or a comma-separated list of row names and those words.
+// Select returns the rows named in spec: "all", "zeroshot", "main",
+// "frontier", "ablation", or a comma-separated list of row names and those
+// words.
 func (g *Grid) Select(spec string) ([]Row, error) {
 	if spec == "" {
 		spec = "all"
@@ -109,7 +142,7 @@ func (g *Grid) Select(spec string) ([]Row, error) {
 			for _, r := range g.Rows {
 				want[r.Name] = true
 			}
-		case Main, Frontier, Ablation:
+		case ZeroShot, Main, Frontier, Ablation:
 			for _, r := range g.Rows {
 				if r.Kind == s {
 					want[r.Name] = true
@@ -117,7 +150,7 @@ func (g *Grid) Select(spec string) ([]Row, error) {
 			}
 		default:
 			if _, ok := g.Row(s); !ok {
-				return nil, fmt.Errorf("--methods: the %s grid has no row %q; rows: %s (or all, main, frontier, ablation)",
+				return nil, fmt.Errorf("--methods: the %s grid has no row %q; rows: %s (or all, zeroshot, main, frontier, ablation)",
 					g.Family, s, strings.Join(g.RowNames(), ", "))
 			}
 			want[s] = true
@@ -216,6 +249,19 @@ func row(name, kind, about string, flags ...string) Row {
 	return r
 }
 
+// zeroShotFlags make a run write its starting model without a fine-tuning
+// step (with the grid's head warm-up, if any: a linear probe).
+var zeroShotFlags = []string{"steps", "0", "warmup", "0", "eval-every", "0", "select", "last"}
+
+// zeroShot returns a family's zero-shot row: the pretrained model
+// evaluated on every domain before fine-tuning, named name and run with
+// the base optimizer (which only a head warm-up uses).
+func zeroShot(name, base, about string) Row {
+	r := row(name, ZeroShot, about, zeroShotFlags...)
+	r.Method = base
+	return r
+}
+
 // Families are the grids of the three experiment families, by name.
 var Families = map[string]*Grid{"vision": Vision(), "lm": LM(), "xling": Xling()}
 
@@ -226,6 +272,7 @@ func Vision() *Grid {
 	return &Grid{Family: "vision", Recipe: "vision", Seeds: 5, Base: "sgd", Metric: "accuracy",
 		Checkpoints: []float64{1.0 / 3, 2.0 / 3},
 		Rows: []Row{
+			zeroShot("zero-shot", "sgd", "the pretrained model, not fine-tuned; the digit rows of its 62-way head as the head"),
 			row("sgd", Main, "the base optimizer at the recipe's learning rate"),
 			row("sam", Main, "SAM, ρ from the recipe"),
 			row("asam", Main, "ASAM, ρ from the recipe"),
@@ -245,8 +292,9 @@ func Vision() *Grid {
 
 // textRows are the rows the lm and xling grids share: Table 4's and
 // Table 5's, with AdamW as base.
-func textRows(lowerLRs ...string) []Row {
+func textRows(zero Row, lowerLRs ...string) []Row {
 	rows := []Row{
+		zero,
 		row("adamw", Main, "the base optimizer at the recipe's learning rate"),
 		row("sam", Main, "SAM, ρ 0.05"),
 		row("asam", Main, "ASAM, ρ 0.5"),
@@ -285,14 +333,14 @@ func LM() *Grid {
 		Domains:     []string{"scripture", "tech"},
 		Checkpoints: []float64{1.0 / 3, 2.0 / 3},
 		Eval:        Eval{MaxTokens: 16384},
-		Rows:        textRows("0.001", "0.0003")}
+		Rows:        textRows(zeroShot("zero-shot", "adamw", "the pretrained model, not fine-tuned"), "0.001", "0.0003")}
 }
 
 // Xling is the zero-shot cross-lingual grid: Table 5's rows on GetText-X
 // (trained on English, tested on eight languages), with the divergence
 // ablation of Table 14 and ε-sharpness and CKA (Table 6).
 func Xling() *Grid {
-	rows := textRows("0.0001")
+	rows := textRows(zeroShot("linear-probe", "adamw", "the new head trained alone (the grid's head warm-up) on the frozen pretrained encoder"), "0.0001")
 	rows = append(rows,
 		row("tram-x:mmd", Ablation, "TRAM-x with MMD as its divergence (Table 14)", "divergence", "mmd"),
 		row("tram-x:l2", Ablation, "TRAM-x with L2 as its divergence (Table 14)", "divergence", "l2"),

@@ -13,11 +13,12 @@ import (
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
 // TestGridsAreValid: every row names a real method, names are unique, and
-// every family has its base row and at least one frontier row.
+// every family has its base row, at least one frontier row and one
+// zero-shot row, which takes no fine-tuning step.
 func TestGridsAreValid(t *testing.T) {
 	for fam, g := range Families {
 		seen := map[string]bool{}
-		base, frontier := false, false
+		base, frontier, zero := false, false, 0
 		for _, r := range g.Rows {
 			if seen[r.Name] {
 				t.Errorf("%s: row %s twice", fam, r.Name)
@@ -28,12 +29,18 @@ func TestGridsAreValid(t *testing.T) {
 			}
 			base = base || r.Name == g.Base
 			frontier = frontier || r.Kind == Frontier
-			if r.Kind != Main && r.Kind != Frontier && r.Kind != Ablation {
+			if r.Kind == ZeroShot {
+				zero++
+				if r.Flags["steps"] != "0" {
+					t.Errorf("%s: zero-shot row %s takes %q steps", fam, r.Name, r.Flags["steps"])
+				}
+			}
+			if r.Kind != ZeroShot && r.Kind != Main && r.Kind != Frontier && r.Kind != Ablation {
 				t.Errorf("%s: row %s has kind %q", fam, r.Name, r.Kind)
 			}
 		}
-		if !base || !frontier {
-			t.Errorf("%s: base row %v, frontier rows %v", fam, base, frontier)
+		if !base || !frontier || zero != 1 {
+			t.Errorf("%s: base row %v, frontier rows %v, %d zero-shot rows (want 1)", fam, base, frontier, zero)
 		}
 	}
 }

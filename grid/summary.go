@@ -14,11 +14,33 @@ const SaturatedAccuracy = 99.0
 // Summary is the statistics over seeds of a grid's records
 // (summary.json).
 type Summary struct {
-	Family         string  `json:"family"`
-	Metric         string  `json:"metric"`
-	HigherIsBetter bool    `json:"higher_is_better"`
-	Base           string  `json:"base"`
-	Tables         []Table `json:"tables"`
+	Family         string `json:"family"`
+	Metric         string `json:"metric"`
+	HigherIsBetter bool   `json:"higher_is_better"`
+	Base           string `json:"base"`
+	// Equivalence holds the margins of the equivalence tests.
+	Equivalence Equivalence `json:"equivalence"`
+	Tables      []Table     `json:"tables"`
+	// Comparisons are the report's comparisons beyond each row against
+	// the base (RowSummary.VsBaseIn, VsBaseOOD): the headline comparisons
+	// and those the claims make, in the order the report makes them. Their
+	// Holm adjustment is over one family: these and every VsBase
+	// comparison (see report.Claims, which fills them).
+	Comparisons []NamedComparison `json:"comparisons,omitempty"`
+}
+
+// NamedComparison is one comparison of a report, labelled.
+type NamedComparison struct {
+	// Claim is the paper's claim the comparison decides (1–9), 0 for the
+	// headline comparisons.
+	Claim       int    `json:"claim"`
+	TrainDomain string `json:"train_domain"`
+	// A and B are the rows (or quantities) compared, A − B; Quantity is
+	// what is compared ("ood", "in", "ood_eps_sharpness", …).
+	A          string     `json:"a"`
+	B          string     `json:"b"`
+	Quantity   string     `json:"quantity"`
+	Comparison Comparison `json:"comparison"`
 }
 
 // Table holds one training domain's results.
@@ -28,9 +50,12 @@ type Table struct {
 	Domains []string `json:"domains"`
 	// OOD are the domains of the out-of-domain average; Saturated those
 	// left out of it (SaturatedAccuracy).
-	OOD       []string     `json:"ood_domains"`
-	Saturated []string     `json:"saturated,omitempty"`
-	Rows      []RowSummary `json:"rows"`
+	OOD       []string `json:"ood_domains"`
+	Saturated []string `json:"saturated,omitempty"`
+	// ZeroShot names the zero-shot row (the starting model, not
+	// fine-tuned; see grid.ZeroShot), "" when the table has none.
+	ZeroShot string       `json:"zero_shot_row,omitempty"`
+	Rows     []RowSummary `json:"rows"`
 	// Correlations are, per out-of-domain domain (and "ood"), the lines
 	// through the methods' mean (in-domain, that domain) points: over the
 	// prior methods (main rows that are neither TRAM nor a naive ASAM
@@ -57,12 +82,20 @@ type RowSummary struct {
 	In  Estimate `json:"in_domain"`
 	OOD Estimate `json:"ood_avg"`
 	// VsBaseIn and VsBaseOOD compare the row with the base row, paired by
-	// seed (row − base).
-	VsBaseIn  Paired `json:"vs_base_in"`
-	VsBaseOOD Paired `json:"vs_base_ood"`
-	// Frontier is, per seed, how much better the row's OOD metric is than
-	// the base optimizer's frontier at the row's in-domain metric (positive
-	// is better, in the metric's units); FrontierOutside counts the seeds
+	// seed (row − base), with the equivalence test against the summary's
+	// margin (Compare); the report adjusts their p-values for
+	// multiplicity with its other comparisons.
+	VsBaseIn  Comparison `json:"vs_base_in"`
+	VsBaseOOD Comparison `json:"vs_base_ood"`
+	// VsZeroShot compares the row with the zero-shot row on every domain
+	// and on the OOD average ("ood"), paired by seed (row − zero-shot):
+	// where fine-tuning this way helped and where it hurt. Absent for the
+	// zero-shot row itself and when the table has none.
+	VsZeroShot map[string]Paired `json:"vs_zero_shot,omitempty"`
+	// Frontier is the row's effective robustness: per seed, how much better
+	// its OOD metric is than the base optimizer's frontier at the row's
+	// in-domain metric (positive is better, in the metric's units);
+	// FrontierOutside counts the seeds
 	// whose in-domain metric lies outside the frontier's range
 	// (extrapolated).
 	Frontier        Estimate `json:"frontier_gain"`
@@ -84,7 +117,7 @@ func IsCombination(method string) bool { return strings.HasPrefix(method, "asam+
 
 // Summarize computes the statistics of a grid's records.
 func Summarize(g *Grid, recs []Record) *Summary {
-	s := &Summary{Family: g.Family, Metric: g.Metric, HigherIsBetter: g.HigherIsBetter(), Base: g.Base}
+	s := &Summary{Family: g.Family, Metric: g.Metric, HigherIsBetter: g.HigherIsBetter(), Base: g.Base, Equivalence: g.Equivalence.orDefault()}
 	var domains []string
 	for _, r := range recs {
 		if !slices.Contains(domains, r.Domain) {
@@ -268,10 +301,23 @@ func summarizeDomain(g *Grid, td string, recs []Record) Table {
 	}
 	base, hasBase := rowSummaries[g.Base]
 	for _, name := range rowOrder {
+		if rowSummaries[name].Kind == ZeroShot && t.ZeroShot == "" {
+			t.ZeroShot = name
+		}
+	}
+	zero, hasZero := rowSummaries[t.ZeroShot]
+	for _, name := range rowOrder {
 		sum := rowSummaries[name]
 		if hasBase {
-			sum.VsBaseIn = PairedTest(sum.In, base.In, higher)
-			sum.VsBaseOOD = PairedTest(sum.OOD, base.OOD, higher)
+			eq := g.Equivalence.orDefault()
+			sum.VsBaseIn = Compare(sum.In, base.In, higher, eq.Margin(g.Metric, base.In.Mean))
+			sum.VsBaseOOD = Compare(sum.OOD, base.OOD, higher, eq.Margin(g.Metric, base.OOD.Mean))
+		}
+		if hasZero && name != t.ZeroShot {
+			sum.VsZeroShot = map[string]Paired{"ood": PairedTest(sum.OOD, zero.OOD, higher)}
+			for _, d := range t.Domains {
+				sum.VsZeroShot[d] = PairedTest(sum.Domains[d], zero.Domains[d], higher)
+			}
 		}
 		t.Rows = append(t.Rows, sum)
 	}

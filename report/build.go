@@ -37,7 +37,7 @@ func build(in *input, claims []Claim) (*doc, []*figure) {
 			len(in.expected)-len(in.missing), len(in.expected), len(in.missing))
 	}
 	header(d, in)
-	d.p("**How to read this.** Each table is one training domain: the model is fine-tuned there and tested on every domain of the family; the first column is the training (in-domain) domain, the last the out-of-domain (OOD) average. A cell is the mean over seeds ± the half-width of its 95%% interval (Student's t); n is the number of seeds. Every seed gives all rows the same data order, head initialization and test examples, so rows are compared *paired by seed*: a paired t-test over seeds (two-sided) asks whether the per-seed differences are consistently away from 0, which is far more sensitive than overlapping intervals. Bold marks the best main row of each column. Verdicts say *held* only when the difference goes the claimed way with p < %.2f.", Alpha)
+	d.p("**How to read this.** Each table is one training domain: the model is fine-tuned there and tested on every domain of the family; the first column is the training (in-domain) domain, the last the out-of-domain (OOD) average. A cell is the mean over seeds ± the half-width of its 95%% interval (Student's t); n is the number of seeds. Every seed gives all rows the same data order, head initialization and test examples, so rows are compared *paired by seed*: a paired t-test over seeds (two-sided) asks whether the per-seed differences are consistently away from 0, which is far more sensitive than overlapping intervals. Bold marks the best main row of each column. Every comparison the report makes is one family for Holm's adjustment of its p-values (many comparisons would otherwise find differences by chance), and each reads as *better* or *worse* (adjusted p < %.2f), *equivalent* (the equivalence test, TOST, shows the difference lies within ±%s with adjusted p < %.2f), or *inconclusive*: this many seeds can say neither. A claim is *held* only on significant differences the claimed way, and *not held* only on equivalence or significant differences the other way — never on mere non-significance.", Alpha, marginWords(s), Alpha)
 
 	d.h(2, "Results")
 	for _, t := range s.Tables {
@@ -50,10 +50,16 @@ func build(in *input, claims []Claim) (*doc, []*figure) {
 		}
 		f, err := barPlot("bars"+suffix(t)+".svg", s, t)
 		add(f, err, "bar chart")
+		if zt := zeroShotTable(s, t); zt != nil {
+			zr, _ := rowOf(t, t.ZeroShot)
+			d.p("**Against the starting model.** Each row's change from the zero-shot row `%s` (%s), per domain, row − %s paired by seed, in the metric's units: ↑ fine-tuning this way helped there (p < %.2f), ↓ it hurt; no mark: not significant. The last column counts the domains (OOD average aside) helped and hurt.",
+				t.ZeroShot, zeroShotWhat(in, zr.Row), t.ZeroShot, Alpha)
+			d.table(*zt)
+		}
 	}
 
 	d.h(2, "Claims")
-	d.p("Each of the paper's claims checked against these runs; the verdict comes from the numbers below it (held: the claimed direction with p < %.2f everywhere the claim applies; mixed: the claimed direction without significance, only on some training domains or comparisons, or only because the base optimizer itself does as well; not held: the other direction; not measured: rows or measurements missing).", Alpha)
+	d.p("Each of the paper's claims checked against these runs; the verdict comes from the numbers below it (held: the claimed direction, significant after Holm's adjustment, everywhere the claim applies; not held: equivalent within the margin, or significantly the other way; inconclusive: neither; mixed: held on some training domains or comparisons and not on others, or only because the base optimizer itself does as well; not measured: rows or measurements missing).")
 	tb := table{head: []string{"#", "claim", "verdict"}, left: 3}
 	for _, c := range claims {
 		tb.rows = append(tb.rows, []string{fmt.Sprint(c.Number), c.Title, "**" + string(c.Verdict) + "**"})
@@ -65,7 +71,7 @@ func build(in *input, claims []Claim) (*doc, []*figure) {
 	}
 
 	d.h(2, "Paired comparisons")
-	d.p("All tests here are paired t-tests over seeds, two-sided. The *frontier gain* asks whether a row does better out of domain than the plain optimizer could by simply being fine-tuned less or more: per seed, the base row, its lower-learning-rate (frontier) rows and its earlier checkpoints trace a curve of OOD average against in-domain quality, and a row's gain is how far its OOD average lies above that curve at the row's own in-domain value (positive is better, in the metric's units). *outside* counts seeds whose in-domain value lies beyond the curve's ends, where it was extrapolated and deserves less trust.")
+	d.p("All tests here are paired t-tests over seeds, two-sided. The *effective robustness* (frontier gain) asks whether a row does better out of domain than the plain optimizer could by simply being fine-tuned less or more: per seed, the base row, its lower-learning-rate (frontier) rows and its earlier checkpoints trace a curve of OOD average against in-domain quality, and a row's gain is how far its OOD average lies above that curve at the row's own in-domain value (positive is better, in the metric's units). *outside* counts seeds whose in-domain value lies beyond the curve's ends, where it was extrapolated and deserves less trust.")
 	for _, t := range s.Tables {
 		d.h(3, "Trained on "+trainLabel(t))
 		pairedSection(d, s, t)
@@ -172,6 +178,22 @@ func logMedians(in *input, row string) (d, eps string) {
 		return strconv.FormatFloat(xs[len(xs)/2], 'g', 3, 64)
 	}
 	return med(ds), med(es)
+}
+
+// marginWords states the equivalence margin of a summary.
+func marginWords(s *grid.Summary) string {
+	if s.Metric == "perplexity" {
+		return fmt.Sprintf("%g%% of the base row's mean perplexity", 100*s.Equivalence.Perplexity)
+	}
+	return fmt.Sprintf("%g accuracy points", s.Equivalence.Accuracy)
+}
+
+// zeroShotWhat says what a zero-shot row is, from its grid definition.
+func zeroShotWhat(in *input, name string) string {
+	if r, ok := in.g.Row(name); ok && r.About != "" {
+		return r.About
+	}
+	return "the starting model, not fine-tuned"
 }
 
 // header writes the run's facts: family, command, version, machine,

@@ -12,19 +12,23 @@ import (
 // Verdict is the outcome of checking one claim against a grid's numbers.
 type Verdict string
 
-// Verdicts. Held: the difference goes the claimed way and the paired
-// t-test over seeds gives p < Alpha (on every training domain and
-// comparison the claim names). Mixed: it goes the claimed way without
-// significance, holds on some training domains or comparisons only, or
-// holds only because the base optimizer itself does (a TRAM row no better
-// than the base optimizer, which beats the compared row on its own). Not
-// held: it goes the other way. Not measured: a row (or measurement) the
-// claim needs is missing.
+// Verdicts. Every paired comparison behind a verdict reads, on its
+// Holm-adjusted p-values (over all the comparisons of one report), as
+// better, worse, equivalent (TOST against the study's margin) or
+// inconclusive (grid.Comparison). Held: the claimed direction, better, on
+// every training domain and comparison the claim names. Not held: the
+// comparisons are equivalent or go the other way, significantly — never
+// mere non-significance. Inconclusive: the comparisons can say neither.
+// Mixed: held on some training domains or comparisons and not on others,
+// or held only because the base optimizer itself does as well (a TRAM row
+// no better than the base optimizer, which beats the compared row on its
+// own). Not measured: a row (or measurement) the claim needs is missing.
 const (
-	Held        Verdict = "held"
-	Mixed       Verdict = "mixed"
-	NotHeld     Verdict = "not held"
-	NotMeasured Verdict = "not measured"
+	Held         Verdict = "held"
+	Mixed        Verdict = "mixed"
+	NotHeld      Verdict = "not held"
+	Inconclusive Verdict = "inconclusive"
+	NotMeasured  Verdict = "not measured"
 )
 
 // Alpha is the significance level of the verdicts.
@@ -44,7 +48,8 @@ type Claim struct {
 }
 
 // combine merges verdicts: not measured ones are ignored; all held is held,
-// all not held is not held, anything else is mixed.
+// all not held is not held, all inconclusive is inconclusive, anything
+// else is mixed.
 func combine(vs ...Verdict) Verdict {
 	var m []Verdict
 	for _, v := range vs {
@@ -52,49 +57,68 @@ func combine(vs ...Verdict) Verdict {
 			m = append(m, v)
 		}
 	}
-	switch {
-	case len(m) == 0:
+	if len(m) == 0 {
 		return NotMeasured
-	case !slices.ContainsFunc(m, func(v Verdict) bool { return v != Held }):
-		return Held
-	case !slices.ContainsFunc(m, func(v Verdict) bool { return v != NotHeld }):
-		return NotHeld
+	}
+	for _, all := range []Verdict{Held, NotHeld, Inconclusive} {
+		if !slices.ContainsFunc(m, func(v Verdict) bool { return v != all }) {
+			return all
+		}
 	}
 	return Mixed
 }
 
-// judge reads a paired comparison a − b made with PairedTest(a, b, higher)
-// against the claim that a is better than b; one common seed decides
-// nothing.
-func judge(p grid.Paired, higher bool) Verdict {
+// judge reads a comparison a − b against the claim that a is better than
+// b: better is held, worse or equivalent not held, and one common seed
+// decides nothing.
+func judge(c grid.Comparison) Verdict {
 	switch {
-	case p.Diff.N < 2 || math.IsNaN(p.Diff.Mean):
+	case c.Diff.N < 2 || math.IsNaN(c.Diff.Mean):
 		return NotMeasured
-	case isBetter(higher, p.Diff.Mean, 0) && significant(p):
+	case c.Verdict == grid.VerdictBetter:
 		return Held
-	case isBetter(higher, p.Diff.Mean, 0):
-		return Mixed
+	case c.Verdict == grid.VerdictWorse || c.Verdict == grid.VerdictEquivalent:
+		return NotHeld
 	}
-	return NotHeld
+	return Inconclusive
 }
 
-// significant reports whether a paired difference has p < Alpha (see
-// grid.Paired.P for seeds that all differ by the same amount).
-func significant(p grid.Paired) bool {
-	return p.P < Alpha
+// differs reports whether a comparison found a significant difference
+// (Holm-adjusted), either way.
+func differs(c grid.Comparison) bool {
+	return c.Verdict == grid.VerdictBetter || c.Verdict == grid.VerdictWorse
 }
 
-// pText formats a paired test's p-value for prose.
-func pText(p grid.Paired) string {
+// pText formats a comparison's p-values for prose: the paired t-test's,
+// Holm-adjusted, and the equivalence test's.
+func pText(c grid.Comparison) string {
+	var t string
 	switch {
-	case p.Diff.N > 1 && p.Diff.CI95 == 0 && p.Diff.Mean != 0:
-		return fmt.Sprintf("p = %.3f (every seed differs by the same amount: exact sign test)", p.P)
-	case math.IsNaN(p.P):
-		return "p not defined (fewer than two seeds, or no difference)"
-	case p.P < 0.001:
-		return "p < 0.001"
+	case c.Diff.N > 1 && c.Diff.CI95 == 0 && c.Diff.Mean != 0:
+		t = fmt.Sprintf("p = %s, every seed differs by the same amount: exact sign test", pValue(c.P))
+	case math.IsNaN(c.P):
+		t = "p not defined (fewer than two seeds, or no difference)"
+	default:
+		t = "p = " + pValue(c.P)
 	}
-	return fmt.Sprintf("p = %.3f", p.P)
+	if !math.IsNaN(c.PHolm) && c.PHolm != c.P {
+		t += ", Holm-adjusted " + pValue(c.PHolm)
+	}
+	if !math.IsNaN(c.PTOST) {
+		t += fmt.Sprintf("; equivalence within ±%s: TOST p = %s", num(c.Margin, 2), pValue(c.PTOSTHolm))
+	}
+	return t
+}
+
+// pValue formats a p-value for prose.
+func pValue(p float64) string {
+	switch {
+	case math.IsNaN(p):
+		return "–"
+	case p < 0.001:
+		return "< 0.001"
+	}
+	return fmt.Sprintf("%.3f", p)
 }
 
 // pearsonText formats the p-value of a correlation for prose.
@@ -108,23 +132,21 @@ func pearsonText(p float64) string {
 	return fmt.Sprintf("p = %.3f", p)
 }
 
-// describe writes a paired comparison of a with b: the difference a − b,
-// its interval and test.
-func describe(a, b string, p grid.Paired, higher bool) string {
-	if p.Diff.N == 0 {
+// describe writes a comparison of a with b: the difference a − b, its
+// interval, its tests and its verdict.
+func describe(a, b string, c grid.Comparison) string {
+	if c.Diff.N == 0 {
 		return fmt.Sprintf("%s − %s: no common seeds", a, b)
 	}
-	way := "better"
+	way := c.Verdict
 	switch {
-	case !isBetter(higher, p.Diff.Mean, 0):
-		way = "not better"
-	case p.Diff.N < 2:
-		way = "better on its one common seed, untested"
-	case !significant(p):
-		way = fmt.Sprintf("better on average, not significantly (p ≥ %.2f)", Alpha)
+	case c.Diff.N < 2:
+		way = "untested (one common seed)"
+	case way == grid.VerdictInconclusive:
+		way = "inconclusive (neither a significant difference nor equivalence)"
 	}
 	return fmt.Sprintf("%s − %s = %s (paired t-test over seeds, two-sided: %s; n = %d; %s better on %d seeds, worse on %d) → %s is %s",
-		a, b, diffCell(p), pText(p), p.Diff.N, a, p.Wins, p.Losses, a, way)
+		a, b, diffCell(c), pText(c), c.Diff.N, a, c.Wins, c.Losses, a, way)
 }
 
 func missing(names ...string) string {
@@ -134,8 +156,129 @@ func missing(names ...string) string {
 // Claims checks the paper's nine claims (../spec/PAPER-NOTES.md §5 and the
 // grid's ablations) against a summary. Each verdict comes from the numbers
 // alone (see Verdict); where TRAM does not win, the evidence says so.
+//
+// Claims also completes the summary's statistics: every comparison the
+// report makes — each row against the base row (RowSummary.VsBaseIn,
+// VsBaseOOD), the headline comparisons and the claims' — is one family for
+// the Holm adjustment, and Claims writes the adjusted p-values and
+// verdicts into s (the claims' and headline comparisons in
+// s.Comparisons). The claims are checked twice: once to collect the
+// family, then on the adjusted values.
 func Claims(s *grid.Summary) []Claim {
-	return []Claim{claim1(s), claim2(s), claim3(s), claim4(s), claim5(s), claim6(s), claim7(s), claim8(s), claim9(s)}
+	first := &checker{s: s}
+	first.all()
+	family := slices.Clone(first.made)
+	for ti := range s.Tables {
+		for ri := range s.Tables[ti].Rows {
+			if r := &s.Tables[ti].Rows[ri]; r.Row != s.Base && r.Kind != grid.ZeroShot {
+				family = append(family, &r.VsBaseIn, &r.VsBaseOOD)
+			}
+		}
+	}
+	grid.AdjustHolm(family)
+	x := &checker{s: s, adjusted: map[string]grid.Comparison{}}
+	for i, c := range first.made {
+		x.adjusted[key(first.named[i])] = *c
+	}
+	claims := x.all()
+	s.Comparisons = x.named
+	for i := range s.Comparisons {
+		s.Comparisons[i].Comparison = *x.made[i]
+	}
+	return claims
+}
+
+// checker makes a report's comparisons: the headline ones and the claims'.
+type checker struct {
+	s *grid.Summary
+	// made and named are the comparisons made so far, in order.
+	made  []*grid.Comparison
+	named []grid.NamedComparison
+	// adjusted holds the Holm-adjusted comparisons of the first pass by
+	// key; nil in the first pass.
+	adjusted map[string]grid.Comparison
+}
+
+func key(n grid.NamedComparison) string {
+	return fmt.Sprintf("%d|%s|%s|%s|%s", n.Claim, n.TrainDomain, n.A, n.B, n.Quantity)
+}
+
+func (x *checker) all() []Claim {
+	for _, t := range x.s.Tables {
+		x.headline(t)
+	}
+	return []Claim{x.claim1(), x.claim2(), x.claim3(), x.claim4(), x.claim5(), x.claim6(), x.claim7(), x.claim8(), x.claim9()}
+}
+
+// compare compares a with b (a − b, paired by seed) for claim n on table
+// t; quantity says what a and b measure, margin is the equivalence
+// margin in their units (NaN: no equivalence test). In the second pass it
+// returns the Holm-adjusted comparison of the first.
+func (x *checker) compare(n int, t grid.Table, a, b, quantity string, ea, eb grid.Estimate, higher bool, margin float64) grid.Comparison {
+	nc := grid.NamedComparison{Claim: n, TrainDomain: trainLabel(t), A: a, B: b, Quantity: quantity}
+	c := grid.Compare(ea, eb, higher, margin)
+	if adj, ok := x.adjusted[key(nc)]; ok {
+		c = adj
+	}
+	x.made = append(x.made, &c)
+	x.named = append(x.named, nc)
+	return c
+}
+
+// ood and in compare two rows' OOD averages and in-domain values with
+// the margin the study states, relative to the base row's mean.
+func (x *checker) ood(n int, t grid.Table, a, b grid.RowSummary) grid.Comparison {
+	return x.compare(n, t, a.Row, b.Row, "ood", a.OOD, b.OOD, x.s.HigherIsBetter, x.margin(t, func(r grid.RowSummary) grid.Estimate { return r.OOD }))
+}
+
+func (x *checker) in(n int, t grid.Table, a, b grid.RowSummary) grid.Comparison {
+	return x.compare(n, t, a.Row, b.Row, "in", a.In, b.In, x.s.HigherIsBetter, x.margin(t, func(r grid.RowSummary) grid.Estimate { return r.In }))
+}
+
+// margin is the equivalence margin of a quantity on table t: the
+// study's, relative to the base row's mean where the metric asks for it.
+func (x *checker) margin(t grid.Table, get func(grid.RowSummary) grid.Estimate) float64 {
+	base := math.NaN()
+	if b, ok := rowOf(t, x.s.Base); ok {
+		base = get(b).Mean
+	}
+	return x.s.Equivalence.Margin(x.s.Metric, base)
+}
+
+// robustBaselines are the rows of the robust fine-tuning baselines
+// practitioners use: L2-SP, LP-FT and WiSE-FT.
+func robustBaseline(r grid.RowSummary) bool {
+	return r.Method == "l2sp" || strings.HasPrefix(r.Row, "lp-ft") || strings.HasPrefix(r.Row, "wise-ft")
+}
+
+// samFamily reports whether a row is SAM, ASAM or FSAM.
+func samFamily(r grid.RowSummary) bool { return r.Row == "sam" || r.Row == "asam" || r.Row == "fsam" }
+
+// headlineGroups are the headline comparisons: the best TRAM main row
+// (by OOD average) against the best other main row, the best of SAM, ASAM
+// and FSAM, and the best robust fine-tuning baseline.
+var headlineGroups = []struct {
+	name string
+	pick func(grid.RowSummary) bool
+}{
+	{"best other main row", func(r grid.RowSummary) bool { return !grid.IsTRAM(r.Method) }},
+	{"best of sam/asam/fsam", samFamily},
+	{"best robust fine-tuning baseline (l2sp, lp-ft, wise-ft)", robustBaseline},
+}
+
+// headline makes the headline comparisons of table t.
+func (x *checker) headline(t grid.Table) {
+	h := x.s.HigherIsBetter
+	tr, ok := bestOf(t, h, func(r grid.RowSummary) bool { return grid.IsTRAM(r.Method) })
+	if !ok {
+		return
+	}
+	for _, g := range headlineGroups {
+		if ot, ok := bestOf(t, h, g.pick); ok {
+			x.in(0, t, tr, ot)
+			x.ood(0, t, tr, ot)
+		}
+	}
 }
 
 // perTable runs check on every training domain and combines the verdicts;
@@ -159,19 +302,20 @@ func perTable(s *grid.Summary, c *Claim, check func(t grid.Table) (Verdict, []st
 // oodCell formats a row's OOD average.
 func oodCell(r grid.RowSummary) string { return estCell(r.OOD, 1) }
 
-func claim1(s *grid.Summary) Claim {
+func (x *checker) claim1() Claim {
+	s := x.s
 	c := Claim{Number: 1, Title: "TRAM beats SAM/ASAM/FSAM out of domain", Statement: "TRAM beats SAM, ASAM and FSAM out of domain: the best TRAM main row against the best of sam/asam/fsam on the OOD average."}
 	sams := []string{"sam", "asam", "fsam"}
 	perTable(s, &c, func(t grid.Table) (Verdict, []string) {
-		return bestTRAMvs(s, t, sams)
+		return x.bestTRAMvs(1, t, sams)
 	})
 	return c
 }
 
 // bestTRAMvs compares the best TRAM main row with the best of the named
 // rows on the OOD average.
-func bestTRAMvs(s *grid.Summary, t grid.Table, others []string) (Verdict, []string) {
-	h := s.HigherIsBetter
+func (x *checker) bestTRAMvs(n int, t grid.Table, others []string) (Verdict, []string) {
+	h := x.s.HigherIsBetter
 	tr, ok := bestOf(t, h, func(r grid.RowSummary) bool { return grid.IsTRAM(r.Method) })
 	if !ok {
 		return NotMeasured, []string{"not measured (no TRAM main row with results)"}
@@ -180,18 +324,17 @@ func bestTRAMvs(s *grid.Summary, t grid.Table, others []string) (Verdict, []stri
 	if !ok {
 		return NotMeasured, []string{"not measured (" + missing(others...) + ")"}
 	}
-	p := grid.PairedTest(tr.OOD, ot.OOD, h)
-	v := judge(p, h)
+	p := x.ood(n, t, tr, ot)
+	v := judge(p)
 	line := fmt.Sprintf("best TRAM row %s (OOD avg %s) vs best of %s, %s (%s): %s",
-		tr.Row, oodCell(tr), strings.Join(others, "/"), ot.Row, oodCell(ot), describe(tr.Row, ot.Row, p, h))
+		tr.Row, oodCell(tr), strings.Join(others, "/"), ot.Row, oodCell(ot), describe(tr.Row, ot.Row, p))
 	if v == NotHeld {
 		line += fmt.Sprintf("; TRAM does not beat %s here", ot.Row)
 	}
 	lines := []string{line}
-	if v == Held {
-		if why := baseOwnsWin(s, t, tr, ot); why != nil {
-			v, lines = Mixed, append(lines, why...)
-		}
+	// Made whatever v is, so that both passes make the same comparisons.
+	if why := x.baseOwnsWin(n, t, tr, ot); why != nil && v == Held {
+		v, lines = Mixed, append(lines, why...)
 	}
 	return v, lines
 }
@@ -201,34 +344,34 @@ func bestTRAMvs(s *grid.Summary, t grid.Table, others []string) (Verdict, []stri
 // base row alone beats ot significantly, the win is the base optimizer's,
 // not TRAM's: it returns the evidence for that (the verdict is then mixed),
 // and nil otherwise.
-func baseOwnsWin(s *grid.Summary, t grid.Table, tr, ot grid.RowSummary) []string {
-	h := s.HigherIsBetter
+func (x *checker) baseOwnsWin(n int, t grid.Table, tr, ot grid.RowSummary) []string {
+	s := x.s
 	base, ok := rowOf(t, s.Base)
 	if !ok || base.OOD.N == 0 || base.Row == tr.Row || base.Row == ot.Row {
 		return nil
 	}
-	pt := grid.PairedTest(tr.OOD, base.OOD, h)
-	pb := grid.PairedTest(base.OOD, ot.OOD, h)
-	if judge(pt, h) == Held || judge(pb, h) != Held {
+	pt := x.ood(n, t, tr, base)
+	pb := x.ood(n, t, base, ot)
+	if judge(pt) == Held || judge(pb) != Held {
 		return nil
 	}
 	return []string{
-		fmt.Sprintf("but against the base optimizer: %s", describe(tr.Row, base.Row, pt, h)),
-		fmt.Sprintf("and the base optimizer alone: %s", describe(base.Row, ot.Row, pb, h)),
+		fmt.Sprintf("but against the base optimizer: %s", describe(tr.Row, base.Row, pt)),
+		fmt.Sprintf("and the base optimizer alone: %s", describe(base.Row, ot.Row, pb)),
 		fmt.Sprintf("→ the win over %s is the base optimizer's, not TRAM's: mixed", ot.Row),
 	}
 }
 
-func claim2(s *grid.Summary) Claim {
+func (x *checker) claim2() Claim {
+	s := x.s
 	c := Claim{Number: 2, Title: "TRAM beats TRPO/R3F/MESA; naive ASAM+X worse than the base optimizer", Statement: "TRAM beats the trust-region regularizers (trpo, r3f, mesa) out of domain, and the naive combinations asam+trpo, asam+r3f and asam+mesa are worse than the base optimizer (two parts: mixed when one holds)."}
-	h := s.HigherIsBetter
 	var a, b []Verdict
 	for _, t := range s.Tables {
 		prefix := ""
 		if len(s.Tables) > 1 {
 			prefix = "[" + trainLabel(t) + "] "
 		}
-		va, ev := bestTRAMvs(s, t, []string{"trpo", "r3f", "mesa"})
+		va, ev := x.bestTRAMvs(2, t, []string{"trpo", "r3f", "mesa"})
 		a = append(a, va)
 		for _, e := range ev {
 			c.Evidence = append(c.Evidence, prefix+"part 1: "+e)
@@ -242,10 +385,10 @@ func claim2(s *grid.Summary) Claim {
 				absent = append(absent, name)
 				continue
 			}
-			p := grid.PairedTest(base.OOD, r.OOD, h)
-			v := judge(p, h)
+			p := x.ood(2, t, base, r)
+			v := judge(p)
 			vb = append(vb, v)
-			line := fmt.Sprintf("part 2: base %s (OOD avg %s) vs %s (%s): %s", s.Base, oodCell(base), name, oodCell(r), describe(s.Base, name, p, h))
+			line := fmt.Sprintf("part 2: base %s (OOD avg %s) vs %s (%s): %s", s.Base, oodCell(base), name, oodCell(r), describe(s.Base, name, p))
 			if v == NotHeld {
 				line += fmt.Sprintf("; %s is not worse than the base optimizer here", name)
 			}
@@ -265,7 +408,8 @@ func claim2(s *grid.Summary) Claim {
 	return c
 }
 
-func claim3(s *grid.Summary) Claim {
+func (x *checker) claim3() Claim {
+	s := x.s
 	c := Claim{Number: 3, Title: "TRAM-θt−1 and TRAM-x are the strongest TRAM variants", Statement: "TRAM-θt−1 (tram-prev) and TRAM-x (tram-x) are the strongest TRAM variants: the two best TRAM main rows by OOD average, ahead of the third."}
 	h := s.HigherIsBetter
 	perTable(s, &c, func(t grid.Table) (Verdict, []string) {
@@ -313,16 +457,30 @@ func claim3(s *grid.Summary) Claim {
 		}
 		switch in {
 		case 0:
-			return NotHeld, []string{line, "neither tram-prev nor tram-x is among the two best"}
+			// Which two lead by mean decides nothing unless the second is
+			// ahead of the two named rows significantly.
+			var vs []Verdict
+			ev := []string{line}
+			for _, name := range []string{"tram-prev", "tram-x"} {
+				r, _ := rowOf(t, name)
+				p := x.ood(3, t, r, trams[1])
+				vs = append(vs, judge(p))
+				ev = append(ev, describe(name, trams[1].Row, p))
+			}
+			v := Inconclusive
+			if !slices.Contains(vs, Held) && !slices.Contains(vs, Inconclusive) && !slices.Contains(vs, NotMeasured) {
+				v = NotHeld
+			}
+			return v, append(ev, "neither tram-prev nor tram-x is among the two best by mean")
 		case 1:
 			return Mixed, []string{line, "only one of tram-prev and tram-x is among the two best"}
 		}
-		p := grid.PairedTest(trams[1].OOD, trams[2].OOD, h)
-		v := judge(p, h)
+		p := x.ood(3, t, trams[1], trams[2])
+		v := judge(p)
 		if v == NotHeld {
-			v = Mixed // second ahead of third by mean, by construction
+			v = Inconclusive // second ahead of third by mean, by construction, but not significantly
 		}
-		return v, []string{line, "second against third: " + describe(trams[1].Row, trams[2].Row, p, h)}
+		return v, []string{line, "second against third: " + describe(trams[1].Row, trams[2].Row, p)}
 	})
 	return c
 }
@@ -343,7 +501,8 @@ func residuals(r grid.RowSummary, dom string, l grid.Line) grid.Estimate {
 	return grid.Estimated(vs, seeds)
 }
 
-func claim4(s *grid.Summary) Claim {
+func (x *checker) claim4() Claim {
+	s := x.s
 	c := Claim{Number: 4, Title: "Anticorrelated domains; TRAM-x and TRAM-θ0 below the prior line", Statement: "Anticorrelated domains (perplexity): on some out-of-domain domains a better in-domain perplexity comes with a worse one there across methods (Pearson ρ < 0, Table 9), and TRAM-x and TRAM-θ0 lie below the prior methods' regression line on those domains (a lesser trade-off, Figure 2)."}
 	if s.Metric != "perplexity" {
 		c.Verdict = NotMeasured
@@ -365,7 +524,7 @@ func claim4(s *grid.Summary) Claim {
 			}
 			if co.All.Rho < 0 {
 				anti = append(anti, dom)
-				v := Mixed
+				v := Inconclusive
 				if co.All.P < Alpha {
 					v = Held
 				}
@@ -378,7 +537,12 @@ func claim4(s *grid.Summary) Claim {
 			return NotMeasured, []string{"not measured (fewer than three methods with results: no correlation)"}
 		}
 		if len(anti) == 0 {
-			return NotHeld, []string{fmt.Sprintf("no anticorrelated domain: every out-of-domain ρ (all methods) is ≥ 0; the lowest is %s, ρ = %s", lowest, num(lowestRho, 3))}
+			v := NotHeld
+			why := "every one significantly positive"
+			if lp := t.Correlations[lowest].All.P; !(lp < Alpha) {
+				v, why = Inconclusive, "the lowest not significantly positive ("+pearsonText(lp)+")"
+			}
+			return v, []string{fmt.Sprintf("no anticorrelated domain: every out-of-domain ρ (all methods) is ≥ 0, %s; the lowest is %s, ρ = %s", why, lowest, num(lowestRho, 3))}
 		}
 		var vb []Verdict
 		for _, dom := range anti {
@@ -395,8 +559,8 @@ func claim4(s *grid.Summary) Claim {
 				}
 				res := residuals(r, dom, l)
 				zero := grid.Estimated(make([]float64, res.N), res.Seeds)
-				p := grid.PairedTest(res, zero, false)
-				v := judge(p, false)
+				p := x.compare(4, t, name, "prior line", "residual_"+dom, res, zero, false, math.NaN())
+				v := judge(p)
 				vb = append(vb, v)
 				where := "below"
 				if res.Mean >= 0 {
@@ -413,8 +577,9 @@ func claim4(s *grid.Summary) Claim {
 
 // extraClaim compares TRAM rows with reference rows on an optional OOD
 // measurement (ε-sharpness, CKA).
-func extraClaim(s *grid.Summary, c *Claim, what string, get func(grid.RowSummary) *grid.Estimate, higher bool,
+func (x *checker) extraClaim(c *Claim, what string, get func(grid.RowSummary) *grid.Estimate, higher bool,
 	trams func(t grid.Table) []grid.RowSummary, refs []string) {
+	s := x.s
 	any := false
 	for _, t := range s.Tables {
 		for _, r := range t.Rows {
@@ -443,16 +608,18 @@ func extraClaim(s *grid.Summary, c *Claim, what string, get func(grid.RowSummary
 				if get(a) == nil {
 					continue
 				}
-				p := grid.PairedTest(*get(a), *get(b), higher)
-				vs = append(vs, judge(p, higher))
-				ev = append(ev, fmt.Sprintf("%s: %s %s vs %s %s: %s", what, a.Row, estCell(*get(a), 3), ref, estCell(*get(b), 3), describe(a.Row, ref, p, higher)))
+				// No equivalence margin is stated for these measurements.
+				p := x.compare(c.Number, t, a.Row, ref, what, *get(a), *get(b), higher, math.NaN())
+				vs = append(vs, judge(p))
+				ev = append(ev, fmt.Sprintf("%s: %s %s vs %s %s: %s", what, a.Row, estCell(*get(a), 3), ref, estCell(*get(b), 3), describe(a.Row, ref, p)))
 			}
 		}
 		return combine(vs...), ev
 	})
 }
 
-func claim5(s *grid.Summary) Claim {
+func (x *checker) claim5() Claim {
+	s := x.s
 	c := Claim{Number: 5, Title: "TRAM's OOD loss surface is flatter (ε-sharpness)", Statement: "TRAM's out-of-domain loss surface is flatter: the two best TRAM main rows (by OOD metric) have lower OOD ε-sharpness than the base optimizer and SAM."}
 	get := func(r grid.RowSummary) *grid.Estimate { return r.SharpnessOOD }
 	top := func(t grid.Table) []grid.RowSummary {
@@ -473,11 +640,12 @@ func claim5(s *grid.Summary) Claim {
 		})
 		return ts[:min(2, len(ts))]
 	}
-	extraClaim(s, &c, "OOD ε-sharpness", get, false, top, []string{s.Base, "sam"})
+	x.extraClaim(&c, "OOD ε-sharpness", get, false, top, []string{s.Base, "sam"})
 	return c
 }
 
-func claim6(s *grid.Summary) Claim {
+func (x *checker) claim6() Claim {
+	s := x.s
 	c := Claim{Number: 6, Title: "TRAM keeps representations closer to the pretrained model (CKA)", Statement: "TRAM keeps representations closer to the pretrained model: higher OOD CKA for tram-prev and tram-x than for the base optimizer."}
 	get := func(r grid.RowSummary) *grid.Estimate { return r.CKAOOD }
 	named := func(t grid.Table) []grid.RowSummary {
@@ -489,13 +657,13 @@ func claim6(s *grid.Summary) Claim {
 		}
 		return ts
 	}
-	extraClaim(s, &c, "OOD CKA", get, true, named, []string{s.Base})
+	x.extraClaim(&c, "OOD CKA", get, true, named, []string{s.Base})
 	return c
 }
 
-func claim7(s *grid.Summary) Claim {
-	c := Claim{Number: 7, Title: "KL ≈ MMD > L2 as TRAM-x's distance", Statement: "KL ≈ MMD > L2 as TRAM-x's distance (rows tram-x, tram-x:mmd, tram-x:l2; OOD average). ≈ is read as no significant paired difference (p ≥ 0.05), which is an absence of evidence, not a proof of equality."}
-	h := s.HigherIsBetter
+func (x *checker) claim7() Claim {
+	s := x.s
+	c := Claim{Number: 7, Title: "KL ≈ MMD > L2 as TRAM-x's distance", Statement: "KL ≈ MMD > L2 as TRAM-x's distance (rows tram-x, tram-x:mmd, tram-x:l2; OOD average). ≈ is read as equivalence within the study's margin (TOST, Holm-adjusted p < 0.05), not as a mere absence of a significant difference."}
 	perTable(s, &c, func(t grid.Table) (Verdict, []string) {
 		kl, ok1 := rowOf(t, "tram-x")
 		mmd, ok2 := rowOf(t, "tram-x:mmd")
@@ -509,32 +677,35 @@ func claim7(s *grid.Summary) Claim {
 			}
 			return NotMeasured, []string{"not measured (" + missing(names...) + ")"}
 		}
-		pKL := grid.PairedTest(kl.OOD, l2.OOD, h)
-		pMMD := grid.PairedTest(mmd.OOD, l2.OOD, h)
-		pEq := grid.PairedTest(kl.OOD, mmd.OOD, h)
+		pKL := x.ood(7, t, kl, l2)
+		pMMD := x.ood(7, t, mmd, l2)
+		pEq := x.ood(7, t, kl, mmd)
 		eq := NotMeasured
 		switch {
 		case pEq.Diff.N < 2: // one common seed tests nothing
-		case significant(pEq):
+		case pEq.Verdict == grid.VerdictEquivalent:
+			eq = Held
+		case differs(pEq):
 			eq = NotHeld
 		default:
-			eq = Held
+			eq = Inconclusive
 		}
 		ev := []string{
 			fmt.Sprintf("OOD avg: KL (tram-x) %s, MMD %s, L2 %s", oodCell(kl), oodCell(mmd), oodCell(l2)),
-			"KL > L2: " + describe("tram-x", "tram-x:l2", pKL, h),
-			"MMD > L2: " + describe("tram-x:mmd", "tram-x:l2", pMMD, h),
+			"KL > L2: " + describe("tram-x", "tram-x:l2", pKL),
+			"MMD > L2: " + describe("tram-x:mmd", "tram-x:l2", pMMD),
 			fmt.Sprintf("KL ≈ MMD: tram-x − tram-x:mmd = %s (%s) → %s", diffCell(pEq), pText(pEq),
-				map[Verdict]string{Held: "no significant difference", NotHeld: "they differ", NotMeasured: "not tested (fewer than two common seeds)"}[eq]),
+				map[Verdict]string{Held: "equivalent", NotHeld: "they differ", Inconclusive: "inconclusive (neither different nor shown equivalent)",
+					NotMeasured: "not tested (fewer than two common seeds)"}[eq]),
 		}
-		return combine(judge(pKL, h), judge(pMMD, h), eq), ev
+		return combine(judge(pKL), judge(pMMD), eq), ev
 	})
 	return c
 }
 
-func claim8(s *grid.Summary) Claim {
-	c := Claim{Number: 8, Title: "Does dropping the gradient factor change results?", Statement: "Does dropping the gradient factor from TRAM's perturbation (the public code's TRAM: tram-prev:nograd, tram-x:nograd) change results? Held means yes: a paired difference with p < 0.05 on the OOD average or in-domain; not held means no significant change."}
-	h := s.HigherIsBetter
+func (x *checker) claim8() Claim {
+	s := x.s
+	c := Claim{Number: 8, Title: "Does dropping the gradient factor change results?", Statement: "Does dropping the gradient factor from TRAM's perturbation (the public code's TRAM: tram-prev:nograd, tram-x:nograd) change results? Held means yes: a significant paired difference (Holm-adjusted p < 0.05) on the OOD average or in-domain; not held means no change: equivalent on both within the study's margin; inconclusive otherwise."}
 	perTable(s, &c, func(t grid.Table) (Verdict, []string) {
 		var vs []Verdict
 		var ev []string
@@ -552,16 +723,19 @@ func claim8(s *grid.Summary) Claim {
 				ev = append(ev, fmt.Sprintf("%s: not measured (%s)", name, missing(names...)))
 				continue
 			}
-			pOOD := grid.PairedTest(a.OOD, b.OOD, h)
-			pIn := grid.PairedTest(a.In, b.In, h)
+			pOOD := x.ood(8, t, a, b)
+			pIn := x.in(8, t, a, b)
 			if pOOD.Diff.N < 2 && pIn.Diff.N < 2 {
 				ev = append(ev, fmt.Sprintf("%s: not measured (%d common seeds; a paired test needs two): %s − %s:nograd OOD avg %s, in-domain %s",
 					name, pOOD.Diff.N, name, name, diffCell(pOOD), diffCell(pIn)))
 				continue
 			}
-			v, answer := NotHeld, "no significant change"
-			if significant(pOOD) || significant(pIn) {
+			v, answer := Inconclusive, "inconclusive: neither a significant change nor equivalence on both"
+			switch {
+			case differs(pOOD) || differs(pIn):
 				v, answer = Held, "changes results"
+			case pOOD.Verdict == grid.VerdictEquivalent && pIn.Verdict == grid.VerdictEquivalent:
+				v, answer = NotHeld, "no change: equivalent in and out of domain"
 			}
 			vs = append(vs, v)
 			ev = append(ev, fmt.Sprintf("%s − %s:nograd (paired t-tests over seeds, two-sided): OOD avg %s (%s), in-domain %s (%s), n = %d → %s",
@@ -572,8 +746,9 @@ func claim8(s *grid.Summary) Claim {
 	return c
 }
 
-func claim9(s *grid.Summary) Claim {
-	c := Claim{Number: 9, Title: "How much of TRAM-θt−1's gain is dropout's?", Statement: fmt.Sprintf("How much of TRAM-θt−1's gain is dropout's? Compares the gain with dropout on and the reference in evaluation mode (tram-prev:dropout − %[1]s:dropout, the public code's setting) with the gain at dropout 0 (tram-prev − %[1]s), on the OOD average. Held means TRAM-θt−1 still beats the base optimizer with dropout off (p < 0.05).", s.Base)}
+func (x *checker) claim9() Claim {
+	s := x.s
+	c := Claim{Number: 9, Title: "How much of TRAM-θt−1's gain is dropout's?", Statement: fmt.Sprintf("How much of TRAM-θt−1's gain is dropout's? Compares the gain with dropout on and the reference in evaluation mode (tram-prev:dropout − %[1]s:dropout, the public code's setting) with the gain at dropout 0 (tram-prev − %[1]s), on the OOD average. Held means TRAM-θt−1 still beats the base optimizer with dropout off (Holm-adjusted p < 0.05); not held that it is equivalent to it or worse.", s.Base)}
 	h := s.HigherIsBetter
 	sign := 1.0
 	if !h {
@@ -593,27 +768,27 @@ func claim9(s *grid.Summary) Claim {
 		if len(absent) > 0 {
 			return NotMeasured, []string{"not measured (" + missing(absent...) + ")"}
 		}
-		plain := grid.PairedTest(rows[0].OOD, rows[1].OOD, h)
-		drop := grid.PairedTest(rows[2].OOD, rows[3].OOD, h)
+		plain := x.ood(9, t, rows[0], rows[1])
+		drop := x.ood(9, t, rows[2], rows[3])
 		if plain.Diff.N == 0 {
 			return NotMeasured, []string{"not measured (tram-prev and " + s.Base + " share no seed)"}
 		}
 		ev := []string{
-			"gain at dropout 0: " + describe("tram-prev", s.Base, plain, h),
-			"gain with dropout: " + describe("tram-prev:dropout", s.Base+":dropout", drop, h),
+			"gain at dropout 0: " + describe("tram-prev", s.Base, plain),
+			"gain with dropout: " + describe("tram-prev:dropout", s.Base+":dropout", drop),
 		}
 		if drop.Diff.N > 0 {
-			dd := grid.PairedTest(drop.Diff, plain.Diff, true)
+			dd := x.compare(9, t, "gain with dropout", "gain at dropout 0", "ood", drop.Diff, plain.Diff, true, math.NaN())
 			ev = append(ev, fmt.Sprintf("difference of the gains (with − without dropout, metric units): %s (paired t-test over seeds, two-sided: %s, n = %d)",
 				diffCell(dd), pText(dd), dd.Diff.N))
 			gd, gp := sign*drop.Diff.Mean, sign*plain.Diff.Mean
-			if gd > 0 && significant(drop) {
+			if gd > 0 && drop.Verdict == grid.VerdictBetter {
 				ev = append(ev, fmt.Sprintf("dropout's share of the gain with dropout: 1 − %.3f / %.3f = %.0f%%", gp, gd, 100*(1-gp/gd)))
 			} else {
 				ev = append(ev, "no significant gain with dropout on, so no share to attribute")
 			}
 		}
-		return judge(plain, h), ev
+		return judge(plain), ev
 	})
 	return c
 }

@@ -50,10 +50,10 @@ func trainLabel(t grid.Table) string {
 	return t.Domains[0]
 }
 
-var kindOrder = []string{grid.Main, grid.Frontier, grid.Ablation}
+var kindOrder = []string{grid.ZeroShot, grid.Main, grid.Frontier, grid.Ablation}
 
-// ordered returns a table's rows grouped main, frontier, ablation (then any
-// other kind), each group in table order.
+// ordered returns a table's rows grouped zero-shot, main, frontier,
+// ablation (then any other kind), each group in table order.
 func ordered(t grid.Table) []grid.RowSummary {
 	rank := func(kind string) int {
 		if i := slices.Index(kindOrder, kind); i >= 0 {
@@ -66,10 +66,11 @@ func ordered(t grid.Table) []grid.RowSummary {
 	return rows
 }
 
-// separator returns a table row that opens the group of rows[i] when it is
-// not the main group's first row, or nil.
+// separator returns a table row that opens the group of rows[i], or nil
+// for the first group, the main rows (which follow the zero-shot row as
+// in the paper's tables) and within a group.
 func separator(rows []grid.RowSummary, i, cols int) []string {
-	if i == 0 && rows[i].Kind == grid.Main || i > 0 && rows[i-1].Kind == rows[i].Kind {
+	if i == 0 || rows[i-1].Kind == rows[i].Kind || rows[i].Kind == grid.Main && rows[i-1].Kind == grid.ZeroShot {
 		return nil
 	}
 	sep := make([]string, cols)
@@ -140,7 +141,7 @@ func estCell(e grid.Estimate, dec int) string {
 }
 
 // diffCell formats a paired difference with its interval.
-func diffCell(p grid.Paired) string {
+func diffCell(p grid.Comparison) string {
 	if p.Diff.N == 0 || math.IsNaN(p.Diff.Mean) {
 		return "–"
 	}
@@ -168,7 +169,7 @@ func num(x float64, dec int) string {
 	return fmt.Sprintf("%.*f", dec, x)
 }
 
-func winLoss(p grid.Paired) string {
+func winLoss(p grid.Comparison) string {
 	if p.Diff.N == 0 {
 		return "–"
 	}
@@ -246,45 +247,62 @@ func rowOf(t grid.Table, name string) (grid.RowSummary, bool) {
 // pairedSection writes the paired comparisons of one training domain.
 func pairedSection(d *doc, s *grid.Summary, t grid.Table) {
 	higher := s.HigherIsBetter
-	tr, okT := bestOf(t, higher, func(r grid.RowSummary) bool { return grid.IsTRAM(r.Method) })
-	ot, okO := bestOf(t, higher, func(r grid.RowSummary) bool { return !grid.IsTRAM(r.Method) })
-	if okT && okO {
-		d.p("Best TRAM main row **%s** against the best other main row **%s** (both picked by OOD average; Δ = %s − %s; paired t-test over seeds, two-sided):",
-			tr.Row, ot.Row, tr.Row, ot.Row)
-		tb := table{head: []string{"quantity", tr.Row, ot.Row, "Δ ± 95% CI", "p", "wins/losses", "n"}, left: 1}
-		for _, q := range []struct {
-			name string
-			a, b grid.Estimate
-		}{{"in-domain", tr.In, ot.In}, {"OOD avg", tr.OOD, ot.OOD}} {
-			p := grid.PairedTest(q.a, q.b, higher)
-			tb.rows = append(tb.rows, []string{q.name, estCell(q.a, 1), estCell(q.b, 1), diffCell(p), pCell(p.P), winLoss(p), fmt.Sprint(p.Diff.N)})
+	var head []grid.NamedComparison
+	for _, c := range s.Comparisons {
+		if c.Claim == 0 && c.TrainDomain == trainLabel(t) {
+			head = append(head, c)
+		}
+	}
+	if len(head) > 0 {
+		d.p("The best TRAM main row (by OOD average) against the best other main row, the best of SAM/ASAM/FSAM and the best robust fine-tuning baseline (L2-SP, LP-FT, WiSE-FT) where the table has them (Δ = A − B, paired by seed; p: paired t-test, two-sided; Holm: adjusted over every comparison of this report; TOST: the equivalence test against ±margin, Holm-adjusted; P(impr.): the share of seeds on which A is better):")
+		tb := table{head: []string{"A", "B", "quantity", "A", "B", "Δ ± 95% CI", "p", "Holm p", "margin", "TOST p", "P(impr.)", "verdict"}, left: 3}
+		for _, c := range head {
+			a, _ := rowOf(t, c.A)
+			b, _ := rowOf(t, c.B)
+			q, ea, eb := "OOD avg", a.OOD, b.OOD
+			if c.Quantity == "in" {
+				q, ea, eb = "in-domain", a.In, b.In
+			}
+			tb.rows = append(tb.rows, append([]string{c.A, c.B, q, estCell(ea, 1), estCell(eb, 1)}, comparisonCells(c.Comparison)...))
 		}
 		d.table(tb)
-		if base, ok := rowOf(t, s.Base); ok && tr.Row != s.Base {
-			carried(d, t, tr, base)
+		if tr, ok := bestOf(t, higher, func(r grid.RowSummary) bool { return grid.IsTRAM(r.Method) }); ok {
+			if base, ok := rowOf(t, s.Base); ok && tr.Row != s.Base {
+				carried(d, t, tr, base)
+			}
 		}
 	} else {
-		d.p("No comparison of the best TRAM row with the best other row: the table lacks a TRAM or a non-TRAM main row.")
+		d.p("No headline comparison: the table lacks a TRAM main row or the rows to compare it with.")
 	}
 	if _, ok := rowOf(t, s.Base); !ok {
 		d.p("The base row `%s` has no runs on this training domain: no comparison with it.", s.Base)
 		return
 	}
-	d.p("Every row against the base row `%s` (Δ = row − base, paired by seed; wins/losses count the seeds where the row is better/worse), and its gain over the base optimizer's frontier (positive is better; *outside* counts seeds extrapolated beyond the frontier):", s.Base)
-	tb := table{head: []string{"row", "Δ in-domain", "p", "wins/losses", "Δ OOD avg", "p", "wins/losses", "frontier gain", "outside"}, left: 1}
+	d.p("Every row against the base row `%s` (Δ = row − base, paired by seed; Holm-adjusted p over every comparison of this report; the verdict is better or worse when that p < %.2f, equivalent when the Holm-adjusted TOST p against the margin is < %.2f, else inconclusive), and its *effective robustness*: its gain over the base optimizer's frontier at its own in-domain value (positive is better; *outside* counts seeds extrapolated beyond the frontier):", s.Base, Alpha, Alpha)
+	tb := table{head: []string{"row", "Δ in-domain", "Holm p", "verdict", "Δ OOD avg", "Holm p", "TOST p", "verdict", "effective robustness", "outside"}, left: 1}
 	rows := ordered(t)
 	for i, r := range rows {
 		if sep := separator(rows, i, len(tb.head)); sep != nil {
 			tb.rows = append(tb.rows, sep)
 		}
 		if r.Row == s.Base {
-			tb.rows = append(tb.rows, []string{r.Row + " (base)", "", "", "", "", "", "", estCell(r.Frontier, 2), outside(r)})
+			tb.rows = append(tb.rows, []string{r.Row + " (base)", "", "", "", "", "", "", "", estCell(r.Frontier, 2), outside(r)})
 			continue
 		}
-		tb.rows = append(tb.rows, []string{r.Row, diffCell(r.VsBaseIn), pCell(r.VsBaseIn.P), winLoss(r.VsBaseIn),
-			diffCell(r.VsBaseOOD), pCell(r.VsBaseOOD.P), winLoss(r.VsBaseOOD), estCell(r.Frontier, 2), outside(r)})
+		if r.Kind == grid.ZeroShot {
+			tb.rows = append(tb.rows, []string{r.Row, diffCell(r.VsBaseIn), "", "", diffCell(r.VsBaseOOD), "", "", "", estCell(r.Frontier, 2), outside(r)})
+			continue
+		}
+		tb.rows = append(tb.rows, []string{r.Row, diffCell(r.VsBaseIn), pCell(r.VsBaseIn.PHolm), r.VsBaseIn.Verdict,
+			diffCell(r.VsBaseOOD), pCell(r.VsBaseOOD.PHolm), pCell(r.VsBaseOOD.PTOSTHolm), r.VsBaseOOD.Verdict, estCell(r.Frontier, 2), outside(r)})
 	}
 	d.table(tb)
+}
+
+// comparisonCells are a comparison's table cells: Δ ± CI, p, Holm p,
+// margin, TOST p (Holm-adjusted), P(improvement), verdict.
+func comparisonCells(c grid.Comparison) []string {
+	return []string{diffCell(c), pCell(c.P), pCell(c.PHolm), num(c.Margin, 2), pCell(c.PTOSTHolm), num(c.PImprove, 2), c.Verdict}
 }
 
 // carried says which out-of-domain domains make up the best TRAM row's
@@ -303,9 +321,9 @@ func carried(d *doc, t grid.Table, tr, base grid.RowSummary) {
 		if a.N == 0 || b.N == 0 {
 			return
 		}
-		p := grid.PairedTest(a, b, true)
-		parts = append(parts, part{dom, p.Diff.Mean})
-		total += math.Abs(p.Diff.Mean)
+		diff := grid.PairedTest(a, b, true).Diff.Mean
+		parts = append(parts, part{dom, diff})
+		total += math.Abs(diff)
 	}
 	if total == 0 || len(parts) < 2 {
 		return
@@ -390,4 +408,63 @@ func flagText(flags map[string]string) string {
 		parts = append(parts, "--"+k+" "+flags[k])
 	}
 	return "`" + strings.Join(parts, " ") + "`"
+}
+
+// zeroShotTable is every row's change against the zero-shot row on each
+// domain and on the OOD average (row − zero-shot, paired by seed), marked
+// ↑ where fine-tuning this way helped significantly and ↓ where it hurt;
+// nil when the table has no zero-shot row.
+func zeroShotTable(s *grid.Summary, t grid.Table) *table {
+	if t.ZeroShot == "" {
+		return nil
+	}
+	head := []string{"row"}
+	keys := append(slices.Clone(t.Domains), "ood")
+	for i, d := range keys {
+		switch {
+		case i == 0:
+			head = append(head, d+" (in-domain)")
+		case d == "ood":
+			head = append(head, "OOD avg")
+		default:
+			head = append(head, d)
+		}
+	}
+	head = append(head, "helped / hurt")
+	tb := table{head: head, left: 1}
+	rows := ordered(t)
+	for i, r := range rows {
+		if r.Row == t.ZeroShot {
+			continue
+		}
+		if sep := separator(rows, i, len(head)); sep != nil && i > 1 {
+			tb.rows = append(tb.rows, sep)
+		}
+		cells := []string{r.Row}
+		helped, hurt := 0, 0
+		for _, k := range keys {
+			p, ok := r.VsZeroShot[k]
+			if !ok || p.Diff.N == 0 {
+				cells = append(cells, "–")
+				continue
+			}
+			mark := ""
+			if p.P < Alpha {
+				if isBetter(s.HigherIsBetter, p.Diff.Mean, 0) {
+					mark = " ↑"
+					if k != "ood" {
+						helped++
+					}
+				} else {
+					mark = " ↓"
+					if k != "ood" {
+						hurt++
+					}
+				}
+			}
+			cells = append(cells, fmt.Sprintf("%+.1f%s", p.Diff.Mean, mark))
+		}
+		tb.rows = append(tb.rows, append(cells, fmt.Sprintf("%d / %d", helped, hurt)))
+	}
+	return &tb
 }

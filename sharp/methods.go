@@ -24,7 +24,8 @@ type Options struct {
 	// TRAM (default 0, the paper's θ² form); ≥ 0.
 	Eta float64
 	// Lambda is the weight λ of the TRPO, R3F, R4F and MESA penalties
-	// (default 0.1); ≥ 0.
+	// (default 0.1), and of L2-SP's (λ/2)·‖θ − θ0‖² (default 0.01, the α
+	// of Li et al.); ≥ 0.
 	Lambda float64
 	// EMADecay is the decay β of TRAM-EMA's and MESA's EMA target (default
 	// 0.999), in [0, 1]: 0 holds the previous step's parameters, 1 the
@@ -75,7 +76,7 @@ type Options struct {
 
 // MethodNames lists the names NewMethod accepts.
 var MethodNames = []string{"sgd", "adamw", "sam", "asam", "fsam", "tram-theta0", "tram-prev", "tram-ema", "tram-x",
-	"tram-fisher", "trpo", "r3f", "r4f", "mesa", "asam+trpo", "asam+r3f", "asam+mesa"}
+	"tram-fisher", "trpo", "r3f", "r4f", "mesa", "asam+trpo", "asam+r3f", "asam+mesa", "l2sp"}
 
 // Option field lists shared by several methods.
 var (
@@ -107,7 +108,7 @@ func OptionsUsed(method string) []string {
 		f = append([]string{"Sigma", "UniformNoise"}, tramFields...)
 	case "tram-fisher":
 		f = []string{"Gamma", "Eta", "Sigma", "UniformNoise", "MSharpness"}
-	case "trpo":
+	case "trpo", "l2sp":
 		f = []string{"Lambda"}
 	case "r3f", "r4f":
 		f = r3fFields
@@ -142,9 +143,9 @@ func sortFields(f []string) []string {
 
 // DefaultOptions returns the defaults of docs/METHOD.md §12 for the method:
 // ρ 0.05 (SAM) or 0.5 (ASAM, ASAM+X); γ 0.1 and η 0.1 (FSAM, TRAM-Fisher);
-// η 0 (ASAM, ASAM+X, TRAM); λ 0.1; β 0.999; σ 0.01 (TRAM-x, TRAM-Fisher)
-// or 0.1 (R3F, R4F, ASAM+R3F); τ 1; κ 1; MaxRadius +Inf (no cap);
-// Divergence KLForward; every switch off. Fields the method does not read
+// η 0 (ASAM, ASAM+X, TRAM); λ 0.1, or 0.01 (L2-SP); β 0.999; σ 0.01
+// (TRAM-x, TRAM-Fisher) or 0.1 (R3F, R4F, ASAM+R3F); τ 1; κ 1; MaxRadius
+// +Inf (no cap); Divergence KLForward; every switch off. Fields the method does not read
 // (see OptionsUsed) are left zero; an unknown method gets the zero Options.
 func DefaultOptions(method string) Options {
 	var o Options
@@ -163,6 +164,12 @@ func DefaultOptions(method string) Options {
 			}
 		case "Lambda":
 			o.Lambda = 0.1
+			if method == "l2sp" {
+				// Li, Grandvalet, Davoine (ICML 2018) weight their L2-SP
+				// term (α/2)·‖w − w0‖² with α = 0.01 in most experiments;
+				// λ here is that α (docs/METHOD.md §16).
+				o.Lambda = 0.01
+			}
 		case "EMADecay":
 			o.EMADecay = 0.999
 		case "Sigma":
@@ -225,7 +232,9 @@ func (o Options) validate(method string) error {
 // NewMethod builds a named method from the options, each used exactly as
 // given (see DefaultOptions); it returns an error for an unknown method or
 // an option outside its valid range. "sgd" and "adamw" are the plain base
-// optimizer (the method does nothing beyond it).
+// optimizer (the method does nothing beyond it). "l2sp" runs on whichever
+// base optimizer the Optimizer is given; it pulls every parameter outside
+// the Optimizer's [HeadLo, HeadHi) toward its value at New.
 func NewMethod(name string, o Options) (Method, error) {
 	if !slices.Contains(MethodNames, name) {
 		return Method{}, fmt.Errorf("unknown method %q; valid methods: %s", name, strings.Join(MethodNames, ", "))
@@ -279,6 +288,8 @@ func NewMethod(name string, o Options) (Method, error) {
 		m.SpectralHead = name == "r4f"
 	case "mesa", "asam+mesa":
 		m.Reg = &MESA{Lambda: o.Lambda, Tau: o.Tau, Ref: &ParamTarget{Decay: o.EMADecay}}
+	case "l2sp":
+		m.Anchor = &L2SP{Lambda: o.Lambda, Ref: &ParamTarget{Decay: 1}}
 	}
 	if strings.HasPrefix(name, "asam+") {
 		m.Perturb = asam()
@@ -287,6 +298,7 @@ func NewMethod(name string, o Options) (Method, error) {
 }
 
 // Cost returns the forward and backward passes per step (docs/METHOD.md §13).
+// An Anchor (L2-SP) adds none: its gradient is analytic.
 func (m Method) Cost() (forward, backward int) {
 	forward, backward = 1, 1
 	if m.Reg != nil {

@@ -30,6 +30,7 @@ func TestDefaultOptions(t *testing.T) {
 		"asam+trpo":   {Rho: 0.5, Lambda: 0.1},
 		"asam+r3f":    {Rho: 0.5, Lambda: 0.1, Sigma: 0.1},
 		"asam+mesa":   {Rho: 0.5, Lambda: 0.1, EMADecay: 0.999, Tau: 1},
+		"l2sp":        {Lambda: 0.01},
 	}
 	if len(want) != len(MethodNames) {
 		t.Fatalf("table covers %d of %d methods", len(want), len(MethodNames))
@@ -77,6 +78,7 @@ func TestOptionsUsed(t *testing.T) {
 		{"mesa", []string{"Lambda", "EMADecay", "Tau"}},
 		{"asam+r3f", []string{"Rho", "Eta", "Lambda", "Sigma", "UniformNoise", "WeightsOnly", "MSharpness", "OneSidedKL"}},
 		{"asam+mesa", []string{"Rho", "Eta", "Lambda", "EMADecay", "Tau", "WeightsOnly", "MSharpness"}},
+		{"l2sp", []string{"Lambda"}},
 		{"lookahead", nil},
 	} {
 		got := OptionsUsed(c.method)
@@ -120,6 +122,10 @@ func TestOptionsValidated(t *testing.T) {
 		{"tram-prev", func(o *Options) { o.Eta = -0.01 }, "Eta = -0.01"},
 		{"trpo", func(o *Options) { o.Lambda = -0.1 }, "Lambda = -0.1"},
 		{"trpo", func(o *Options) { o.Lambda = 0 }, ""},
+		{"l2sp", func(o *Options) { o.Lambda = -0.01 }, "Lambda = -0.01"},
+		{"l2sp", func(o *Options) { o.Lambda = nan }, "Lambda = NaN"},
+		{"l2sp", func(o *Options) { o.Lambda = 0 }, ""},
+		{"l2sp", func(o *Options) { o.Rho = -1 }, ""}, // not read by L2-SP
 		{"r3f", func(o *Options) { o.Sigma = -0.1 }, "Sigma = -0.1"},
 		{"tram-x", func(o *Options) { o.Sigma = 0 }, ""},
 		{"mesa", func(o *Options) { o.Tau = 0 }, "Tau = 0 is outside its valid range (0, ∞)"},
@@ -179,5 +185,11 @@ func TestOptionsReachTheStrategies(t *testing.T) {
 	m, _ = NewMethod("mesa", mesa)
 	if mr := m.Reg.(*MESA); mr.Tau != 3 || mr.Ref.Decay != 0 {
 		t.Errorf("mesa built as %+v", mr)
+	}
+	l2 := DefaultOptions("l2sp")
+	l2.Lambda = 0.3
+	m, _ = NewMethod("l2sp", l2)
+	if a := m.Anchor; a == nil || a.Lambda != 0.3 || a.Ref.Decay != 1 || m.Perturb != nil || m.Reg != nil {
+		t.Errorf("l2sp built as %+v", m)
 	}
 }

@@ -81,10 +81,14 @@ type golden struct {
 	Steps    int
 	MLPNames []string `json:"mlp_names"`
 	GPTNames []string `json:"gpt_names"`
-	Cases    []goldenCase
-	tensors  map[string][]float32
-	mlpNoise []float32
-	gptNoise []float32
+	// L2SPLambda is the λ of the l2sp cases; L2SPHead names, per problem,
+	// the parameters they leave alone (the "head").
+	L2SPLambda float64             `json:"l2sp_lambda"`
+	L2SPHead   map[string][]string `json:"l2sp_head"`
+	Cases      []goldenCase
+	tensors    map[string][]float32
+	mlpNoise   []float32
+	gptNoise   []float32
 }
 
 func loadGolden(t *testing.T) *golden {
@@ -169,8 +173,35 @@ func goldenOptions(name string) (string, Options) {
 		o.Kappa, o.MaxRadius = 2, 0.3
 	case "r3f-onesided":
 		o.OneSidedKL, o.Lambda = true, 1
+	case "l2sp":
+		o.Lambda = 1 // gen_sharp.py's L2SP_LAMBDA, checked against the golden file
 	}
 	return base, o
+}
+
+// headRange returns the arena range [lo, hi) of the named parameters of
+// model, which must be contiguous (gen_sharp.py's L2SP_HEAD).
+func headRange(t *testing.T, model nn.Module, names []string) (lo, hi int) {
+	t.Helper()
+	ps := model.Params()
+	lo, hi = -1, -1
+	for i, p := range ps.List() {
+		for _, n := range names {
+			if p.Name() != n {
+				continue
+			}
+			if lo < 0 {
+				lo = ps.Offset(i)
+			} else if ps.Offset(i) != hi {
+				t.Fatalf("head %v is not contiguous at %s", names, n)
+			}
+			hi = ps.Offset(i) + p.Len()
+		}
+	}
+	if lo < 0 {
+		t.Fatalf("no parameter of %v in the model", names)
+	}
+	return lo, hi
 }
 
 // goMethod builds the Go method of a golden case, with the fixed noise.
@@ -211,7 +242,14 @@ func TestMethodsMatchPyTorch(t *testing.T) {
 	for _, c := range g.Cases {
 		t.Run(c.Case, func(t *testing.T) {
 			model, task, base, noise := g.setup(t, c.Problem, 1)
-			opt := New(model, base, goMethod(t, c.Method, noise), 1)
+			m := goMethod(t, c.Method, noise)
+			opt := New(model, base, m, 1)
+			if m.Anchor != nil {
+				if m.Anchor.Lambda != g.L2SPLambda {
+					t.Fatalf("λ %v, gen_sharp.py's %v", m.Anchor.Lambda, g.L2SPLambda)
+				}
+				opt.HeadLo, opt.HeadHi = headRange(t, model, g.L2SPHead[c.Problem])
+			}
 			for s := 0; s < g.Steps; s++ {
 				st, err := opt.Step(task)
 				if err != nil || st.Skipped {

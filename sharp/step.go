@@ -30,6 +30,12 @@ type Optimizer struct {
 	// StopOnNonFinite makes Step return an error instead of skipping a step
 	// whose loss, gradient or radius is not finite.
 	StopOnNonFinite bool
+	// HeadLo and HeadHi delimit the range [HeadLo, HeadHi) of the parameter
+	// arena that has no pretrained value (a new classification head:
+	// family.Setup's HeadLo and HeadHi). L2-SP does not pull it toward θ0.
+	// Empty (the default, HeadHi ≤ HeadLo): every parameter is pretrained.
+	// Only methods with an Anchor read it.
+	HeadLo, HeadHi int
 
 	rng     *rand.Rand // dropout draws, from src reseeded with (seed, step) every step
 	src     *rand.PCG
@@ -73,12 +79,14 @@ type Stats struct {
 	// RegD is the divergence the regularizer penalizes, unweighted (the
 	// loss adds λ·RegD): KL(θt−1 ‖ θ) for TRPO, the symmetric (or one-sided)
 	// KL between noised and clean predictions for R3F and R4F, τ²·KL(EMA ‖ θ)
-	// for MESA, at θt in pass 1; 0 without a regularizer.
+	// for MESA, at θt in pass 1; ½‖θt − θ0‖² over the pretrained parameters
+	// for L2-SP; 0 without a regularizer.
 	RegD float64
 	// EpsNorm is ‖ε‖; GradNorm the pass-1 gradient norm; SharpGradNorm the
 	// norm of the gradient handed to the base optimizer (the pass-2
-	// gradient with a perturbation, else pass 1's), before clipping. With
-	// m-sharpness EpsNorm and GradNorm are means over micro-batches.
+	// gradient with a perturbation, else pass 1's, plus L2-SP's λ(θt − θ0)),
+	// before clipping. With m-sharpness EpsNorm and GradNorm are means over
+	// micro-batches.
 	EpsNorm, GradNorm, SharpGradNorm float64
 	// Skipped reports a step dropped for a non-finite value (Reason says
 	// which); the parameters and buffers are exactly as before the step.
@@ -171,6 +179,7 @@ func (o *Optimizer) Step(task Task) (Stats, error) {
 		ps.Swap(theta)
 		st.Pass2 = time.Since(t2)
 	}
+	o.anchor(&st)
 	st.SharpGradNorm = o.norm(ps.Grad)
 	if bad := nonFinite(st.SharpGradNorm); bad != "" {
 		return o.skip(st, "pass-2 gradient "+bad)
@@ -189,8 +198,60 @@ func (o *Optimizer) update(st Stats) Stats {
 		optim.ClipGradNorm(ps.Grad, o.ClipNorm)
 	}
 	o.Base.Step(ps)
-	st.Update = time.Since(t)
+	st.Update += time.Since(t)
 	return st
+}
+
+// anchor applies the method's L2-SP term, if any, at θt: it adds
+// λ(θt − θ0) to the gradient of every parameter outside [HeadLo, HeadHi)
+// (the gradient of (λ/2)·‖θ − θ0‖², computed analytically: no pass), and
+// reports ½‖θt − θ0‖² over them as RegD, the loss gaining λ·RegD. With
+// λ = 0 the gradient is left untouched (bit for bit the base optimizer's
+// step) and RegD is still measured.
+func (o *Optimizer) anchor(st *Stats) {
+	a := o.Method.Anchor
+	if a == nil {
+		return
+	}
+	t := time.Now()
+	ps := o.Model.Params()
+	th, g, th0 := ps.Data, ps.Grad, a.Ref.theta
+	n := len(th)
+	lo, hi := min(max(o.HeadLo, 0), n), min(max(o.HeadHi, 0), n)
+	if hi < lo {
+		lo, hi = 0, 0
+	}
+	lam := float32(a.Lambda)
+	const chunk = 1 << 16
+	nc := (n + chunk - 1) / chunk
+	if cap(o.partial) < nc {
+		o.partial = make([]float64, nc)
+	}
+	part := o.partial[:nc]
+	pull := func(from, to int) (s float64) {
+		for i := from; i < to; i++ {
+			d := th[i] - th0[i]
+			s += float64(d) * float64(d)
+			if lam != 0 {
+				g[i] += lam * d
+			}
+		}
+		return s
+	}
+	parallel.For(nc, 1, func(clo, chi int) {
+		for c := clo; c < chi; c++ {
+			from, to := c*chunk, min((c+1)*chunk, n)
+			// The chunk less the head: [from, lo) and [hi, to).
+			part[c] = pull(from, min(to, lo)) + pull(max(from, hi), to)
+		}
+	})
+	var s float64
+	for _, v := range part {
+		s += v
+	}
+	st.RegD += s / 2
+	st.Loss += a.Lambda * s / 2
+	st.Update += time.Since(t)
 }
 
 // forward runs micro-batch i with the method's regularizer, if any. frozen
@@ -391,6 +452,7 @@ func (o *Optimizer) mSharpStep(task Task, st Stats) (Stats, error) {
 	}
 	copy(ps.Grad, o.sharp)
 	st.GradNorm, st.EpsNorm = gn, en
+	o.anchor(&st)
 	st.SharpGradNorm = o.norm(ps.Grad)
 	if bad := nonFinite(st.SharpGradNorm); bad != "" {
 		return o.skip(st, "pass-2 gradient "+bad)

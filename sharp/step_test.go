@@ -300,9 +300,9 @@ func TestEMAEndpoints(t *testing.T) {
 	}
 }
 
-// TestZeroMeansZero: options at zero are used as zero. Regularizers with
-// λ = 0 reproduce the plain optimizer bit for bit while still measuring
-// their divergence; TRAM-x with σ = 0 has d = 0 and reproduces it too; so
+// TestZeroMeansZero: options at zero are used as zero. Regularizers (and
+// L2-SP) with λ = 0 reproduce the plain optimizer bit for bit while still
+// measuring their divergence; TRAM-x with σ = 0 has d = 0 and reproduces it too; so
 // do ρ = 0 and κ = 0.
 func TestZeroMeansZero(t *testing.T) {
 	g := loadGolden(t)
@@ -320,6 +320,7 @@ func TestZeroMeansZero(t *testing.T) {
 		{"r3f", "Lambda", func(o *Options) { o.Lambda = 0 }, true},
 		{"r3f", "Lambda,OneSidedKL", func(o *Options) { o.Lambda, o.OneSidedKL = 0, true }, true},
 		{"mesa", "Lambda", func(o *Options) { o.Lambda = 0 }, true},
+		{"l2sp", "Lambda", func(o *Options) { o.Lambda = 0 }, true},
 		{"tram-x", "Sigma", func(o *Options) { o.Sigma = 0 }, false},
 		{"tram-x", "Sigma,UniformNoise", func(o *Options) { o.Sigma, o.UniformNoise = 0, true }, false},
 		{"tram-prev", "Kappa", func(o *Options) { o.Kappa = 0 }, false},
@@ -493,7 +494,7 @@ func TestTRAMxRadiusGrowsWithNoise(t *testing.T) {
 
 func TestMethodNamesAndCosts(t *testing.T) {
 	costs := map[string][2]int{"adamw": {1, 1}, "sam": {2, 2}, "fsam": {2, 2}, "tram-fisher": {2, 2},
-		"tram-theta0": {3, 2}, "tram-x": {3, 2}, "trpo": {2, 1}, "r3f": {2, 1}, "mesa": {2, 1}}
+		"tram-theta0": {3, 2}, "tram-x": {3, 2}, "trpo": {2, 1}, "r3f": {2, 1}, "mesa": {2, 1}, "l2sp": {1, 1}}
 	for _, name := range MethodNames {
 		m, err := NewMethod(name, DefaultOptions(name))
 		if err != nil {

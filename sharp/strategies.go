@@ -67,8 +67,9 @@ type Target interface {
 
 // ParamTarget evaluates the model at reference parameters θ̄ that start at
 // θ0 and move as θ̄ ← β·θ̄ + (1−β)·θt just before every base update. β = 1
-// keeps the pretrained θ0 (TRAM-θ0), β = 0 holds the previous step's θt−1
-// (TRAM-θt−1, TRPO), values between give an EMA (TRAM-EMA, MESA).
+// keeps the pretrained θ0 (TRAM-θ0; L2-SP's anchor), β = 0 holds the
+// previous step's θt−1 (TRAM-θt−1, TRPO), values between give an EMA
+// (TRAM-EMA, MESA).
 type ParamTarget struct {
 	// Decay is β, in [0, 1].
 	Decay float64
@@ -250,12 +251,32 @@ func (r *MESA) term(o *Optimizer, task Task, i int, logits *nn.Tensor) (*nn.Tens
 	return g.Scale(d, r.Lambda, 0), float64(d.Item())
 }
 
+// L2SP is the L2-SP baseline (Li, Grandvalet, Davoine, ICML 2018): the
+// loss gains (λ/2)·‖θ − θ0‖² over the pretrained parameters, θ0 being their
+// values when the Optimizer was made (docs/METHOD.md §16). Its gradient
+// λ(θ − θ0) is analytic: the step adds it to the gradient handed to the
+// base optimizer, with no extra forward or backward. The parameters in the
+// Optimizer's [HeadLo, HeadHi), a new head without pretrained values, are
+// not pulled. With AdamW the term goes through Adam's moments (coupled L2,
+// what PyTorch computes when the penalty is added to the loss), unlike
+// AdamW's own decoupled weight decay.
+type L2SP struct {
+	Lambda float64
+	Ref    *ParamTarget // Decay 1: holds θ0
+}
+
+// Name returns "l2sp".
+func (a *L2SP) Name() string { return "l2sp" }
+
 // Method is a named composition of strategies. A Method with neither a
-// Perturbation nor a Regularizer is the plain base optimizer.
+// Perturbation, a Regularizer nor an Anchor is the plain base optimizer.
 type Method struct {
 	Name    string
 	Perturb *Perturbation
 	Reg     Regularizer
+	// Anchor, when set, adds L2-SP's gradient λ(θ − θ0) to the gradient the
+	// base optimizer receives.
+	Anchor *L2SP
 	// SpectralHead asks for a model whose classification head is spectrally
 	// normalized (R4F = R3F + that head; see nn.NewSpectralLinear and the
 	// spectral_norm_head option of models/vision and models/bert). The step
@@ -279,6 +300,9 @@ func (m Method) targets() []Target {
 	}
 	if m.Reg != nil && m.Reg.target() != nil {
 		ts = append(ts, m.Reg.target())
+	}
+	if m.Anchor != nil {
+		ts = append(ts, m.Anchor.Ref)
 	}
 	return ts
 }

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/data"
 	datalm "github.com/tramlab/tram/data/lm"
 	datavision "github.com/tramlab/tram/data/vision"
@@ -74,7 +75,8 @@ var optionFlags = []struct{ name, field, usage string }{
 	{"rho", "Rho", "radius ρ of SAM, ASAM and asam+* (≥ 0)"},
 	{"gamma", "Gamma", "radius γ of FSAM and TRAM-Fisher (≥ 0)"},
 	{"eta", "Eta", "FSAM/TRAM-Fisher damping η in f = 1 + η·g²; for ASAM and TRAM, the offset η in T = |θ| + η\n(≥ 0)"},
-	{"lambda", "Lambda", "weight λ of the TRPO, R3F/R4F and MESA regularizers (and asam+*): loss + λ·reg_d (≥ 0)"},
+	{"lambda", "Lambda", "weight λ of the TRPO, R3F/R4F and MESA regularizers (and asam+*): loss + λ·reg_d; of l2sp:\n" +
+		"loss + (λ/2)·‖θ − θ0‖² over the pretrained parameters, the new head excluded (≥ 0)"},
 	{"ema-decay", "EMADecay", "EMA decay β of tram-ema's target and mesa's teacher, in [0, 1] (tram-ema: 0 is exactly\ntram-prev, 1 tram-theta0)"},
 	{"sigma", "Sigma", "standard deviation σ of the input-embedding noise of tram-x, tram-fisher and r3f/r4f (≥ 0)"},
 	{"tau", "Tau", "MESA temperature τ (> 0)"},
@@ -96,7 +98,21 @@ var optimizerFlags = map[string]string{"momentum": "sgd", "beta1": "adamw", "bet
 // outputFiles are the files tram finetune writes into OUTDIR. An existing
 // OUTDIR holding anything else is refused, since OUTDIR is replaced as a
 // whole at the end of the run.
-var outputFiles = []string{"config.json", "model.safetensors", "tokenizer.json"}
+var outputFiles = []string{"config.json", "model.safetensors", "tokenizer.json", runInfoFile}
+
+// runInfoFile is written beside the model: what varies between two runs that
+// compute the same model (wall time, the step a resumed run resumed at).
+// Keeping it out of model.safetensors makes equal runs write equal model
+// files (cmp), as the pretrained models do.
+const runInfoFile = "run_info.json"
+
+// runInfo is the content of runInfoFile.
+type runInfo struct {
+	TrainSeconds float64 `json:"train_seconds"`
+	// ResumedAt is the step this process resumed from a snapshot (0: it
+	// ran from the start).
+	ResumedAt int `json:"resumed_at"`
+}
 
 func runFinetune(args []string, stdout, stderr io.Writer) error {
 	f, err := parseFinetune(args, stderr)
@@ -111,10 +127,14 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 // recipe) into finetuneFlags.
 func parseFinetune(args []string, stderr io.Writer) (finetuneFlags, error) {
 	fs := newFlagSet("finetune", "--model DIR --train FILE --out OUTDIR --method M --steps K --batch-size B --lr LR [flags]",
-		"Fine-tunes a GPT-2-family model directory (config.json, model.safetensors, tokenizer.json) on\n"+
-			"token sequences and writes the result to OUTDIR with the same tensor names. The loss is the mean\n"+
-			"cross-entropy over every predicted position (1…T−1); divergences average over the logits of\n"+
-			"positions 0…T−2. Methods (docs/METHOD.md): "+wrapList(sharp.MethodNames, 100-len("positions 0…T−2. Methods (docs/METHOD.md): "), 100)+".\n\n"+
+		"Fine-tunes a pretrained model directory (config.json, model.safetensors, and tokenizer.json for\n"+
+			"text) with one of the methods of docs/METHOD.md and writes the result to OUTDIR with the same\n"+
+			"tensor names. The data are a family's training domain (--data DIR --domain D: vision digits,\n"+
+			"LM-Register text, GetText-X sentences; a new classification head is added where the family has\n"+
+			"one) or, for a GPT-2 model, pre-tokenized sequences (--train FILE). A language model's loss is\n"+
+			"the mean cross-entropy over every predicted position (1…T−1), and its divergences average over\n"+
+			"the logits of positions 0…T−2; a classifier's are over its examples' logits.\n"+
+			"Methods: "+wrapList(sharp.MethodNames, 100-len("Methods: "), 100)+".\n\n"+
 			"Every flag is checked before any work starts; an error names the flag and its valid values.\n"+
 			"Nothing is written to OUTDIR unless the whole run succeeds: the model and tokenizer are written\n"+
 			"into a temporary sibling of OUTDIR and renamed into place as the last step (an existing OUTDIR\n"+
@@ -122,7 +142,9 @@ func parseFinetune(args []string, stderr io.Writer) (finetuneFlags, error) {
 			"OUTDIR/config.json is a copy of the input's: fine-tuning changes no configuration, and --dropout\n"+
 			"is recorded in the metadata of model.safetensors instead (tram_dropout and tram_dropout_probs,\n"+
 			"next to tram_method, tram_optimizer, tram_options, tram_seed, …). If writing OUTDIR fails, the\n"+
-			"finished run is kept in OUTDIR.partial: rerun the same command to write it.", stderr)
+			"finished run is kept in OUTDIR.partial: rerun the same command to write it. What varies between\n"+
+			"two runs that compute the same model (wall time, the step a resumed run resumed at) is written to\n"+
+			"OUTDIR/"+runInfoFile+", not into the model's metadata: equal runs write equal model files.", stderr)
 	f := finetuneFlags{options: map[string]any{}, set: map[string]bool{}}
 	fs.StringVar(&f.model, "model", "", "input model directory: config.json and model.safetensors, tokenizer.json copied to OUTDIR\nwhen present (required)")
 	fs.StringVar(&f.trainFile, "train", "", `pre-tokenized training data for a GPT-2 model: JSONL lines {"input_ids": [...]}, all of one\n`+
@@ -147,7 +169,7 @@ func parseFinetune(args []string, stderr io.Writer) (finetuneFlags, error) {
 		"recipe:xling: the files of the repository's recipes/)")
 	fs.StringVar(&f.out, "out", "", "output model directory (required); its parent must be writable, and it must differ from --model")
 	fs.StringVar(&f.method, "method", "", "method (required): "+wrapList(sharp.MethodNames, 80, 90)+";\nr4f needs a spectrally normalized classification head, which a GPT-2 language model lacks")
-	fs.IntVar(&f.steps, "steps", 0, "number of optimizer steps (required, ≥ 1; 0 with --head-warmup N trains the new head alone:\na linear probe)")
+	fs.IntVar(&f.steps, "steps", 0, "number of optimizer steps (required, ≥ 0). 0 writes the starting model without fine-tuning: the\nzero-shot model, or with --head-warmup N a linear probe (the new head trained alone)")
 	fs.IntVar(&f.batch, "batch-size", 0, "sequences per step (required, 1 … the number of sequences in --train)")
 	fs.Float64Var(&f.lr, "lr", 0, "peak learning rate (required, > 0)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed for shuffling, dropout and noise: the same seed and thread count give bit-identical runs")
@@ -428,7 +450,7 @@ func validate(f *finetuneFlags) (sched optim.Schedule, opts sharp.Options, err e
 		rng  string
 		got  any
 	}{
-		{f.steps < 1 && !(f.steps == 0 && f.headWarmup > 0), "steps", "≥ 1 (0 only with --head-warmup: a linear probe alone)", f.steps},
+		{f.steps < 0, "steps", "≥ 0 (0: no fine-tuning step; with --head-warmup a linear probe alone)", f.steps},
 		{f.batch < 1, "batch-size", "≥ 1", f.batch},
 		{!(f.lr > 0) || !finite(f.lr), "lr", "> 0 and finite", f.lr},
 		{f.micro < 1 || f.batch%f.micro != 0, "micro-batches", fmt.Sprintf("≥ 1 and divide --batch-size %d", f.batch), f.micro},
@@ -662,15 +684,21 @@ func finetune(f finetuneFlags, stderr io.Writer) (*finetuneOutcome, error) {
 		"tram_optimizer": f.optimizer, "tram_options": optionsString(f.method, opts),
 		"tram_dropout": f.dropout, "tram_dropout_probs": string(dropJSON),
 		"tram_family": setup.Family, "tram_select": f.selectBy, "tram_kept_step": fmt.Sprint(res.Kept),
-		"tram_train_seconds": strconv.FormatFloat(res.Wall.Seconds(), 'f', 3, 64), "tram_resumed_at": fmt.Sprint(res.Resumed),
 	}
+	info := runInfo{TrainSeconds: math.Round(res.Wall.Seconds()*1e3) / 1e3, ResumedAt: res.Resumed}
 	if setup.Domain != "" {
 		meta["tram_domain"] = setup.Domain
 	}
 	if f.headWarmup > 0 {
 		meta["tram_head_warmup"] = fmt.Sprint(f.headWarmup)
 	}
-	if err := writeOutput(f.out, func(dir string) error { return setup.Save(dir, meta) }); err != nil {
+	save := func(dir string) error {
+		if err := setup.Save(dir, meta); err != nil {
+			return err
+		}
+		return checkpoint.WriteJSON(filepath.Join(dir, runInfoFile), info)
+	}
+	if err := writeOutput(f.out, save); err != nil {
 		if serr := res.Snapshot(); serr != nil {
 			return nil, fmt.Errorf("writing --out %s failed: %v; saving the finished run to %s failed too: %v", f.out, err, stateDir, serr)
 		}

@@ -102,7 +102,7 @@ func TestFinetuneFlagErrors(t *testing.T) {
 		{[]string{"--method", "sam", "--clip-norm", "-1"}, "--clip-norm must be ≥ 0"},
 		{[]string{"--method", "sam", "--save-every", "-1"}, "--save-every must be ≥ 0"},
 		{[]string{"--method", "sam", "--lr", "-1"}, "--lr must be > 0"},
-		{[]string{"--method", "sam", "--steps", "0"}, "--steps must be ≥ 1 (0 only with --head-warmup: a linear probe alone) (got 0)"},
+		{[]string{"--method", "sam", "--steps", "-1"}, "--steps must be ≥ 0 (0: no fine-tuning step; with --head-warmup a linear probe alone) (got -1)"},
 		{[]string{"--method", "sam", "--micro-batches", "3"}, "--micro-batches must be ≥ 1 and divide --batch-size 2 (got 3)"},
 		{[]string{"--method", "sam", "--weight-decay", "-0.1"}, "--weight-decay must be ≥ 0"},
 		{[]string{"--method", "sam", "--beta2", "1"}, "--beta2 must be in [0, 1) (got 1)"},
@@ -386,4 +386,82 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 func sameJSON(a, b string) bool {
 	var x, y any
 	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
+}
+
+// TestFinetuneL2SP: --lambda reaches l2sp (default 0.01, recorded in
+// tram_options); λ = 0 is the base optimizer bit for bit, AdamW or SGD; a
+// positive λ changes the run.
+func TestFinetuneL2SP(t *testing.T) {
+	dir, modelDir, trainFile := tinyRun(t, 0)
+	run := func(name string, extra ...string) string {
+		out := filepath.Join(dir, name)
+		runOK(t, finetuneArgs(modelDir, trainFile, out, extra...)...)
+		return out
+	}
+	adamw := run("adamw", "--method", "adamw")
+	sameTensors(t, run("l2sp0", "--method", "l2sp", "--lambda", "0"), adamw)
+	sameTensors(t, run("l2sp0-sgd", "--method", "l2sp", "--lambda", "0", "--optimizer", "sgd", "--momentum", "0.9"),
+		run("sgd", "--method", "sgd", "--momentum", "0.9"))
+	if opts := metadata(t, run("l2sp-default", "--method", "l2sp"))["tram_options"]; opts != "lambda=0.01" {
+		t.Errorf("default tram_options %q, want lambda=0.01", opts)
+	}
+	pulled := run("l2sp1", "--method", "l2sp", "--lambda", "1")
+	if opts := metadata(t, pulled)["tram_options"]; opts != "lambda=1" {
+		t.Errorf("tram_options %q, want lambda=1", opts)
+	}
+	a, b := testutil.ReadAll(t, filepath.Join(adamw, "model.safetensors")), testutil.ReadAll(t, filepath.Join(pulled, "model.safetensors"))
+	differ := false
+	for name, v := range a {
+		for i := range v {
+			differ = differ || v[i] != b[name][i]
+		}
+	}
+	if !differ {
+		t.Fatal("l2sp --lambda 1 wrote the adamw model: λ did not reach the method")
+	}
+}
+
+// TestFinetuneL2SPSparesTheNewHead: on a vision model, whose 10-way head is
+// new, the reg_d that l2sp logs at step 3 is ½‖θ2 − θ0‖² over the
+// pretrained parameters alone: θ2 from a 2-step run, θ0 the pretrained file,
+// the new head (fc.*, which has no pretrained value: pulling it would add
+// its distance from its random initialization) and buffers left out.
+func TestFinetuneL2SPSparesTheNewHead(t *testing.T) {
+	data, pre := familyFixture(t)
+	dir := t.TempDir()
+	args := func(out string, steps string, extra ...string) []string {
+		return append([]string{"finetune", "--model", pre["vision"], "--data", data, "--domain", "script", "--out", out,
+			"--method", "l2sp", "--lambda", "1", "--steps", steps, "--batch-size", "4", "--lr", "0.01", "--seed", "2"}, extra...)
+	}
+	two, three, log := filepath.Join(dir, "two"), filepath.Join(dir, "three"), filepath.Join(dir, "steps.jsonl")
+	runOK(t, args(two, "2")...)
+	runOK(t, args(three, "3", "--log", log)...)
+	raw, _ := os.ReadFile(log)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	var rec struct {
+		Step int     `json:"step"`
+		RegD float64 `json:"reg_d"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rec); err != nil || rec.Step != 3 {
+		t.Fatalf("last log record %q: %v", lines[len(lines)-1], err)
+	}
+	theta0 := testutil.ReadAll(t, filepath.Join(pre["vision"], "model.safetensors"))
+	theta2 := testutil.ReadAll(t, filepath.Join(two, "model.safetensors"))
+	var want float64
+	for name, v := range theta2 {
+		if strings.HasPrefix(name, "fc.") || strings.Contains(name, "running_") || strings.Contains(name, "num_batches") {
+			continue // the new head, which has no pretrained value, and buffers
+		}
+		w := theta0[name]
+		if len(w) != len(v) {
+			t.Fatalf("%s: %d values, pretrained %d", name, len(v), len(w))
+		}
+		for i := range v {
+			d := float64(v[i] - w[i])
+			want += d * d / 2
+		}
+	}
+	if want == 0 || math.Abs(rec.RegD-want) > 1e-5*want {
+		t.Fatalf("reg_d at step 3 = %.9g, ½‖θ2 − θ0‖² over the pretrained parameters = %.9g", rec.RegD, want)
+	}
 }

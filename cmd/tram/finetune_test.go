@@ -120,7 +120,7 @@ func TestFinetuneBadInputLeavesOutdirUntouched(t *testing.T) {
 		want string
 	}{
 		{"unknown method", []string{"--train", good, "--method", "lookahead"}, `unknown method "lookahead"`},
-		{"missing flags", []string{"--train", good, "--method", "sam", "--steps", "0"}, "--steps"},
+		{"missing flags", []string{"--train", good, "--method", "sam", "--steps", "-2"}, "--steps"},
 		{"ragged lengths", []string{"--train", write("ragged.jsonl", `{"input_ids":[1,2,3]}`+"\n"+`{"input_ids":[1,2]}`+"\n"), "--method", "sam"}, "ragged.jsonl:2: sequence length 2 differs"},
 		{"id out of range", []string{"--train", write("oob.jsonl", `{"input_ids":[1,2,10]}`+"\n"), "--method", "adamw"}, "token id 10 at position 2 is out of range [0, 10)"},
 		{"too long", []string{"--train", write("long.jsonl", `{"input_ids":[1,2,3,4,5,6,7,8,9]}`+"\n"), "--method", "adamw"}, "exceed n_positions 8"},

@@ -79,7 +79,7 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 			"pretrained model and evaluated on every domain of the family, then writes summary.json and\n"+
 			"the report (report.md, report.html; see tram report). For a seed, every row sees the same data\n"+
 			"order, new-head initialization and evaluation examples, so comparisons are paired by seed.\n\n"+
-			"Rows (--methods; also all, main, frontier, ablation):\n"+rowsHelp()+"\n"+
+			"Rows (--methods; also all, zeroshot, main, frontier, ablation):\n"+rowsHelp()+"\n"+
 			"Resumable: finished runs (DIR/runs/ID.json) are skipped and an interrupted run resumes from its\n"+
 			"snapshot (DIR/state/ID.model.partial), so after Ctrl-C or kill -9 rerunning the same command\n"+
 			"gives the same numbers. A single run reruns alone with --methods ROW --seed S (and --train-domain\n"+
@@ -90,7 +90,7 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 			"version), runs/ID.log.jsonl (the step log), summary.json (mean, 95% CI and n per row and\n"+
 			"domain; paired tests), report.md, report.html and plots/.", stderr)
 	var r0 reproducer
-	methods := fs.String("methods", "all", "rows to run: all, main, frontier, ablation, or comma-separated row names (see above)")
+	methods := fs.String("methods", "all", "rows to run: all, zeroshot, main, frontier, ablation, or comma-separated row names (see above)")
 	seeds := fs.Int("seeds", 0, "run seeds 1…N (default: the family's, 5 for vision and xling, 3 for lm; --quick: 2)")
 	seed := fs.Int("seed", 0, "run this one seed only (≥ 1) instead of 1…N")
 	trainDomain := fs.String("train-domain", "", "training domain: lm, one of the grid's two (default both); vision, any digit domain of\n"+
@@ -463,6 +463,13 @@ func (r *reproducer) finetuneArgs(run grid.Run) []string {
 		if _, ok := flags["head-warmup"]; ok && flags["head-warmup"] != "0" {
 			flags["head-warmup"] = "2"
 		}
+		// A row's own flags stay over the quick ones (a zero-shot row
+		// takes no step, quick or not); none of them sets a head warm-up.
+		for k, v := range run.Row.Flags {
+			if k != "head-warmup" {
+				flags[k] = v
+			}
+		}
 	}
 	flags["config"] = "recipe:" + r.g.Recipe
 	flags["model"] = r.model
@@ -583,18 +590,21 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 	if err != nil {
 		return nil, err
 	}
+	info, err := readRunInfo(modelDir)
+	if err != nil {
+		return nil, err
+	}
 	progress(f.steps, f.steps, "evaluating")
 	rep, err := family.Evaluate(modelDir, evalOpts)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating: %w", err)
 	}
 	atoi := func(k string) int { v, _ := strconv.Atoi(meta[k]); return v }
-	secs, _ := strconv.ParseFloat(meta["tram_train_seconds"], 64)
 	rec := &grid.Record{Family: r.g.Family, Row: run.Row.Name, Method: run.Row.Method, Kind: run.Row.Kind, Domain: run.Domain,
 		Seed: run.Seed, Flags: definingFlags(f.args), Command: r.command(run),
 		Finetune: shellJoin(append([]string{"tram", "finetune"}, r.finetuneArgs(run)...)),
 		Steps:    f.steps, Kept: atoi("tram_kept_step"), Skipped: atoi("tram_skipped_steps"), Metrics: rep.Domains,
-		Log: filepath.ToSlash(filepath.Join("runs", id+".log.jsonl")), TrainSeconds: secs, EvalSeconds: rep.Seconds,
+		Log: filepath.ToSlash(filepath.Join("runs", id+".log.jsonl")), TrainSeconds: info.TrainSeconds, EvalSeconds: rep.Seconds,
 		Threads: parallel.Threads(), Backend: gemm.Backend(), Version: version, Commit: commit(), EvalSettings: rep.Settings}
 	if r.g.Family == "vision" && run.Domain == "" {
 		rec.Domain = f.domain
@@ -650,6 +660,19 @@ func readMetadata(dir string) (map[string]string, error) {
 	}
 	defer f.Close()
 	return f.Metadata, nil
+}
+
+// readRunInfo reads the run_info.json tram finetune writes beside a model.
+func readRunInfo(dir string) (runInfo, error) {
+	var info runInfo
+	raw, err := os.ReadFile(filepath.Join(dir, runInfoFile))
+	if err != nil {
+		return info, err
+	}
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return info, fmt.Errorf("%s: %v", filepath.Join(dir, runInfoFile), err)
+	}
+	return info, nil
 }
 
 // runChild runs one run as a child process (tram reproduce … --no-report

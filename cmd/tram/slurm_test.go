@@ -178,8 +178,8 @@ exec "$bin" "$@"
 			t.Errorf("%s: metrics through Slurm differ from the local run's:\nlocal %s\nslurm %s", id, ja, jb)
 		}
 	}
-	if md := metadata(t, filepath.Join(out, "models", "tram-theta0.s1")); md["tram_resumed_at"] != "3" {
-		t.Errorf("the requeued run resumed at step %q, want 3 (its snapshot)", md["tram_resumed_at"])
+	if info, err := readRunInfo(filepath.Join(out, "models", "tram-theta0.s1")); err != nil || info.ResumedAt != 3 {
+		t.Errorf("the requeued run resumed at step %d (%v), want 3 (its snapshot)", info.ResumedAt, err)
 	}
 	logRaw, _ := os.ReadFile(filepath.Join(out, "slurm", "task-"+task+".log"))
 	if log := string(logRaw); !strings.Contains(log, "attempt 1,") || !strings.Contains(log, "attempt 2,") || !strings.Contains(log, "exited 0") {

@@ -13,6 +13,10 @@ code with another parameter dict:
        Input noise goes on the token embeddings (before positions).
 Noise methods use one fixed noise tensor per problem (stored as noise.<problem>), added
 identically at every call, so they are deterministic here.
+L2-SP (Li, Grandvalet, Davoine 2018) adds lam/2 * sum((p - p0)^2) over the parameters that are
+not the "head" (L2SP_HEAD: mlp's fc2, a real head; for gpt an interior block, so that both ends
+of the excluded range are exercised) to the loss and lets autograd differentiate it; reg_d is
+0.5 * sum((p - p0)^2). lam = L2SP_LAMBDA (1: large enough to move 4 steps visibly).
 Per case and step: loss (pass 1, with regularizer), d (the radius before kappa and the cap:
 TRAM's d_t, or the fixed rho/gamma; 0 without a perturbation), radius (the radius used,
 min(kappa*d, cap)), reg_d (the regularizer's unweighted divergence; 0 without one), eps_norm,
@@ -127,11 +131,16 @@ METHODS = {
     "asam+trpo": (("fixed", 0.5, "adaptive", {}), ("trpo", 0.1)),
     "asam+r3f": (("fixed", 0.5, "adaptive", {}), ("r3f", 0.1)),
     "asam+mesa": (("fixed", 0.5, "adaptive", {}), ("mesa", 0.1)),
+    "l2sp": (None, ("l2sp", 1.0)),
 }
 MESA_BETA, MESA_TAU = 0.9, 2.0  # small β so the EMA moves within 4 steps
+L2SP_LAMBDA = METHODS["l2sp"][1][1]
+# The parameters L2-SP leaves alone (contiguous in tram's arena).
+L2SP_HEAD = {"mlp": ["fc2.weight", "fc2.bias"],
+             "gpt": ["h.1.mlp.c_fc.weight", "h.1.mlp.c_fc.bias", "h.1.mlp.c_proj.weight", "h.1.mlp.c_proj.bias"]}
 
 
-def run(problem, method):
+def run(problem, method, pname):
     pert, reg = METHODS[method]
     names = list(problem["params"])
     params = {n: t.clone().requires_grad_(True) for n, t in problem["params"].items()}
@@ -168,6 +177,9 @@ def run(problem, method):
                     t, _ = fwd(mesa_ema, bufs, False, True)
                 k = MESA_TAU ** 2 * kl(t / MESA_TAU, logits / MESA_TAU)
                 loss, d = loss + lam * k, k.item()
+            elif kind == "l2sp":
+                sq = sum(((params[n] - theta0[n]) ** 2).sum() for n in names if n not in L2SP_HEAD[pname])
+                loss, d = loss + lam / 2 * sq, 0.5 * sq.item()
         return logits, loss, d
 
     for step in range(STEPS):
@@ -230,7 +242,8 @@ def run(problem, method):
 
 
 def main():
-    tensors, meta = {}, {"steps": STEPS, "mesa_beta": MESA_BETA, "mesa_tau": MESA_TAU, "ema_beta": 0.9, "cases": []}
+    tensors, meta = {}, {"steps": STEPS, "mesa_beta": MESA_BETA, "mesa_tau": MESA_TAU, "ema_beta": 0.9,
+                         "l2sp_lambda": L2SP_LAMBDA, "l2sp_head": L2SP_HEAD, "cases": []}
     for pname, prob in [("mlp", mlp_problem()), ("gpt", gpt_problem())]:
         tensors.update(prob["data"])
         tensors[f"noise.{pname}"] = prob["noise"]
@@ -239,7 +252,7 @@ def main():
         for m in METHODS:
             if (pname == "mlp" and m == "adamw") or (pname == "gpt" and m == "sgd"):
                 continue
-            traj = run(prob, m)
+            traj = run(prob, m, pname)
             case = f"{pname}/{m}"
             meta["cases"].append({"case": case, "problem": pname, "method": m,
                                   "loss": [r["loss"] for r in traj], "d": [r["d"] for r in traj],
