@@ -13,7 +13,7 @@ DEMO_OUT ?= results/demo
 demo: build
 	./bin/tram data demo --out $(DEMO_DATA)
 	./bin/tram reproduce vision --data $(DEMO_DATA) --train-domain go-noisy --methods sgd,sam,tram-theta0,tram-x \
-		--seeds 3 --set steps=60 --set eval-every=20 --out $(DEMO_OUT)
+		--seeds 3 --set steps=60 --set eval-every=20 --allow-dirty --out $(DEMO_OUT)
 	@echo "report: $(DEMO_OUT)/report.md ($(DEMO_OUT)/report.html for a browser)"
 
 # test runs the whole test suite: vet, then every package's tests.

@@ -64,6 +64,7 @@ type reproducer struct {
 	jobs, threads      int
 	saveEvery          int
 	keepModels, worker bool
+	allowDirty         bool
 	stderr             io.Writer
 	// executor is "local" (this machine) or "slurm" (a job array; see
 	// slurm.go), with slurm's options.
@@ -108,6 +109,7 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	var sets setFlags
 	fs.Var(&sets, "set", "`FLAG=VALUE`: set a `tram finetune` flag for every run, over the recipe and under each row's\n"+
 		"own (repeatable; e.g. --set steps=60); recorded in grid.json and in every run's flags")
+	allowDirty := fs.Bool("allow-dirty", false, "run even though this binary was built from a modified working tree (its records then name a\ncommit no one can check out: fine for trying things, not for results to commit)")
 	worker := fs.Bool("no-report", false, "run the selected runs only, without grid.json, summary or report (what executors use\nfor each child run)")
 	fam, err := parseFamilyFlags(fs, args, "tram reproduce vision|lm|xling [flags]")
 	if err != nil {
@@ -156,7 +158,7 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	}
 	r := &r0
 	*r = reproducer{g: &g, slurm: r0.slurm, executor: *executor, args: args, model: *model, data: *dataDir, out: *out, quick: *quick, jobs: *jobs, threads: *threads,
-		saveEvery: *saveEvery, keepModels: *keep, worker: *worker, stderr: stderr}
+		saveEvery: *saveEvery, keepModels: *keep, worker: *worker, allowDirty: *allowDirty, stderr: stderr}
 	if r.model == "" {
 		r.model = filepath.Join("pretrained", fam)
 	}
@@ -211,6 +213,9 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	}
 	if st, err := os.Stat(r.data); err != nil || !st.IsDir() {
 		return fmt.Errorf("--data %s: no such directory (run `tram data fetch && tram data build %s`, or `tram data demo` for the demo)", r.data, fam)
+	}
+	if c := commit(); strings.HasSuffix(c, "+dirty") && !*allowDirty {
+		return fmt.Errorf("this binary was built from a modified working tree (commit %s): its records would name code no one can check out; commit first and rebuild (make build), or pass --allow-dirty", c)
 	}
 	parallel.SetThreads(*threads)
 	for _, d := range []string{"runs", "state"} {
@@ -687,6 +692,9 @@ func (r *reproducer) runChild(ctx context.Context, run grid.Run, st *runState, d
 	args := []string{"reproduce", r.g.Family, "--methods", run.Row.Name, "--seed", strconv.Itoa(run.Seed), "--data", r.data,
 		"--model", r.model, "--out", r.out, "--threads", strconv.Itoa(r.threads), "--jobs", "1",
 		"--save-every", strconv.Itoa(r.saveEvery), "--no-report"}
+	if r.allowDirty {
+		args = append(args, "--allow-dirty")
+	}
 	if run.Domain != "" {
 		args = append(args, "--train-domain", run.Domain)
 	}

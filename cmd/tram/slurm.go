@@ -538,6 +538,9 @@ func (r *reproducer) slurmScript(p *slurmPlan, runs []grid.Run, runsFile string)
 	if r.keepModels {
 		args = append(args, "--keep-models")
 	}
+	if r.allowDirty {
+		args = append(args, "--allow-dirty")
+	}
 	args = append(args, r.setArgs()...)
 	quoted := shellJoin([]string{"reproduce", r.g.Family}) + ` "$@" ` + shellJoin(args)
 	fmt.Fprintf(&b, `set -euf -o pipefail
