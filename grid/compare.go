@@ -145,7 +145,7 @@ func tost(d []float64, margin float64) float64 {
 		return math.NaN()
 	}
 	mean := stat.Mean(d, nil)
-	sd := stat.StdDev(d, nil)
+	sd := spread(d)
 	if !(sd > 0) {
 		if math.Abs(mean) < margin {
 			return math.Pow(0.5, float64(n))

@@ -9,7 +9,7 @@ import (
 // The vision grid's main rows, and the runs of two of them over two seeds:
 // every row of a seed sees the same data order, so comparisons pair by seed.
 func ExampleGrid_Runs() {
-	g := grid.Vision()
+	g := grid.Families["vision"]
 	rows, _ := g.Select("sgd,tram-theta0")
 	for _, run := range g.Runs(rows, nil, []int{1, 2}) {
 		fmt.Println(run.ID(), grid.Args(g.FinetuneFlags(run)))

@@ -1,14 +1,16 @@
-// Package grid defines the experiment grids of `tram reproduce`: for each
-// family, the rows of the paper's table (a method and its settings, on top
-// of the family's recipe), the trade-off frontier of the plain optimizer,
-// and the ablations, each run once per seed; the record one run writes; and
-// the statistics over seeds (means, 95% intervals, paired tests, the
-// frontier, regressions) that the reports are made of.
+// Package grid defines the studies `tram reproduce` runs — rows (a method
+// and its settings, on top of a family's recipe) × regimes × training
+// domains × seeds, with tuning, zero-shot rows and WiSE-FT points — as
+// YAML study files (ParseStudy; the paper's three are embedded, see
+// Families); the record one run writes; and the statistics over seeds
+// (means, 95% intervals, paired tests, equivalence tests with Holm's
+// adjustment, the frontier, regressions) that the reports are made of.
 //
 // A row is a set of `tram finetune` flags layered over the recipe, so every
-// run of a grid is one fine-tuning run anyone can repeat alone. For a seed,
-// every row sees the same data order, the same new head initialization and
-// the same evaluation examples: comparisons are paired by seed.
+// run of a study is one fine-tuning run anyone can repeat alone. For a
+// seed, every row sees the same data order, the same new head
+// initialization and the same evaluation examples: comparisons are paired
+// by seed.
 package grid
 
 import (
@@ -40,13 +42,23 @@ type Row struct {
 	Kind  string            `json:"kind"`
 	// About says in a few words what the row is for.
 	About string `json:"about"`
+	// Tune lists candidate values of flags to tune (lr, rho, sigma, …):
+	// every combination is a trial, run at the study's tuning seeds, and
+	// the evaluation seeds run the one with the lowest validation loss on
+	// the training domain (see Tuning).
+	Tune map[string][]string `json:"tune,omitempty"`
 }
 
-// Grid is one family's experiment.
+// Grid is one study: a family's experiment (the Go form of a study file).
 type Grid struct {
+	// Name names the study (default: the family).
+	Name   string `json:"name,omitempty"`
 	Family string `json:"family"`
-	// Recipe names the embedded recipe (recipes/FAMILY.yaml).
+	// Recipe names the embedded recipe (recipes/NAME.yaml), or a recipe
+	// file when it ends in .yaml.
 	Recipe string `json:"recipe"`
+	// Model is the pretrained model directory (default pretrained/FAMILY).
+	Model string `json:"model,omitempty"`
 	// Domains are the training domains (one run per row, seed and
 	// domain); "" is the recipe's.
 	Domains []string `json:"train_domains"`
@@ -69,6 +81,16 @@ type Grid struct {
 	// Equivalence holds the margins of the reports' equivalence tests
 	// (zero: the defaults).
 	Equivalence Equivalence `json:"equivalence,omitempty"`
+	// Regimes are named sets of flags over Flags (none: one regime, the
+	// study's flags as they are).
+	Regimes []Regime `json:"regimes,omitempty"`
+	// Tuning configures the tuning of the rows that have Tune.
+	Tuning *Tuning `json:"tuning,omitempty"`
+	// WiseFT are the α of the WiSE-FT points evaluated for every base run:
+	// (1−α)·θ0 + α·θ_ft, rows "wise-ft:alpha=α" in the summary.
+	WiseFT []float64 `json:"wise_ft,omitempty"`
+	// Source is the study file it was read from.
+	Source string `json:"source,omitempty"`
 }
 
 // Equivalence holds the margins Δ of the equivalence tests (TOST, see
@@ -174,48 +196,87 @@ func (g *Grid) RowNames() []string {
 	return names
 }
 
-// Run is one cell of a grid: a row on a training domain with a seed.
+// Run is one cell of a grid: a row in a regime on a training domain with a
+// seed.
 type Run struct {
 	Row    Row
+	Regime string // "" : the study's flags alone
 	Domain string // training domain ("" : the recipe's)
 	Seed   int
+	// Trial names the tuned row of a tuning trial ("" for other runs);
+	// Row is then that row at one candidate, named by Row.TrialName.
+	// Tuned are the candidate values of a trial, or those an evaluation
+	// run of a tuned row took from its tuning.
+	Trial string
+	Tuned map[string]string
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._+=-]`)
 
-// ID names the run's files: ROW[.DOMAIN].sSEED, with characters outside
-// [A-Za-z0-9._+=-] replaced by "_" (tram-x:l2 → tram-x_l2).
+// ID names the run's files: ROW[.REGIME][.DOMAIN].sSEED, with characters
+// outside [A-Za-z0-9._+=-] replaced by "_" (tram-x:l2 → tram-x_l2).
 func (r Run) ID() string {
 	id := r.Row.Name
+	if r.Regime != "" {
+		id += "." + r.Regime
+	}
 	if r.Domain != "" {
 		id += "." + r.Domain
 	}
 	return unsafeChars.ReplaceAllString(id, "_") + ".s" + strconv.Itoa(r.Seed)
 }
 
-// Runs lists the runs of rows × domains × seeds, seed-major (every row of
-// seed 1 first), so that a partial grid holds complete paired sets.
+// Runs lists the runs of rows × regimes × domains × seeds, seed-major
+// (every row of seed 1 first), so that a partial grid holds complete
+// paired sets.
 func (g *Grid) Runs(rows []Row, domains []string, seeds []int) []Run {
 	if len(domains) == 0 {
 		domains = []string{""}
 	}
 	var runs []Run
 	for _, s := range seeds {
-		for _, d := range domains {
-			for _, r := range rows {
-				runs = append(runs, Run{Row: r, Domain: d, Seed: s})
+		for _, reg := range g.RegimeNames() {
+			for _, d := range domains {
+				for _, r := range rows {
+					runs = append(runs, Run{Row: r, Regime: reg, Domain: d, Seed: s})
+				}
 			}
 		}
 	}
 	return runs
 }
 
+// RegimeNames lists the regimes' names; [""] without regimes.
+func (g *Grid) RegimeNames() []string {
+	if len(g.Regimes) == 0 {
+		return []string{""}
+	}
+	names := make([]string, len(g.Regimes))
+	for i, r := range g.Regimes {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// Regime returns the regime with the given name.
+func (g *Grid) Regime(name string) (Regime, bool) {
+	i := slices.IndexFunc(g.Regimes, func(r Regime) bool { return r.Name == name })
+	if i < 0 {
+		return Regime{}, false
+	}
+	return g.Regimes[i], true
+}
+
 // FinetuneFlags returns the `tram finetune` flags of a run beyond the
-// recipe: the grid's, the row's, the seed and the training domain.
+// recipe: the grid's, the regime's, the row's, the seed and the training
+// domain.
 func (g *Grid) FinetuneFlags(r Run) map[string]string {
 	f := maps.Clone(g.Flags)
 	if f == nil {
 		f = map[string]string{}
+	}
+	if reg, ok := g.Regime(r.Regime); ok {
+		maps.Copy(f, reg.Flags)
 	}
 	maps.Copy(f, r.Row.Flags)
 	f["method"] = r.Row.Method
@@ -236,129 +297,7 @@ func Args(flags map[string]string) []string {
 	return args
 }
 
-// row builds a Row; flags alternate names and values.
-func row(name, kind, about string, flags ...string) Row {
-	method, _, _ := strings.Cut(name, ":")
-	r := Row{Name: name, Method: method, Kind: kind, About: about}
-	if len(flags) > 0 {
-		r.Flags = map[string]string{}
-		for i := 0; i+1 < len(flags); i += 2 {
-			r.Flags[flags[i]] = flags[i+1]
-		}
-	}
-	return r
-}
-
 // zeroShotFlags make a run write its starting model without a fine-tuning
-// step (with the grid's head warm-up, if any: a linear probe).
+// step (with the study's head warm-up, if any: a linear probe). A study
+// file's zero-shot rows get them.
 var zeroShotFlags = []string{"steps", "0", "warmup", "0", "eval-every", "0", "select", "last"}
-
-// zeroShot returns a family's zero-shot row: the pretrained model
-// evaluated on every domain before fine-tuning, named name and run with
-// the base optimizer (which only a head warm-up uses).
-func zeroShot(name, base, about string) Row {
-	r := row(name, ZeroShot, about, zeroShotFlags...)
-	r.Method = base
-	return r
-}
-
-// Families are the grids of the three experiment families, by name.
-var Families = map[string]*Grid{"vision": Vision(), "lm": LM(), "xling": Xling()}
-
-// Vision is the cross-domain image grid: Table 3's rows with SGD as the
-// base optimizer (fine-tuned on the script digits, tested on every digit
-// domain), TRAM-EMA, SGD at lower learning rates, and ablations.
-func Vision() *Grid {
-	return &Grid{Family: "vision", Recipe: "vision", Seeds: 5, Base: "sgd", Metric: "accuracy",
-		Checkpoints: []float64{1.0 / 3, 2.0 / 3},
-		Rows: []Row{
-			zeroShot("zero-shot", "sgd", "the pretrained model, not fine-tuned; the digit rows of its 62-way head as the head"),
-			row("sgd", Main, "the base optimizer at the recipe's learning rate"),
-			row("sam", Main, "SAM, ρ from the recipe"),
-			row("asam", Main, "ASAM, ρ from the recipe"),
-			row("fsam", Main, "Fisher SAM, γ 0.1, η 0.1"),
-			row("tram-prev", Main, "TRAM-θt−1"),
-			row("tram-theta0", Main, "TRAM-θ0, the digit rows of the pretrained head as the new head"),
-			row("tram-x", Main, "TRAM-x, σ from the recipe"),
-			row("tram-fisher", Main, "TRAM-Fisher, σ from the recipe"),
-			row("tram-ema", Main, "TRAM-EMA, β 0.999"),
-			row("sgd:lr=0.01", Frontier, "the base optimizer at half the recipe's rate", "lr", "0.01"),
-			row("sgd:lr=0.005", Frontier, "the base optimizer at a quarter of the recipe's rate", "lr", "0.005"),
-			row("tram-theta0:newhead", Ablation, "TRAM-θ0 with a random new head (paper-literal)", "head", "new"),
-			row("sgd:newhead", Ablation, "SGD with a random new head (the baseline of tram-theta0:newhead)", "head", "new"),
-			row("tram-x:sigma=0.1", Ablation, "TRAM-x at σ 0.1 (sensitivity)", "sigma", "0.1"),
-		}}
-}
-
-// textRows are the rows the lm and xling grids share: Table 4's and
-// Table 5's, with AdamW as base.
-func textRows(zero Row, lowerLRs ...string) []Row {
-	rows := []Row{
-		zero,
-		row("adamw", Main, "the base optimizer at the recipe's learning rate"),
-		row("sam", Main, "SAM, ρ 0.05"),
-		row("asam", Main, "ASAM, ρ 0.5"),
-		row("fsam", Main, "Fisher SAM, γ 0.1, η 0.1"),
-		row("trpo", Main, "TRPO-style KL to θt−1, λ 0.1"),
-		row("r3f", Main, "R3F, λ 0.1, σ 0.1"),
-		row("mesa", Main, "MESA, λ 0.1, β 0.999"),
-		row("asam+trpo", Main, "ASAM with the TRPO penalty (naive combination)"),
-		row("asam+r3f", Main, "ASAM with the R3F penalty (naive combination)"),
-		row("asam+mesa", Main, "ASAM with the MESA penalty (naive combination)"),
-		row("tram-x", Main, "TRAM-x, σ from the recipe"),
-		row("tram-prev", Main, "TRAM-θt−1"),
-		row("tram-theta0", Main, "TRAM-θ0"),
-		row("tram-fisher", Main, "TRAM-Fisher, σ from the recipe"),
-		row("tram-ema", Main, "TRAM-EMA, β 0.999"),
-	}
-	for i, lr := range lowerLRs {
-		rows = append(rows, row("adamw:lr="+lr, Frontier, fmt.Sprintf("the base optimizer at a lower learning rate (%d of %d)", i+1, len(lowerLRs)), "lr", lr))
-	}
-	return append(rows,
-		row("tram-prev:nograd", Ablation, "TRAM-θt−1 with the public code's perturbation (no gradient factor)", "no-gradient-factor", "true"),
-		row("tram-x:nograd", Ablation, "TRAM-x with the public code's perturbation (no gradient factor)", "no-gradient-factor", "true"),
-		row("adamw:dropout", Ablation, "AdamW with the pretrained model's dropout on", "dropout", "config"),
-		row("tram-prev:dropout", Ablation, "TRAM-θt−1 with dropout on and the reference in evaluation mode (the public code)",
-			"dropout", "config", "target-eval-mode", "true"),
-		row("tram-x:sigma=0.03", Ablation, "TRAM-x at σ 0.03 (sensitivity)", "sigma", "0.03"),
-		row("tram-x:sigma=0.3", Ablation, "TRAM-x at σ 0.3 (sensitivity)", "sigma", "0.3"),
-	)
-}
-
-// LM is the cross-domain language-modelling grid: Table 4's rows with the
-// naive ASAM combinations, on two LM-Register training domains, tested on
-// all eight.
-func LM() *Grid {
-	return &Grid{Family: "lm", Recipe: "lm", Seeds: 3, Base: "adamw", Metric: "perplexity",
-		Domains:     []string{"scripture", "tech"},
-		Checkpoints: []float64{1.0 / 3, 2.0 / 3},
-		Eval:        Eval{MaxTokens: 16384},
-		Rows:        textRows(zeroShot("zero-shot", "adamw", "the pretrained model, not fine-tuned"), "0.001", "0.0003")}
-}
-
-// Xling is the zero-shot cross-lingual grid: Table 5's rows on GetText-X
-// (trained on English, tested on eight languages), with the divergence
-// ablation of Table 14 and ε-sharpness and CKA (Table 6).
-func Xling() *Grid {
-	rows := textRows(zeroShot("linear-probe", "adamw", "the new head trained alone (the grid's head warm-up) on the frozen pretrained encoder"), "0.0001")
-	rows = append(rows,
-		row("tram-x:mmd", Ablation, "TRAM-x with MMD as its divergence (Table 14)", "divergence", "mmd"),
-		row("tram-x:l2", Ablation, "TRAM-x with L2 as its divergence (Table 14)", "divergence", "l2"),
-		row("tram-theta0:nowarmup", Ablation, "TRAM-θ0 with a random new head and no warm-up (paper-literal)", "head-warmup", "0"),
-		row("adamw:nowarmup", Ablation, "AdamW without the head warm-up (the baseline of tram-theta0:nowarmup)", "head-warmup", "0"),
-	)
-	// Every row warms the new head up first (a linear probe), so that
-	// TRAM-θ0's reference predicts the task rather than noise.
-	//
-	// ε-sharpness takes 3 ascent steps, not 10: at ε = 1e-5 the loss is
-	// linear over the box, so the first step reaches the corner that
-	// maximizes it. On a fine-tuned encoder, 10, 5, 3 and 2 steps gave the
-	// same value to four significant digits (en 0.11231, de 0.15365, zh_CN
-	// 0.15538 at 3 and at 10 steps), and 10 steps cost as much as AdamW's
-	// whole fine-tuning run.
-	return &Grid{Family: "xling", Recipe: "xling", Seeds: 5, Base: "adamw", Metric: "accuracy",
-		Flags:       map[string]string{"head-warmup": "30"},
-		Checkpoints: []float64{1.0 / 3, 2.0 / 3},
-		Eval:        Eval{MaxExamples: 600, CKA: true, CKAExamples: 256, Sharpness: true, SharpExamples: 64, SharpSteps: 3},
-		Rows:        rows}
-}

@@ -46,7 +46,7 @@ func TestGridsAreValid(t *testing.T) {
 }
 
 func TestSelectAndRuns(t *testing.T) {
-	g := LM()
+	g := Families["lm"]
 	rows, err := g.Select("adamw,frontier")
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestSelectAndRuns(t *testing.T) {
 	if f["lr"] != "0.001" || f["method"] != "adamw" || f["seed"] != "1" || f["domain"] != "scripture" {
 		t.Errorf("FinetuneFlags = %v", f)
 	}
-	if x := Xling().FinetuneFlags(Run{Row: Row{Name: "adamw:nowarmup", Method: "adamw", Flags: map[string]string{"head-warmup": "0"}}, Seed: 1}); x["head-warmup"] != "0" {
+	if x := Families["xling"].FinetuneFlags(Run{Row: Row{Name: "adamw:nowarmup", Method: "adamw", Flags: map[string]string{"head-warmup": "0"}}, Seed: 1}); x["head-warmup"] != "0" {
 		t.Errorf("a row's flag overrides the grid's: %v", x)
 	}
 }
@@ -135,7 +135,7 @@ func acc(d string, v float64) family.DomainResult {
 // TestSummarize: OOD average without the saturated domain, paired
 // difference to the base row, and the frontier gain.
 func TestSummarize(t *testing.T) {
-	g := Vision()
+	g := Families["vision"]
 	rec := func(row, kind string, seed int, in, sat, ood float64) Record {
 		return Record{Family: "vision", Row: row, Method: strings.Split(row, ":")[0], Kind: kind, Domain: "script", Seed: seed,
 			Flags:   map[string]string{"domain": "script"},

@@ -17,9 +17,14 @@ type Record struct {
 	Row    string `json:"row"`
 	Method string `json:"method"`
 	Kind   string `json:"kind"`
+	// Regime is the study's regime ("" without regimes).
+	Regime string `json:"regime,omitempty"`
 	// Domain is the training domain.
 	Domain string `json:"train_domain"`
 	Seed   int    `json:"seed"`
+	// Tuned are the flags a tuned row's evaluation run took from tuning
+	// (see Choose), or a tuning trial's candidate values.
+	Tuned map[string]string `json:"tuned,omitempty"`
 	// Flags are every `tram finetune` flag that defined the run: the
 	// recipe's, the grid's and the row's.
 	Flags map[string]string `json:"flags"`
@@ -34,9 +39,17 @@ type Record struct {
 	Skipped int `json:"skipped_steps"`
 	// Metrics of the kept parameters on every domain of the family.
 	Metrics []family.DomainResult `json:"metrics"`
+	// ValLoss is the training domain's validation loss of the kept
+	// parameters (absent when the run never validated): what tuning
+	// selects on.
+	ValLoss *float64 `json:"val_loss,omitempty"`
 	// Checkpoints are earlier parameters of the same run, evaluated alike
 	// (the base row's points of the frontier).
 	Checkpoints []Checkpoint `json:"checkpoints,omitempty"`
+	// WiseFT are the base row's WiSE-FT points: the kept parameters
+	// interpolated with the pretrained ones at each of the study's α and
+	// evaluated alike.
+	WiseFT []WiseFTPoint `json:"wise_ft,omitempty"`
 	// Log is the step log, relative to the grid's directory.
 	Log          string  `json:"log"`
 	TrainSeconds float64 `json:"train_seconds"`
@@ -54,6 +67,15 @@ type Checkpoint struct {
 	Step    int                   `json:"step"`
 	Metrics []family.DomainResult `json:"metrics"`
 }
+
+// WiseFTPoint is the evaluation of (1−α)·θ0 + α·θ_ft.
+type WiseFTPoint struct {
+	Alpha   float64               `json:"alpha"`
+	Metrics []family.DomainResult `json:"metrics"`
+}
+
+// WiseFTRow names the summary row of the WiSE-FT points at α.
+func WiseFTRow(alpha float64) string { return fmt.Sprintf("wise-ft:alpha=%g", alpha) }
 
 // Value returns the grid metric of one domain's result: accuracy in
 // percent, or perplexity. ok is false when the result lacks it.
@@ -80,7 +102,17 @@ func Lookup(ms []family.DomainResult, d string) (family.DomainResult, bool) {
 // (row order of g, then training domain, then seed). Records of rows the
 // grid does not define are kept, after the others.
 func ReadRecords(dir string, g *Grid) ([]Record, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "runs", "*.json"))
+	return readRecords(filepath.Join(dir, "runs"), g)
+}
+
+// ReadTrials reads the tuning trials' records of a grid directory
+// (tuning/*.json), sorted as ReadRecords sorts.
+func ReadTrials(dir string, g *Grid) ([]Record, error) {
+	return readRecords(filepath.Join(dir, "tuning"), g)
+}
+
+func readRecords(dir string, g *Grid) ([]Record, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +140,9 @@ func ReadRecords(dir string, g *Grid) ([]Record, error) {
 			return c
 		}
 		if c := strings.Compare(a.Row, b.Row); c != 0 {
+			return c
+		}
+		if c := slices.Index(g.RegimeNames(), a.Regime) - slices.Index(g.RegimeNames(), b.Regime); c != 0 {
 			return c
 		}
 		if c := strings.Compare(a.Domain, b.Domain); c != 0 {

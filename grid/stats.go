@@ -86,7 +86,7 @@ func PairedTest(a, b Estimate, higher bool) Paired {
 	p.Diff = Estimated(d, seeds)
 	p.P = math.NaN()
 	if n := len(d); n > 1 {
-		switch sd := stat.StdDev(d, nil); {
+		switch sd := spread(d); {
 		case sd > 0:
 			t := p.Diff.Mean / (sd / math.Sqrt(float64(n)))
 			p.P = 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Survival(math.Abs(t))
@@ -95,6 +95,24 @@ func PairedTest(a, b Estimate, higher bool) Paired {
 		}
 	}
 	return p
+}
+
+// spread is the standard deviation of d, or 0 when it is only rounding
+// error: differences of metrics computed in floating point (accuracy as
+// 100·k/n) that are equal in exact arithmetic differ by about 1e-14, which
+// would make a t statistic astronomically large. Below 1e-9 of the largest
+// |d| the differences count as equal, and the tests take their
+// zero-variance rules.
+func spread(d []float64) float64 {
+	sd := stat.StdDev(d, nil)
+	top := 0.0
+	for _, x := range d {
+		top = math.Max(top, math.Abs(x))
+	}
+	if sd <= 1e-9*top {
+		return 0
+	}
+	return sd
 }
 
 // Pearson returns the correlation of x and y and its two-sided p-value

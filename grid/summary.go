@@ -27,6 +27,9 @@ type Summary struct {
 	// Holm adjustment is over one family: these and every VsBase
 	// comparison (see report.Claims, which fills them).
 	Comparisons []NamedComparison `json:"comparisons,omitempty"`
+	// Tuning holds the tuning tables of the study's tuned rows
+	// (SummarizeTuning over the records in DIR/tuning).
+	Tuning []TuningTable `json:"tuning,omitempty"`
 }
 
 // NamedComparison is one comparison of a report, labelled.
@@ -34,6 +37,7 @@ type NamedComparison struct {
 	// Claim is the paper's claim the comparison decides (1–9), 0 for the
 	// headline comparisons.
 	Claim       int    `json:"claim"`
+	Regime      string `json:"regime,omitempty"`
 	TrainDomain string `json:"train_domain"`
 	// A and B are the rows (or quantities) compared, A − B; Quantity is
 	// what is compared ("ood", "in", "ood_eps_sharpness", …).
@@ -45,6 +49,8 @@ type NamedComparison struct {
 
 // Table holds one training domain's results.
 type Table struct {
+	// Regime is the study's regime ("" without regimes).
+	Regime      string `json:"regime,omitempty"`
 	TrainDomain string `json:"train_domain"`
 	// Domains are the evaluated domains, the training domain first.
 	Domains []string `json:"domains"`
@@ -115,23 +121,36 @@ func IsTRAM(method string) bool { return strings.HasPrefix(method, "tram-") }
 // IsCombination reports whether a method is a naive ASAM+X combination.
 func IsCombination(method string) bool { return strings.HasPrefix(method, "asam+") }
 
-// Summarize computes the statistics of a grid's records.
+// Summarize computes the statistics of a grid's records: one table per
+// regime and training domain. The base row's WiSE-FT points become rows
+// of their own (WiseFTRow) and points of the base optimizer's frontier.
 func Summarize(g *Grid, recs []Record) *Summary {
 	s := &Summary{Family: g.Family, Metric: g.Metric, HigherIsBetter: g.HigherIsBetter(), Base: g.Base, Equivalence: g.Equivalence.orDefault()}
-	var domains []string
+	type cell struct{ regime, domain string }
+	var cells []cell
 	for _, r := range recs {
-		if !slices.Contains(domains, r.Domain) {
-			domains = append(domains, r.Domain)
+		if c := (cell{r.Regime, r.Domain}); !slices.Contains(cells, c) {
+			cells = append(cells, c)
 		}
 	}
-	for _, td := range domains {
-		var sub []Record
+	for _, c := range cells {
+		var sub, wise []Record
 		for _, r := range recs {
-			if r.Domain == td {
-				sub = append(sub, r)
+			if r.Regime != c.regime || r.Domain != c.domain {
+				continue
+			}
+			sub = append(sub, r)
+			if r.Row == g.Base {
+				for _, w := range r.WiseFT {
+					wise = append(wise, Record{Family: r.Family, Row: WiseFTRow(w.Alpha), Method: "wise-ft", Kind: Main, Regime: r.Regime,
+						Domain: r.Domain, Seed: r.Seed, Flags: r.Flags, Metrics: w.Metrics})
+				}
 			}
 		}
-		s.Tables = append(s.Tables, summarizeDomain(g, td, sub))
+		slices.SortStableFunc(wise, func(a, b Record) int { return strings.Compare(a.Row, b.Row) })
+		t := summarizeDomain(g, c.domain, append(sub, wise...))
+		t.Regime = c.regime
+		s.Tables = append(s.Tables, t)
 	}
 	return s
 }
@@ -214,7 +233,7 @@ func summarizeDomain(g *Grid, td string, recs []Record) Table {
 	// base row's checkpoints.
 	frontier := map[int][]Point{}
 	for _, r := range recs {
-		if r.Row != g.Base && r.Kind != Frontier {
+		if _, wise := IsWiseFT(r.Row); r.Row != g.Base && r.Kind != Frontier && !wise {
 			continue
 		}
 		if p, ok := point(views(g.Metric, r.Metrics)); ok {

@@ -58,6 +58,31 @@ func build(in *input, claims []Claim) (*doc, []*figure) {
 		}
 	}
 
+	if len(s.Tuning) > 0 {
+		d.h(2, "Tuning")
+		d.p("Every tuned row ran each candidate at the tuning seeds (%s), disjoint from the evaluation seeds; the candidate with the lowest mean validation loss on the training domain was *chosen*, and the evaluation seeds ran it: no out-of-domain score took part. *oracle* marks the candidate with the best OOD average on the tuning seeds — what peeking at the test domains would pick — shown for comparison only, never used for a verdict. Mean ± 95%% CI over the tuning seeds.", ints(tuningSeeds(g)))
+		for _, tt := range s.Tuning {
+			where := ""
+			if tt.Regime != "" {
+				where = ", regime " + tt.Regime
+			}
+			if tt.TrainDomain != "" {
+				where += ", trained on " + tt.TrainDomain
+			}
+			d.p("**%s**%s%s:", tt.Row, where, map[bool]string{false: " (tuning not complete: nothing chosen yet)", true: ""}[tt.Complete])
+			tb := table{head: []string{"candidate", "validation loss", "in-domain", "OOD avg", "n", "chosen", "oracle"}, left: 1}
+			for _, tr := range tt.Trials {
+				tb.rows = append(tb.rows, []string{tr.Name, estCell(tr.ValLoss, 4), estCell(tr.In, 1), estCell(tr.OOD, 1), fmt.Sprint(tr.ValLoss.N),
+					map[bool]string{true: "✓"}[tr.Chosen], map[bool]string{true: "oracle"}[tr.Oracle]})
+			}
+			d.table(tb)
+		}
+		for _, t := range s.Tables {
+			f, err := tuningFrontierPlot("tuning-frontier"+suffix(t)+".svg", s, t)
+			add(f, err, "per-method frontier plot")
+		}
+	}
+
 	d.h(2, "Claims")
 	d.p("Each of the paper's claims checked against these runs; the verdict comes from the numbers below it (held: the claimed direction, significant after Holm's adjustment, everywhere the claim applies; not held: equivalent within the margin, or significantly the other way; inconclusive: neither; mixed: held on some training domains or comparisons and not on others, or only because the base optimizer itself does as well; not measured: rows or measurements missing).")
 	tb := table{head: []string{"#", "claim", "verdict"}, left: 3}
@@ -71,7 +96,7 @@ func build(in *input, claims []Claim) (*doc, []*figure) {
 	}
 
 	d.h(2, "Paired comparisons")
-	d.p("All tests here are paired t-tests over seeds, two-sided. The *effective robustness* (frontier gain) asks whether a row does better out of domain than the plain optimizer could by simply being fine-tuned less or more: per seed, the base row, its lower-learning-rate (frontier) rows and its earlier checkpoints trace a curve of OOD average against in-domain quality, and a row's gain is how far its OOD average lies above that curve at the row's own in-domain value (positive is better, in the metric's units). *outside* counts seeds whose in-domain value lies beyond the curve's ends, where it was extrapolated and deserves less trust.")
+	d.p("All tests here are paired t-tests over seeds, two-sided. The *effective robustness* (frontier gain) asks whether a row does better out of domain than the plain optimizer could by simply being fine-tuned less or more: per seed, the base row, its lower-learning-rate (frontier) rows, its earlier checkpoints and its WiSE-FT points (when the study has them) trace a curve of OOD average against in-domain quality, and a row's gain is how far its OOD average lies above that curve at the row's own in-domain value (positive is better, in the metric's units). *outside* counts seeds whose in-domain value lies beyond the curve's ends, where it was extrapolated and deserves less trust.")
 	for _, t := range s.Tables {
 		d.h(3, "Trained on "+trainLabel(t))
 		pairedSection(d, s, t)
@@ -178,6 +203,14 @@ func logMedians(in *input, row string) (d, eps string) {
 		return strconv.FormatFloat(xs[len(xs)/2], 'g', 3, 64)
 	}
 	return med(ds), med(es)
+}
+
+// tuningSeeds returns a study's tuning seeds.
+func tuningSeeds(g *grid.Grid) []int {
+	if g.Tuning == nil {
+		return nil
+	}
+	return g.Tuning.Seeds
 }
 
 // marginWords states the equivalence margin of a summary.

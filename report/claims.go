@@ -200,7 +200,7 @@ type checker struct {
 }
 
 func key(n grid.NamedComparison) string {
-	return fmt.Sprintf("%d|%s|%s|%s|%s", n.Claim, n.TrainDomain, n.A, n.B, n.Quantity)
+	return fmt.Sprintf("%d|%s|%s|%s|%s|%s", n.Claim, n.Regime, n.TrainDomain, n.A, n.B, n.Quantity)
 }
 
 func (x *checker) all() []Claim {
@@ -215,7 +215,7 @@ func (x *checker) all() []Claim {
 // margin in their units (NaN: no equivalence test). In the second pass it
 // returns the Holm-adjusted comparison of the first.
 func (x *checker) compare(n int, t grid.Table, a, b, quantity string, ea, eb grid.Estimate, higher bool, margin float64) grid.Comparison {
-	nc := grid.NamedComparison{Claim: n, TrainDomain: trainLabel(t), A: a, B: b, Quantity: quantity}
+	nc := grid.NamedComparison{Claim: n, Regime: t.Regime, TrainDomain: t.Domains[0], A: a, B: b, Quantity: quantity}
 	c := grid.Compare(ea, eb, higher, margin)
 	if adj, ok := x.adjusted[key(nc)]; ok {
 		c = adj
@@ -273,8 +273,10 @@ func (x *checker) headline(t grid.Table) {
 	if !ok {
 		return
 	}
+	done := map[string]bool{}
 	for _, g := range headlineGroups {
-		if ot, ok := bestOf(t, h, g.pick); ok {
+		if ot, ok := bestOf(t, h, g.pick); ok && !done[ot.Row] {
+			done[ot.Row] = true
 			x.in(0, t, tr, ot)
 			x.ood(0, t, tr, ot)
 		}

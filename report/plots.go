@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -71,25 +72,170 @@ func render(w, h vg.Length, f func(dc draw.Canvas)) (out []byte, err error) {
 	return b.Bytes(), nil
 }
 
-// withLegend draws p with its legend in a column on the right.
+// withLegend draws p with its legend in columns on the right.
 func withLegend(p *plot.Plot, items []legendItem, w, h vg.Length) ([]byte, error) {
-	l := plot.NewLegend()
-	l.TextStyle.Font.Size = vg.Points(9)
-	l.Top, l.Left = true, true
-	var lw vg.Length
-	for _, it := range items {
-		l.Add(it.name, it.thumb)
-		lw = max(lw, l.TextStyle.Rectangle(it.name).Max.X)
-	}
-	if len(items) > 0 {
-		lw += l.ThumbnailWidth + vg.Points(16)
-	}
-	return render(w+lw, h, func(dc draw.Canvas) {
-		p.Draw(draw.Crop(dc, 0, -lw, 0, 0))
-		if len(items) > 0 {
-			l.Draw(draw.Crop(dc, w+vg.Points(6), 0, 0, -vg.Points(8)))
-		}
+	lg := layoutLegend(items, vg.Points(9), h)
+	return render(w+lg.width, h, func(dc draw.Canvas) {
+		p.Draw(draw.Crop(dc, 0, -lg.width, 0, 0))
+		lg.draw(dc, w)
 	})
+}
+
+// Where a legend goes: its gap to the plot, its margins at the top and the
+// bottom, the gap between two of its columns.
+const (
+	legendGap    = vg.Length(6)
+	legendTop    = vg.Length(8)
+	legendBottom = vg.Length(4)
+	legendColGap = vg.Length(10)
+)
+
+// legend is a legend laid out in columns, each no taller than the figure.
+type legend struct {
+	cols   []plot.Legend
+	widths []vg.Length
+	width  vg.Length // all columns and the gap before them
+}
+
+// layoutLegend puts the items, in order, in as few columns of about equal
+// length as a figure h tall holds, with text of the given size.
+func layoutLegend(items []legendItem, size, h vg.Length) legend {
+	if len(items) == 0 {
+		return legend{}
+	}
+	sty := plot.NewLegend().TextStyle
+	sty.Font.Size = size
+	var entry vg.Length
+	for _, it := range items {
+		entry = max(entry, sty.Rectangle(it.name).Max.Y)
+	}
+	per := len(items)
+	if entry > 0 {
+		per = max(1, int((h-legendTop-legendBottom-sty.FontExtents().Descent)/entry))
+	}
+	ncols := (len(items) + per - 1) / per
+	per = (len(items) + ncols - 1) / ncols
+	lg := legend{width: legendGap}
+	em := sty.Rectangle(" ").Max.X
+	for lo := 0; lo < len(items); lo += per {
+		l := plot.NewLegend()
+		l.TextStyle = sty
+		l.Top, l.Left = true, true
+		var tw vg.Length
+		for _, it := range items[lo:min(lo+per, len(items))] {
+			l.Add(it.name, it.thumb)
+			tw = max(tw, sty.Rectangle(it.name).Max.X)
+		}
+		// A tenth more room for the text: a viewer without the font
+		// draws it in a wider one.
+		w := l.ThumbnailWidth + em + 1.1*tw + legendColGap
+		lg.cols, lg.widths = append(lg.cols, l), append(lg.widths, w)
+		lg.width += w
+	}
+	return lg
+}
+
+// draw draws the legend on dc, right of x.
+func (lg legend) draw(dc draw.Canvas, x vg.Length) {
+	x += legendGap
+	for i := range lg.cols {
+		lg.cols[i].Draw(draw.Crop(dc, x, 0, 0, -legendTop))
+		x += lg.widths[i]
+	}
+}
+
+// mark is the shape of a row's marker: filled circles, squares and
+// diamonds for the prior methods, triangles for TRAM rows.
+type mark int
+
+const (
+	markCircle mark = iota
+	markSquare
+	markDiamond
+	markUp
+	markDown
+	markUpOpen
+)
+
+var (
+	priorMarks = []mark{markCircle, markSquare, markDiamond}
+	tramMarks  = []mark{markUp, markDown, markUpOpen}
+)
+
+// DrawGlyph draws the mark at pt, within the style's radius (which the
+// plot pads its axes by); filled marks get a thin white outline, which
+// keeps markers on top of each other apart.
+func (m mark) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	r := sty.Radius
+	var p vg.Path
+	poly := func(pts ...vg.Point) {
+		p.Move(pts[0])
+		for _, q := range pts[1:] {
+			p.Line(q)
+		}
+	}
+	switch m {
+	case markCircle:
+		p.Move(vg.Point{X: pt.X + 0.8*r, Y: pt.Y})
+		p.Arc(pt, 0.8*r, 0, 2*math.Pi)
+	case markSquare:
+		a := 0.71 * r
+		poly(vg.Point{X: pt.X - a, Y: pt.Y - a}, vg.Point{X: pt.X + a, Y: pt.Y - a},
+			vg.Point{X: pt.X + a, Y: pt.Y + a}, vg.Point{X: pt.X - a, Y: pt.Y + a})
+	case markDiamond:
+		poly(vg.Point{X: pt.X, Y: pt.Y + r}, vg.Point{X: pt.X - r, Y: pt.Y},
+			vg.Point{X: pt.X, Y: pt.Y - r}, vg.Point{X: pt.X + r, Y: pt.Y})
+	default:
+		s := vg.Length(1)
+		if m == markDown {
+			s = -1
+		}
+		poly(vg.Point{X: pt.X, Y: pt.Y + s*r}, vg.Point{X: pt.X - 0.866*r, Y: pt.Y - s*r/2},
+			vg.Point{X: pt.X + 0.866*r, Y: pt.Y - s*r/2})
+	}
+	p.Close()
+	if m == markUpOpen {
+		c.SetLineStyle(draw.LineStyle{Color: sty.Color, Width: vg.Points(1.2)})
+		c.Stroke(p)
+		return
+	}
+	c.Fill(p)
+	c.SetLineStyle(draw.LineStyle{Color: color.White, Width: vg.Points(0.5)})
+	c.Stroke(p)
+}
+
+// marker is the marker of the main row at position j of its table: the
+// row's colour (as in the other plots) and a shape that, with it, tells the
+// row apart from the others up to 48 rows of each kind.
+func marker(j int, method string, radius vg.Length) draw.GlyphStyle {
+	marks := priorMarks
+	if grid.IsTRAM(method) {
+		marks = tramMarks
+	}
+	return draw.GlyphStyle{Color: colorOf(j), Radius: radius, Shape: marks[j%len(marks)]}
+}
+
+// glyphThumb shows a marker in a legend.
+type glyphThumb draw.GlyphStyle
+
+func (g glyphThumb) Thumbnail(c *draw.Canvas) { c.DrawGlyph(draw.GlyphStyle(g), c.Center()) }
+
+// lineThumb shows a line style in a legend.
+type lineThumb draw.LineStyle
+
+func (l lineThumb) Thumbnail(c *draw.Canvas) {
+	y := c.Center().Y
+	c.StrokeLine2(draw.LineStyle(l), c.Min.X, y, c.Max.X, y)
+}
+
+// finite reports whether every v is neither NaN nor infinite.
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func small(p *plot.Plot, size vg.Length) {
@@ -286,9 +432,24 @@ func barPlot(name string, s *grid.Summary, t grid.Table) (*figure, error) {
 		caption: "Bars start at the bottom of the y axis, not at 0; whiskers are 95% intervals over seeds."}, nil
 }
 
+// frontierLine is one curve of the frontier plot: its points ordered by
+// in-domain value (x), ties by out-of-domain value, those with a
+// non-finite value left out. The polyline is thus monotone in x, whatever
+// the order of the runs the points come from.
+func frontierLine(pts []grid.Point) plotter.XYs {
+	xy := make(plotter.XYs, 0, len(pts))
+	for _, pt := range pts {
+		if finite(pt.In, pt.Out) {
+			xy = append(xy, plotter.XY{X: pt.In, Y: pt.Out})
+		}
+	}
+	slices.SortFunc(xy, func(a, b plotter.XY) int { return cmp.Or(cmp.Compare(a.X, b.X), cmp.Compare(a.Y, b.Y)) })
+	return xy
+}
+
 // frontierPlot draws per seed the base optimizer's frontier (its row, the
-// frontier rows and its checkpoints, joined by in-domain value) and every
-// main row's mean point, labelled.
+// frontier rows and its checkpoints, joined in order of in-domain value)
+// and every main row's mean point, told apart by its marker in the legend.
 func frontierPlot(name string, in *input, t grid.Table) (*figure, error) {
 	s, g := in.sum, in.g
 	inDom := t.Domains[0]
@@ -317,7 +478,7 @@ func frontierPlot(name string, in *input, t grid.Table) (*figure, error) {
 	}
 	seeds := map[int][]grid.Point{}
 	for _, r := range in.recs {
-		if r.Domain != t.TrainDomain || r.Row != s.Base && r.Kind != grid.Frontier {
+		if r.Regime != t.Regime || r.Domain != t.TrainDomain || r.Row != s.Base && r.Kind != grid.Frontier {
 			continue
 		}
 		if pt, ok := point(r.Metrics); ok {
@@ -326,6 +487,11 @@ func frontierPlot(name string, in *input, t grid.Table) (*figure, error) {
 		if r.Row == s.Base {
 			for _, c := range r.Checkpoints {
 				if pt, ok := point(c.Metrics); ok {
+					seeds[r.Seed] = append(seeds[r.Seed], pt)
+				}
+			}
+			for _, w := range r.WiseFT {
+				if pt, ok := point(w.Metrics); ok {
 					seeds[r.Seed] = append(seeds[r.Seed], pt)
 				}
 			}
@@ -343,12 +509,11 @@ func frontierPlot(name string, in *input, t grid.Table) (*figure, error) {
 		keys = append(keys, k)
 	}
 	sort.Ints(keys)
+	drawn := false
 	for _, k := range keys {
-		pts := seeds[k]
-		sort.SliceStable(pts, func(i, j int) bool { return pts[i].In < pts[j].In })
-		xy := make(plotter.XYs, len(pts))
-		for i, pt := range pts {
-			xy[i] = plotter.XY{X: pt.In, Y: pt.Out}
+		xy := frontierLine(seeds[k])
+		if len(xy) == 0 {
+			continue
 		}
 		l, sc, err := plotter.NewLinePoints(xy)
 		if err != nil {
@@ -357,41 +522,25 @@ func frontierPlot(name string, in *input, t grid.Table) (*figure, error) {
 		l.LineStyle = grey
 		sc.GlyphStyle = draw.GlyphStyle{Color: color.Gray{Y: 150}, Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}
 		p.Add(l, sc)
-		if len(items) == 0 {
+		if !drawn {
 			items = append(items, legendItem{"frontier (one line per seed)", l})
+			drawn = true
 		}
 	}
-	var labels plotter.XYLabels
 	for j, r := range mainRows(t) {
-		if r.In.N == 0 || r.OOD.N == 0 {
+		if r.In.N == 0 || r.OOD.N == 0 || !finite(r.In.Mean, r.OOD.Mean) {
 			continue
 		}
 		sc, err := plotter.NewScatter(plotter.XYs{{X: r.In.Mean, Y: r.OOD.Mean}})
 		if err != nil {
 			return nil, err
 		}
-		sc.GlyphStyle = draw.GlyphStyle{Color: colorOf(j), Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
-		if grid.IsTRAM(r.Method) {
-			sc.GlyphStyle.Shape = draw.TriangleGlyph{}
-		}
+		sc.GlyphStyle = marker(j, r.Method, vg.Points(4.4))
 		p.Add(sc)
-		labels.XYs = append(labels.XYs, plotter.XY{X: r.In.Mean, Y: r.OOD.Mean})
-		labels.Labels = append(labels.Labels, r.Row)
-		items = append(items, legendItem{r.Row, sc})
+		items = append(items, legendItem{r.Row, glyphThumb(sc.GlyphStyle)})
 	}
-	if len(labels.XYs) == 0 && len(keys) == 0 {
+	if len(items) == 0 {
 		return nil, nil
-	}
-	if len(labels.XYs) > 0 {
-		lb, err := plotter.NewLabels(labels)
-		if err != nil {
-			return nil, err
-		}
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].Font.Size = vg.Points(7)
-		}
-		lb.Offset = vg.Point{X: vg.Points(4), Y: vg.Points(2)}
-		p.Add(lb)
 	}
 	svg, err := withLegend(p, items, 6*vg.Inch, 4.2*vg.Inch)
 	if err != nil {
@@ -402,16 +551,25 @@ func frontierPlot(name string, in *input, t grid.Table) (*figure, error) {
 		where = "down and to the left"
 	}
 	return &figure{name: name, alt: p.Title.Text, svg: svg, caption: fmt.Sprintf(
-		"Better is %s. Grey: per seed, the base row %s, its lower-learning-rate rows and its checkpoints; triangles are TRAM rows.", where, s.Base)}, nil
+		"Better is %s. Grey: per seed, the base row %s, its lower-learning-rate rows, its checkpoints and its WiSE-FT points (when the study has them), joined in order of in-domain value; the rows' means are marked as in the legend, triangles for TRAM rows.", where, s.Base)}, nil
 }
 
 // scatterPlot is Figure 2: per out-of-domain domain, the main rows' mean
-// (in-domain, domain) points (no naive combinations) with the regression
-// lines over the prior methods (dotted) and all of them (dashed).
+// (in-domain, domain) points (no naive combinations), each row's marker as
+// in the legend, with the regression lines over the prior methods (dotted)
+// and all of them (dashed).
 func scatterPlot(name string, s *grid.Summary, t grid.Table) (*figure, error) {
 	doms := append(slices.Clone(t.Domains[1:]), "ood")
 	var plots []*plot.Plot
-	blue, red, green := color.RGBA{31, 119, 180, 255}, color.RGBA{214, 39, 40, 255}, color.RGBA{44, 160, 44, 255}
+	fits := []struct {
+		name  string
+		style draw.LineStyle
+	}{
+		{"fit over prior methods", draw.LineStyle{Color: color.Black, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(1), vg.Points(2)}}},
+		{"fit over all rows", draw.LineStyle{Color: color.Gray{Y: 110}, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(2)}}},
+	}
+	rows := mainRows(t)
+	shown := make([]bool, len(rows))
 	for _, dom := range doms {
 		co, ok := t.Correlations[dom]
 		if !ok {
@@ -426,9 +584,9 @@ func scatterPlot(name string, s *grid.Summary, t grid.Table) (*figure, error) {
 		p.X.Label.Text = t.Domains[0]
 		p.Y.Label.Text = title
 		small(p, vg.Points(8))
-		var prior, trams plotter.XYs
-		var labels plotter.XYLabels
-		for _, r := range mainRows(t) {
+		var marks []*plotter.Scatter
+		xlo, xhi := math.Inf(1), math.Inf(-1)
+		for j, r := range rows {
 			if grid.IsCombination(r.Method) || r.In.N == 0 {
 				continue
 			}
@@ -436,67 +594,48 @@ func scatterPlot(name string, s *grid.Summary, t grid.Table) (*figure, error) {
 			if dom != "ood" {
 				y = r.Domains[dom].Mean
 			}
-			if math.IsNaN(y) || r.Domains[dom].N == 0 && dom != "ood" {
+			if !finite(r.In.Mean, y) || r.Domains[dom].N == 0 && dom != "ood" {
 				continue
 			}
-			pt := plotter.XY{X: r.In.Mean, Y: y}
-			if grid.IsTRAM(r.Method) {
-				trams = append(trams, pt)
-			} else {
-				prior = append(prior, pt)
+			sc, err := plotter.NewScatter(plotter.XYs{{X: r.In.Mean, Y: y}})
+			if err != nil {
+				return nil, err
 			}
-			labels.XYs, labels.Labels = append(labels.XYs, pt), append(labels.Labels, r.Row)
+			sc.GlyphStyle = marker(j, r.Method, vg.Points(3.5))
+			marks = append(marks, sc)
+			shown[j] = true
+			xlo, xhi = min(xlo, r.In.Mean), max(xhi, r.In.Mean)
 		}
-		if len(labels.XYs) == 0 {
+		if len(marks) == 0 {
 			continue
 		}
-		xlo, xhi := math.Inf(1), math.Inf(-1)
-		for _, pt := range labels.XYs {
-			xlo, xhi = min(xlo, pt.X), max(xhi, pt.X)
-		}
-		for _, l := range []struct {
-			line   grid.Line
-			dashes []vg.Length
-			color  color.Color
-		}{{co.Prior, []vg.Length{vg.Points(1), vg.Points(2)}, blue}, {co.All, []vg.Length{vg.Points(4), vg.Points(2)}, green}} {
-			if math.IsNaN(l.line.Slope) || xhi <= xlo {
+		for i, l := range []grid.Line{co.Prior, co.All} {
+			if !finite(l.Slope, l.Intercept) || xhi <= xlo {
 				continue
 			}
-			ln, err := plotter.NewLine(plotter.XYs{{X: xlo, Y: l.line.Intercept + l.line.Slope*xlo}, {X: xhi, Y: l.line.Intercept + l.line.Slope*xhi}})
+			ln, err := plotter.NewLine(plotter.XYs{{X: xlo, Y: l.Intercept + l.Slope*xlo}, {X: xhi, Y: l.Intercept + l.Slope*xhi}})
 			if err != nil {
 				return nil, err
 			}
-			ln.LineStyle = draw.LineStyle{Color: l.color, Width: vg.Points(1), Dashes: l.dashes}
+			ln.LineStyle = fits[i].style
 			p.Add(ln)
 		}
-		for _, set := range []struct {
-			xy    plotter.XYs
-			shape draw.GlyphDrawer
-			color color.Color
-		}{{prior, draw.CircleGlyph{}, blue}, {trams, draw.TriangleGlyph{}, red}} {
-			if len(set.xy) == 0 {
-				continue
-			}
-			sc, err := plotter.NewScatter(set.xy)
-			if err != nil {
-				return nil, err
-			}
-			sc.GlyphStyle = draw.GlyphStyle{Color: set.color, Radius: vg.Points(2.5), Shape: set.shape}
+		for _, sc := range marks {
 			p.Add(sc)
 		}
-		lb, err := plotter.NewLabels(labels)
-		if err != nil {
-			return nil, err
-		}
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].Font.Size = vg.Points(5.5)
-		}
-		lb.Offset = vg.Point{X: vg.Points(3), Y: vg.Points(1)}
-		p.Add(lb)
 		plots = append(plots, p)
 	}
 	if len(plots) == 0 {
 		return nil, nil
+	}
+	var items []legendItem
+	for j, r := range rows {
+		if shown[j] {
+			items = append(items, legendItem{r.Row, glyphThumb(marker(j, r.Method, vg.Points(3.5)))})
+		}
+	}
+	for _, f := range fits {
+		items = append(items, legendItem{f.name, lineThumb(f.style)})
 	}
 	cols := min(4, len(plots))
 	nrows := (len(plots) + cols - 1) / cols
@@ -510,10 +649,11 @@ func scatterPlot(name string, s *grid.Summary, t grid.Table) (*figure, error) {
 		}
 	}
 	w, h := vg.Length(cols)*2.6*vg.Inch, vg.Length(nrows)*2.3*vg.Inch
-	svg, err := render(w, h, func(dc draw.Canvas) {
+	lg := layoutLegend(items, vg.Points(8), h)
+	svg, err := render(w+lg.width, h, func(dc draw.Canvas) {
 		tiles := draw.Tiles{Rows: nrows, Cols: cols, PadX: vg.Points(6), PadY: vg.Points(6),
 			PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(4)}
-		cs := plot.Align(grid2, tiles, dc)
+		cs := plot.Align(grid2, tiles, draw.Crop(dc, 0, -lg.width, 0, 0))
 		for i := range grid2 {
 			for j, p := range grid2[i] {
 				if p != nil {
@@ -521,11 +661,77 @@ func scatterPlot(name string, s *grid.Summary, t grid.Table) (*figure, error) {
 				}
 			}
 		}
+		lg.draw(dc, w)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &figure{name: name, alt: "in-domain against out-of-domain " + s.Metric + ", trained on " + trainLabel(t), svg: svg,
-		caption: fmt.Sprintf("Figure 2's shape: x = in-domain (%s) %s, y = each out-of-domain domain's; circles are prior methods, triangles TRAM rows (naive combinations left out); dotted: regression over prior methods, dashed: over all.",
+		caption: fmt.Sprintf("Figure 2's shape: x = in-domain (%s) %s, y = each out-of-domain domain's; each row is marked as in the legend, triangles for TRAM rows, circles, squares and diamonds for the prior methods (naive combinations left out); dotted: regression over prior methods, dashed: over all.",
 			t.Domains[0], s.Metric)}, nil
+}
+
+// tuningFrontierPlot draws each tuned method's own frontier: its
+// candidates' mean (in-domain, OOD) points over the tuning seeds at each
+// learning rate (every other tuned flag at its chosen value), joined in
+// order of in-domain value; nil when no tuned row tunes lr.
+func tuningFrontierPlot(name string, s *grid.Summary, t grid.Table) (*figure, error) {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("per-method frontiers over the learning rate, trained on %s", trainLabel(t))
+	p.X.Label.Text = fmt.Sprintf("in-domain %s (%s), tuning seeds", s.Metric, t.Domains[0])
+	p.Y.Label.Text = "OOD avg " + s.Metric + ", tuning seeds"
+	small(p, vg.Points(10))
+	var items []legendItem
+	j := 0
+	for _, tt := range s.Tuning {
+		if tt.Regime != t.Regime || tt.TrainDomain != t.TrainDomain && tt.TrainDomain != "" {
+			continue
+		}
+		var chosen map[string]string
+		for _, tr := range tt.Trials {
+			if tr.Chosen {
+				chosen = tr.Flags
+			}
+		}
+		var pts []grid.Point
+		for _, tr := range tt.Trials {
+			if _, ok := tr.Flags["lr"]; !ok || tr.In.N == 0 || !finite(tr.In.Mean, tr.OOD.Mean) {
+				continue
+			}
+			same := true
+			for k, v := range tr.Flags {
+				if k != "lr" && chosen != nil && chosen[k] != v {
+					same = false
+				}
+			}
+			if same {
+				pts = append(pts, grid.Point{In: tr.In.Mean, Out: tr.OOD.Mean})
+			}
+		}
+		xy := frontierLine(pts)
+		if len(xy) == 0 {
+			continue
+		}
+		l, sc, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return nil, err
+		}
+		method := tt.Row
+		if r, ok := rowOf(t, tt.Row); ok {
+			method = r.Method
+		}
+		l.LineStyle = lineStyle(j, method)
+		sc.GlyphStyle = marker(j, method, vg.Points(3.5))
+		p.Add(l, sc)
+		items = append(items, legendItem{tt.Row, l})
+		j++
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	svg, err := withLegend(p, items, 6*vg.Inch, 4.2*vg.Inch)
+	if err != nil {
+		return nil, err
+	}
+	return &figure{name: name, alt: p.Title.Text, svg: svg, caption: "Each tuned row's candidates at its learning rates (its other tuned values at the chosen ones), mean over the tuning seeds, joined in order of in-domain value: each method's own trade-off between in-domain and out-of-domain quality. Tuning seeds are not the evaluation seeds; the tuning table lists every point."}, nil
 }

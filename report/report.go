@@ -215,10 +215,10 @@ func read(dir string) (*input, error) {
 		}
 		have := map[string]bool{}
 		for _, r := range in.recs {
-			have[runKey(r.Row, domain(r.Domain), r.Seed)] = true
+			have[runKey(r.Row, r.Regime+"|"+domain(r.Domain), r.Seed)] = true
 		}
 		for _, r := range in.expected {
-			if !have[runKey(r.Row.Name, domain(r.Domain), r.Seed)] {
+			if !have[runKey(r.Row.Name, r.Regime+"|"+domain(r.Domain), r.Seed)] {
 				in.missing = append(in.missing, r)
 			}
 		}
@@ -235,6 +235,11 @@ func read(dir string) (*input, error) {
 		return nil, err
 	}
 	in.sum = grid.Summarize(in.g, in.recs)
+	trials, err := grid.ReadTrials(dir, in.g)
+	if err != nil {
+		return nil, err
+	}
+	in.sum.Tuning = grid.SummarizeTuning(in.g, trials)
 	return in, nil
 }
 

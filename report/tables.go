@@ -42,12 +42,17 @@ func metricWords(s *grid.Summary) string {
 	return s.Metric + ", lower is better"
 }
 
-// trainLabel names a table's training domain (the recipe's when "").
+// trainLabel names a table's training domain (the recipe's when ""), and
+// its regime when the study has regimes: "tech, regime long".
 func trainLabel(t grid.Table) string {
-	if t.TrainDomain != "" {
-		return t.TrainDomain
+	l := t.TrainDomain
+	if l == "" {
+		l = t.Domains[0]
 	}
-	return t.Domains[0]
+	if t.Regime != "" {
+		l += ", regime " + t.Regime
+	}
+	return l
 }
 
 var kindOrder = []string{grid.ZeroShot, grid.Main, grid.Frontier, grid.Ablation}
@@ -249,7 +254,7 @@ func pairedSection(d *doc, s *grid.Summary, t grid.Table) {
 	higher := s.HigherIsBetter
 	var head []grid.NamedComparison
 	for _, c := range s.Comparisons {
-		if c.Claim == 0 && c.TrainDomain == trainLabel(t) {
+		if c.Claim == 0 && c.Regime == t.Regime && c.TrainDomain == t.Domains[0] {
 			head = append(head, c)
 		}
 	}

@@ -112,6 +112,9 @@ type runInfo struct {
 	// ResumedAt is the step this process resumed from a snapshot (0: it
 	// ran from the start).
 	ResumedAt int `json:"resumed_at"`
+	// KeptValLoss is the training domain's validation loss of the kept
+	// parameters, when the run validated them.
+	KeptValLoss *float64 `json:"kept_val_loss,omitempty"`
 }
 
 func runFinetune(args []string, stdout, stderr io.Writer) error {
@@ -686,6 +689,9 @@ func finetune(f finetuneFlags, stderr io.Writer) (*finetuneOutcome, error) {
 		"tram_family": setup.Family, "tram_select": f.selectBy, "tram_kept_step": fmt.Sprint(res.Kept),
 	}
 	info := runInfo{TrainSeconds: math.Round(res.Wall.Seconds()*1e3) / 1e3, ResumedAt: res.Resumed}
+	if !math.IsNaN(res.KeptLoss) {
+		info.KeptValLoss = &res.KeptLoss
+	}
 	if setup.Domain != "" {
 		meta["tram_domain"] = setup.Domain
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -30,6 +31,7 @@ import (
 	"github.com/tramlab/tram/grid"
 	"github.com/tramlab/tram/internal/gemm"
 	"github.com/tramlab/tram/internal/parallel"
+	"github.com/tramlab/tram/wiseft"
 )
 
 func init() {
@@ -58,6 +60,7 @@ type reproducer struct {
 	g                  *grid.Grid
 	rows               []grid.Row
 	seeds              []int
+	tuneSeeds          []int // the tuning seeds to run (none: no tuning)
 	domains            []string
 	model, data, out   string
 	quick              bool
@@ -65,7 +68,13 @@ type reproducer struct {
 	saveEvery          int
 	keepModels, worker bool
 	allowDirty         bool
-	stderr             io.Writer
+	// study is the study file (""": a family's embedded study); study0 the
+	// study as read, before --set and --quick.
+	study  string
+	study0 *grid.Grid
+	// trial restricts a worker to one tuning trial (Row.TrialName).
+	trial  string
+	stderr io.Writer
 	// executor is "local" (this machine) or "slurm" (a job array; see
 	// slurm.go), with slurm's options.
 	executor string
@@ -74,12 +83,16 @@ type reproducer struct {
 }
 
 func runReproduce(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("reproduce", "vision|lm|xling [--methods all|ROW,...] [--seeds N | --seed S] [--data DIR] [--quick] [--out DIR] [--jobs N] [flags]",
-		"Runs a family's experiment grid: every row (a method and its settings, on top of the family's\n"+
-			"recipe, recipes/FAMILY.yaml) × seeds (× training domains for lm), each run fine-tuned from the\n"+
+	fs := newFlagSet("reproduce", "vision|lm|xling | --study FILE  [--methods all|ROW,...] [--seeds N | --seed S] [--data DIR] [--quick] [--out DIR] [--jobs N] [flags]",
+		"Runs a study: every row (a method and its settings, on top of the family's recipe,\n"+
+			"recipes/FAMILY.yaml) × regimes × training domains × seeds, each run fine-tuned from the\n"+
 			"pretrained model and evaluated on every domain of the family, then writes summary.json and\n"+
 			"the report (report.md, report.html; see tram report). For a seed, every row sees the same data\n"+
-			"order, new-head initialization and evaluation examples, so comparisons are paired by seed.\n\n"+
+			"order, new-head initialization and evaluation examples, so comparisons are paired by seed.\n"+
+			"vision, lm and xling are the paper's three studies (grid/studies/FAMILY.yaml, embedded);\n"+
+			"--study FILE runs a study file of your own (format: docs/STUDIES.md), which may tune its rows\n"+
+			"(every candidate at the tuning seeds first, chosen on the training domain's validation loss,\n"+
+			"then the evaluation seeds), evaluate WiSE-FT points of the base runs, and name regimes.\n\n"+
 			"Rows (--methods; also all, zeroshot, main, frontier, ablation):\n"+rowsHelp()+"\n"+
 			"Resumable: finished runs (DIR/runs/ID.json) are skipped and an interrupted run resumes from its\n"+
 			"snapshot (DIR/state/ID.model.partial), so after Ctrl-C or kill -9 rerunning the same command\n"+
@@ -110,8 +123,11 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&sets, "set", "`FLAG=VALUE`: set a `tram finetune` flag for every run, over the recipe and under each row's\n"+
 		"own (repeatable; e.g. --set steps=60); recorded in grid.json and in every run's flags")
 	allowDirty := fs.Bool("allow-dirty", false, "run even though this binary was built from a modified working tree (its records then name a\ncommit no one can check out: fine for trying things, not for results to commit)")
+	regime := fs.String("regime", "", "run this regime of the study only (default: every regime)")
+	studyFile := fs.String("study", "", "run the study `FILE` (YAML; docs/STUDIES.md) instead of a family's embedded one")
+	trial := fs.String("trial", "", "run only this tuning trial (ROW:FLAG=VALUE…, as the tuning table names it): what executors\nuse for each child run of a tuning")
 	worker := fs.Bool("no-report", false, "run the selected runs only, without grid.json, summary or report (what executors use\nfor each child run)")
-	fam, err := parseFamilyFlags(fs, args, "tram reproduce vision|lm|xling [flags]")
+	fam, err := parseStudyFlags(fs, args)
 	if err != nil {
 		return err
 	}
@@ -121,9 +137,22 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	if err := r0.slurm.check(*executor); err != nil {
 		return err
 	}
-	g0, ok := grid.Families[fam]
-	if !ok {
-		return fmt.Errorf("unknown family %q; valid: %s", fam, strings.Join(family.Names, ", "))
+	var g0 *grid.Grid
+	switch {
+	case *studyFile != "" && fam != "":
+		return fmt.Errorf("name a family (%s) or give --study FILE, not both", strings.Join(family.Names, ", "))
+	case *studyFile != "":
+		if g0, err = grid.LoadStudy(*studyFile); err != nil {
+			return fmt.Errorf("--study %w", err)
+		}
+		fam = g0.Family
+	case fam == "":
+		return errors.New("name the family first (tram reproduce vision|lm|xling [flags]), or give --study FILE")
+	default:
+		var ok bool
+		if g0, ok = grid.Families[fam]; !ok {
+			return fmt.Errorf("unknown family %q; valid: %s (or --study FILE)", fam, strings.Join(family.Names, ", "))
+		}
 	}
 	g := *g0
 	g.Flags = maps.Clone(g.Flags)
@@ -158,9 +187,10 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	}
 	r := &r0
 	*r = reproducer{g: &g, slurm: r0.slurm, executor: *executor, args: args, model: *model, data: *dataDir, out: *out, quick: *quick, jobs: *jobs, threads: *threads,
-		saveEvery: *saveEvery, keepModels: *keep, worker: *worker, allowDirty: *allowDirty, stderr: stderr}
+		saveEvery: *saveEvery, keepModels: *keep, worker: *worker, allowDirty: *allowDirty, stderr: stderr,
+		study: *studyFile, study0: g0, trial: *trial}
 	if r.model == "" {
-		r.model = filepath.Join("pretrained", fam)
+		r.model = cmp.Or(g.Model, filepath.Join("pretrained", fam))
 	}
 	if r.out == "" {
 		r.out = filepath.Join("results", fam)
@@ -185,8 +215,33 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	for s := 1; s <= n; s++ {
 		r.seeds = append(r.seeds, s)
 	}
+	if g.Tuning != nil {
+		r.tuneSeeds = g.Tuning.Seeds
+		if r.quick {
+			r.tuneSeeds = r.tuneSeeds[:1]
+			g.Tuning = &grid.Tuning{Seeds: r.tuneSeeds}
+		}
+		if slices.ContainsFunc(r.seeds, func(s int) bool { return slices.Contains(r.tuneSeeds, s) }) {
+			return fmt.Errorf("--seeds %d: the evaluation seeds 1…%d would include tuning seeds %v: keep them disjoint", n, n, r.tuneSeeds)
+		}
+	}
 	if *seed > 0 {
 		r.seeds = []int{*seed}
+		if slices.Contains(r.tuneSeeds, *seed) {
+			r.seeds, r.tuneSeeds = nil, []int{*seed} // one tuning seed alone
+		} else {
+			r.tuneSeeds = nil
+		}
+	}
+	if *regime != "" {
+		reg, ok := g.Regime(*regime)
+		if !ok {
+			return fmt.Errorf("--regime %q: the study has regimes %s", *regime, strings.Join(g.RegimeNames(), ", "))
+		}
+		g.Regimes = []grid.Regime{reg}
+	}
+	if r.trial != "" && !r.worker {
+		return errors.New("--trial is for the child runs of an executor (with --no-report)")
 	}
 	r.domains = g.Domains
 	if *trainDomain != "" {
@@ -218,7 +273,10 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("this binary was built from a modified working tree (commit %s): its records would name code no one can check out; commit first and rebuild (make build), or pass --allow-dirty", c)
 	}
 	parallel.SetThreads(*threads)
-	for _, d := range []string{"runs", "state"} {
+	for _, d := range []string{"runs", "state", "tuning"} {
+		if d == "tuning" && len(r.tuneSeeds) == 0 {
+			continue
+		}
 		if err := os.MkdirAll(filepath.Join(r.out, d), 0o755); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
@@ -228,31 +286,146 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	runs := g.Runs(r.rows, r.domains, r.seeds)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var failed int
-	if r.executor == "slurm" && !r.worker {
-		if r.slurm.dryRun {
-			return r.slurmDryRun(runs, stdout)
+	// Phase 1, the tuning trials; phase 2, the evaluation runs, tuned rows
+	// at the candidate their tuning chose.
+	trials := r.trialRuns()
+	if r.executor == "slurm" && !r.worker && r.slurm.dryRun {
+		runs, err := r.evalRuns(true)
+		if err != nil {
+			return err
 		}
-		failed, err = r.runSlurm(ctx, runs)
-	} else {
-		failed, err = r.runAll(ctx, runs)
+		return r.slurmDryRun(append(trials, runs...), stdout)
 	}
-	if err != nil {
-		return err
+	total, failed := 0, 0
+	for phase := 0; phase < 2; phase++ {
+		runs := trials
+		if phase == 1 {
+			if runs, err = r.evalRuns(false); err != nil {
+				return err
+			}
+		}
+		if len(runs) == 0 {
+			continue
+		}
+		var n int
+		if r.executor == "slurm" && !r.worker {
+			n, err = r.runSlurm(ctx, runs)
+		} else {
+			n, err = r.runAll(ctx, runs)
+		}
+		if err != nil {
+			return err
+		}
+		total, failed = total+len(runs), failed+n
+		if n > 0 {
+			break // the evaluation runs need every trial
+		}
 	}
 	if r.worker {
 		if failed > 0 {
-			return fmt.Errorf("%d of %d runs failed", failed, len(runs))
+			return fmt.Errorf("%d of %d runs failed", failed, total)
 		}
 		return nil
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d runs failed (see above); rerun the same command to retry them: finished runs are kept", failed, len(runs))
+		return fmt.Errorf("%d of %d runs failed (see above); rerun the same command to retry them: finished runs are kept", failed, total)
 	}
 	return r.finish(stdout)
+}
+
+// parseStudyFlags parses tram reproduce's arguments: a family name first,
+// or flags only (with --study). It returns the family ("" when none).
+func parseStudyFlags(fs *flag.FlagSet, args []string) (string, error) {
+	fam := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		fam, args = args[0], args[1:]
+	} else if len(args) == 0 {
+		fs.Usage()
+		return "", errUsage
+	}
+	return fam, parseFlags(fs, args)
+}
+
+// trialRow is a tuned row at one candidate: its own row, named
+// ROW:FLAG=VALUE…, with the candidate's flags over the row's.
+func trialRow(row grid.Row, cand map[string]string) grid.Row {
+	t := row
+	t.Name = row.TrialName(cand)
+	t.Flags = maps.Clone(row.Flags)
+	if t.Flags == nil {
+		t.Flags = map[string]string{}
+	}
+	maps.Copy(t.Flags, cand)
+	t.Tune = nil
+	return t
+}
+
+// trialRuns lists the tuning runs of the selected rows: every candidate of
+// every tuned row at every tuning seed (or --trial's alone).
+func (r *reproducer) trialRuns() []grid.Run {
+	if len(r.tuneSeeds) == 0 {
+		return nil
+	}
+	var runs []grid.Run
+	for _, row := range r.rows {
+		for _, c := range row.TuneTrials() {
+			if t := trialRow(row, c); r.trial == "" || t.Name == r.trial {
+				for _, run := range r.g.Runs([]grid.Row{t}, r.domains, r.tuneSeeds) {
+					run.Trial, run.Tuned = row.Name, c
+					runs = append(runs, run)
+				}
+			}
+		}
+	}
+	// Seed-major, as Runs orders them.
+	slices.SortStableFunc(runs, func(a, b grid.Run) int { return a.Seed - b.Seed })
+	return runs
+}
+
+// evalRuns lists the evaluation runs, every tuned row at the candidate its
+// tuning chose. A tuned row whose tuning is not complete is an error, or,
+// with dryRun, listed untuned (named as such).
+func (r *reproducer) evalRuns(dryRun bool) ([]grid.Run, error) {
+	if r.trial != "" || len(r.seeds) == 0 {
+		return nil, nil
+	}
+	runs := r.g.Runs(r.rows, r.domains, r.seeds)
+	chosen, err := r.chosen()
+	if err != nil {
+		return nil, err
+	}
+	for i, run := range runs {
+		if len(run.Row.Tune) == 0 {
+			continue
+		}
+		c, ok := chosen[grid.TuneKey(run.Row.Name, run.Regime, run.Domain)]
+		if !ok {
+			if dryRun {
+				continue
+			}
+			return nil, fmt.Errorf("row %s is tuned, and its tuning (regime %q, training domain %q) is not complete in %s: run the tuning seeds %v first (rerunning this command does)",
+				run.Row.Name, run.Regime, run.Domain, filepath.Join(r.out, "tuning"), r.g.Tuning.Seeds)
+		}
+		runs[i].Row = trialRow(run.Row, c)
+		runs[i].Row.Name = run.Row.Name
+		runs[i].Tuned = c
+	}
+	return runs, nil
+}
+
+// chosen reads the tuning trials done so far and returns the chosen
+// candidates by grid.TuneKey.
+func (r *reproducer) chosen() (map[string]map[string]string, error) {
+	if r.g.Tuning == nil {
+		return nil, nil
+	}
+	trials, err := grid.ReadTrials(r.out, r.g)
+	if err != nil {
+		return nil, err
+	}
+	return grid.Choose(grid.SummarizeTuning(r.g, trials)), nil
 }
 
 // setFlags collects the repeated --set FLAG=VALUE.
@@ -434,7 +607,7 @@ dispatch:
 // finished reports whether a run's record exists, checking that it was
 // made with the flags this invocation would use.
 func (r *reproducer) finished(run grid.Run) (bool, error) {
-	path := filepath.Join(r.out, "runs", run.ID()+".json")
+	path := r.recordPath(run)
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
@@ -477,10 +650,13 @@ func (r *reproducer) finetuneArgs(run grid.Run) []string {
 		}
 	}
 	flags["config"] = "recipe:" + r.g.Recipe
+	if strings.HasSuffix(r.g.Recipe, ".yaml") {
+		flags["config"] = r.g.Recipe
+	}
 	flags["model"] = r.model
 	flags["data"] = r.data
 	flags["out"] = filepath.Join(r.out, "state", id+".model")
-	flags["log"] = filepath.Join(r.out, "runs", id+".log.jsonl")
+	flags["log"] = strings.TrimSuffix(r.recordPath(run), ".json") + ".log.jsonl"
 	flags["save-every"] = strconv.Itoa(r.saveEvery)
 	return grid.Args(flags)
 }
@@ -503,23 +679,57 @@ func definingFlags(args map[string]string) map[string]string {
 	return out
 }
 
-// command returns the tram reproduce command that reruns one run alone.
-func (r *reproducer) command(run grid.Run) string {
-	args := []string{"tram", "reproduce", r.g.Family, "--methods", run.Row.Name, "--seed", strconv.Itoa(run.Seed)}
+// recordPath is where a run's record goes: DIR/runs/ID.json, or
+// DIR/tuning/ID.json for a tuning trial.
+func (r *reproducer) recordPath(run grid.Run) string {
+	dir := "runs"
+	if run.Trial != "" {
+		dir = "tuning"
+	}
+	return filepath.Join(r.out, dir, run.ID()+".json")
+}
+
+// target names the study on a command line: the family, or --study FILE.
+func (r *reproducer) target() []string {
+	if r.study != "" {
+		return []string{"--study", r.study}
+	}
+	return []string{r.g.Family}
+}
+
+// runArgs are the tram reproduce flags that select one run.
+func (r *reproducer) runArgs(run grid.Run) []string {
+	args := []string{"--methods", run.Row.Name, "--seed", strconv.Itoa(run.Seed)}
+	if run.Trial != "" {
+		args = []string{"--methods", run.Trial, "--trial", run.Row.Name, "--seed", strconv.Itoa(run.Seed)}
+	}
+	if run.Regime != "" {
+		args = append(args, "--regime", run.Regime)
+	}
 	if run.Domain != "" {
 		args = append(args, "--train-domain", run.Domain)
 	}
+	return args
+}
+
+// command returns the tram reproduce command that reruns one run alone.
+func (r *reproducer) command(run grid.Run) string {
+	args := append([]string{"tram", "reproduce"}, r.target()...)
+	args = append(args, r.runArgs(run)...)
 	args = append(args, "--data", r.data, "--model", r.model, "--out", r.out, "--threads", strconv.Itoa(r.threads))
 	if r.quick {
 		args = append(args, "--quick")
 	}
+	if run.Trial != "" {
+		args = append(args, "--no-report")
+	}
 	return shellJoin(append(args, r.setArgs()...))
 }
 
-// setArgs returns the --set flags that differ from the family's grid.
+// setArgs returns the --set flags that differ from the study's.
 func (r *reproducer) setArgs() []string {
 	var args []string
-	base := grid.Families[r.g.Family].Flags
+	base := r.study0.Flags
 	for _, k := range slices.Sorted(maps.Keys(r.g.Flags)) {
 		if v, ok := base[k]; !ok || v != r.g.Flags[k] {
 			args = append(args, "--set", k+"="+r.g.Flags[k])
@@ -605,8 +815,8 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 		return nil, fmt.Errorf("evaluating: %w", err)
 	}
 	atoi := func(k string) int { v, _ := strconv.Atoi(meta[k]); return v }
-	rec := &grid.Record{Family: r.g.Family, Row: run.Row.Name, Method: run.Row.Method, Kind: run.Row.Kind, Domain: run.Domain,
-		Seed: run.Seed, Flags: definingFlags(f.args), Command: r.command(run),
+	rec := &grid.Record{Family: r.g.Family, Row: run.Row.Name, Method: run.Row.Method, Kind: run.Row.Kind, Regime: run.Regime, Domain: run.Domain,
+		Seed: run.Seed, Tuned: run.Tuned, ValLoss: info.KeptValLoss, Flags: definingFlags(f.args), Command: r.command(run),
 		Finetune: shellJoin(append([]string{"tram", "finetune"}, r.finetuneArgs(run)...)),
 		Steps:    f.steps, Kept: atoi("tram_kept_step"), Skipped: atoi("tram_skipped_steps"), Metrics: rep.Domains,
 		Log: filepath.ToSlash(filepath.Join("runs", id+".log.jsonl")), TrainSeconds: info.TrainSeconds, EvalSeconds: rep.Seconds,
@@ -625,7 +835,10 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 		}
 		rec.Checkpoints = append(rec.Checkpoints, c)
 	}
-	if err := checkpoint.WriteJSON(filepath.Join(r.out, "runs", id+".json"), rec); err != nil {
+	if err := r.wiseFT(run, modelDir, evalOpts, rec, progress); err != nil {
+		return nil, err
+	}
+	if err := checkpoint.WriteJSON(r.recordPath(run), rec); err != nil {
 		return nil, err
 	}
 	// The record is written: the run's working files are no longer needed.
@@ -642,6 +855,30 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 	notes.Close()
 	os.Remove(filepath.Join(r.out, "state", id+".out"))
 	return rec, nil
+}
+
+// wiseFT evaluates the WiSE-FT points of a base run: its kept parameters
+// interpolated with the pretrained ones at each of the study's α
+// (package wiseft; a new head is the fine-tuned one).
+func (r *reproducer) wiseFT(run grid.Run, modelDir string, opts family.EvalOptions, rec *grid.Record, progress func(done, total int, note string)) error {
+	if run.Trial != "" || run.Row.Name != r.g.Base || len(r.g.WiseFT) == 0 {
+		return nil
+	}
+	for _, a := range r.g.WiseFT {
+		progress(rec.Steps, rec.Steps, fmt.Sprintf("evaluating WiSE-FT α=%g", a))
+		dir := filepath.Join(r.out, "state", fmt.Sprintf("%s.wise-ft-%g.model", run.ID(), a))
+		os.RemoveAll(dir)
+		if _, err := wiseft.Interpolate(r.model, modelDir, dir, a); err != nil {
+			return fmt.Errorf("WiSE-FT α=%g: %w", a, err)
+		}
+		rep, err := family.Evaluate(dir, opts)
+		os.RemoveAll(dir)
+		if err != nil {
+			return fmt.Errorf("evaluating WiSE-FT α=%g: %w", a, err)
+		}
+		rec.WiseFT = append(rec.WiseFT, grid.WiseFTPoint{Alpha: a, Metrics: rep.Domains})
+	}
+	return nil
 }
 
 func (r *reproducer) evalOptions() family.EvalOptions {
@@ -689,14 +926,11 @@ func (r *reproducer) runChild(ctx context.Context, run grid.Run, st *runState, d
 		return nil, err
 	}
 	id := run.ID()
-	args := []string{"reproduce", r.g.Family, "--methods", run.Row.Name, "--seed", strconv.Itoa(run.Seed), "--data", r.data,
-		"--model", r.model, "--out", r.out, "--threads", strconv.Itoa(r.threads), "--jobs", "1",
-		"--save-every", strconv.Itoa(r.saveEvery), "--no-report"}
+	args := append(append([]string{"reproduce"}, r.target()...), r.runArgs(run)...)
+	args = append(args, "--data", r.data, "--model", r.model, "--out", r.out, "--threads", strconv.Itoa(r.threads), "--jobs", "1",
+		"--save-every", strconv.Itoa(r.saveEvery), "--no-report")
 	if r.allowDirty {
 		args = append(args, "--allow-dirty")
-	}
-	if run.Domain != "" {
-		args = append(args, "--train-domain", run.Domain)
 	}
 	if r.quick {
 		args = append(args, "--quick")
@@ -728,7 +962,7 @@ func (r *reproducer) runChild(ctx context.Context, run grid.Run, st *runState, d
 			if err != nil {
 				return nil, fmt.Errorf("%v; its log %s ends:\n%s", err, logPath, tail(logPath, 8))
 			}
-			raw, err := os.ReadFile(filepath.Join(r.out, "runs", id+".json"))
+			raw, err := os.ReadFile(r.recordPath(run))
 			if err != nil {
 				return nil, err
 			}

@@ -300,7 +300,7 @@ func (r *reproducer) slurmDryRun(runs []grid.Run, stdout io.Writer) error {
 		fmt.Fprintf(r.stderr, "tram reproduce: dry run: %d runs as array indexes 0-%d; %s (not written) would hold, line N+1 for index N:\n",
 			len(chunk), len(chunk)-1, runsFile)
 		for j, run := range chunk {
-			fmt.Fprintf(r.stderr, "  %4d  %s\n", j, slurmRunLine(run))
+			fmt.Fprintf(r.stderr, "  %4d  %s\n", j, r.slurmRunLine(run))
 		}
 	}
 	fmt.Fprintln(r.stderr, "tram reproduce: dry run: nothing submitted; rerun without --dry-run to submit and follow")
@@ -432,12 +432,8 @@ func chunks(runs []grid.Run, n int) [][]grid.Run {
 
 // slurmRunLine is a run's line in a runs file: its ID, then the flags that
 // select it.
-func slurmRunLine(run grid.Run) string {
-	args := []string{run.ID(), "--methods", run.Row.Name, "--seed", strconv.Itoa(run.Seed)}
-	if run.Domain != "" {
-		args = append(args, "--train-domain", run.Domain)
-	}
-	return strings.Join(args, " ")
+func (r *reproducer) slurmRunLine(run grid.Run) string {
+	return strings.Join(append([]string{run.ID()}, r.runArgs(run)...), " ")
 }
 
 // slurmSubmitArray writes one array's runs file and script, submits it and
@@ -446,7 +442,7 @@ func (r *reproducer) slurmSubmitArray(ctx context.Context, p *slurmPlan, runs []
 	var lines strings.Builder
 	var ids []string
 	for _, run := range runs {
-		line := slurmRunLine(run)
+		line := r.slurmRunLine(run)
 		if strings.ContainsAny(line, "\t\n\r'\"\\$`") || len(strings.Fields(line)) != strings.Count(line, " ")+1 {
 			return nil, fmt.Errorf("run %s: its row or domain name cannot go into a job script", run.ID())
 		}
@@ -542,7 +538,7 @@ func (r *reproducer) slurmScript(p *slurmPlan, runs []grid.Run, runsFile string)
 		args = append(args, "--allow-dirty")
 	}
 	args = append(args, r.setArgs()...)
-	quoted := shellJoin([]string{"reproduce", r.g.Family}) + ` "$@" ` + shellJoin(args)
+	quoted := shellJoin(append([]string{"reproduce"}, r.target()...)) + ` "$@" ` + shellJoin(args)
 	fmt.Fprintf(&b, `set -euf -o pipefail
 tram=%s
 runs=%s

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tramlab/tram/grid"
+)
+
+// TestStudyQuick runs the worked example of docs/STUDIES.md
+// (docs/examples/vision-study.yaml) with --quick on fixture data: tuned
+// rows (tuning trials first, then the evaluation seeds at the chosen
+// candidates), an l2sp, an lp-ft and a zero-shot row, and WiSE-FT points
+// of the base runs; the report holds the tuning table, the zero-shot
+// comparison and the verdicts.
+func TestStudyQuick(t *testing.T) {
+	data, pre := familyFixture(t)
+	study := filepath.Join("..", "..", "docs", "examples", "vision-study.yaml")
+	out := filepath.Join(t.TempDir(), "study")
+	var stdout, stderr bytes.Buffer
+	args := []string{"reproduce", "--study", study, "--quick", "--data", data, "--model", pre["vision"], "--out", out, "--jobs", "1"}
+	if rc := runMain(args, &stdout, &stderr); rc != 0 {
+		t.Fatalf("tram %s: %s", strings.Join(args, " "), stderr.String())
+	}
+	g, err := grid.LoadStudy(study)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Tuning.Seeds = g.Tuning.Seeds[:1] // --quick keeps the first
+	trials, err := grid.ReadTrials(out, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 tuned rows × 4 candidates × 1 tuning seed (--quick keeps the first).
+	if len(trials) != 16 {
+		t.Fatalf("%d tuning trials, want 16", len(trials))
+	}
+	for _, tr := range trials {
+		if tr.Seed != 101 || tr.ValLoss == nil || len(tr.Tuned) == 0 {
+			t.Fatalf("trial %s: seed %d, val loss %v, tuned %v", tr.Row, tr.Seed, tr.ValLoss, tr.Tuned)
+		}
+	}
+	chosen := grid.Choose(grid.SummarizeTuning(g, trials))
+	for _, row := range []string{"sgd", "l2sp", "lp-ft", "tram-theta0"} {
+		c := chosen[grid.TuneKey(row, "", "")]
+		if c == nil {
+			t.Fatalf("row %s: nothing chosen (%v)", row, chosen)
+		}
+		for _, seed := range []string{"s1", "s2"} {
+			r := readRecord(t, out, row+"."+seed)
+			for k, v := range c {
+				if r.Flags[k] != v || r.Tuned[k] != v {
+					t.Errorf("%s.%s runs %s=%q (tuned %v), its tuning chose %q", row, seed, k, r.Flags[k], r.Tuned, v)
+				}
+			}
+			if seed == "s1" && row == "sgd" && len(r.WiseFT) != 3 {
+				t.Errorf("the base run has %d WiSE-FT points, want 3", len(r.WiseFT))
+			}
+		}
+	}
+	if r := readRecord(t, out, "zero-shot.s1"); r.Steps != 0 {
+		t.Errorf("the zero-shot row took %d steps", r.Steps)
+	}
+	if r := readRecord(t, out, "lp-ft.s1"); r.Flags["head"] != "new" || r.Flags["head-warmup"] != "2" {
+		t.Errorf("lp-ft runs %v", r.Flags)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum grid.Summary
+	if err := json.Unmarshal(raw, &sum); err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]bool{}
+	for _, r := range sum.Tables[0].Rows {
+		rows[r.Row] = true
+	}
+	for _, want := range []string{"zero-shot", "sgd", "l2sp", "lp-ft", "tram-theta0", "wise-ft:alpha=0.5"} {
+		if !rows[want] {
+			t.Errorf("summary lacks row %s (has %v)", want, rows)
+		}
+	}
+	if len(sum.Tuning) != 4 || sum.Tables[0].ZeroShot != "zero-shot" {
+		t.Errorf("summary: %d tuning tables, zero-shot row %q", len(sum.Tuning), sum.Tables[0].ZeroShot)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Tuning", "Against the starting model", "wise-ft:alpha=0.5", "equivalent", "oracle"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	// Reruns skip everything, trials included.
+	stderr.Reset()
+	if rc := runMain(args, &stdout, &stderr); rc != 0 || !strings.Contains(stderr.String(), "16 of 16 runs already done") ||
+		!strings.Contains(stderr.String(), "10 of 10 runs already done") {
+		t.Errorf("rerun: rc %d, said:\n%s", rc, stderr.String())
+	}
+	// An invalid study file is refused before any run, naming file and line.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("family: vision\nbase: sgd\nseeds: 2\nrows:\n  - {name: sgd, flags: {seed: \"3\"}}\n"), 0o644)
+	stderr.Reset()
+	if rc := runMain([]string{"reproduce", "--study", bad, "--out", filepath.Join(t.TempDir(), "x")}, &stdout, &stderr); rc == 0 || !strings.Contains(stderr.String(), bad+":5") {
+		t.Errorf("bad study: rc %d, said %q", rc, stderr.String())
+	}
+}
