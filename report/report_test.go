@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,6 +183,10 @@ func TestClaims(t *testing.T) {
 	}{
 		{"1 held: TRAM better on every seed", variant(append(sams, "tram-x"), with(samBoost, "tram-x", 2.0), nil, nil), 1, report.Held},
 		{"1 not held: TRAM worse", variant(append(sams, "tram-x"), with(samBoost, "tram-x", -1.0), nil, nil), 1, report.NotHeld},
+		// Worse on average but not significantly, and not equivalent: not
+		// "not held", which needs equivalence or a significant difference.
+		{"1 inconclusive: worse on average, not consistently", variant(append(sams, "tram-x"), with(samBoost, "tram-x", 0.6),
+			map[string][]float64{"tram-x": {-2, 1, -1.5, 1}}, nil), 1, report.Inconclusive},
 		{"1 inconclusive: better on average, not consistently", variant(append(sams, "tram-x"), with(samBoost, "tram-x", 0.6),
 			map[string][]float64{"tram-x": {2, -1, 1.5, -1}}, nil), 1, report.Inconclusive},
 		{"1 mixed: the win is the base optimizer's", variant(append(sams, "tram-x"), map[string]float64{"sam": -1, "asam": -1.2, "fsam": -0.8},
@@ -286,5 +291,40 @@ func TestOneSeedDecidesNothing(t *testing.T) {
 		if c.Verdict != report.NotMeasured {
 			t.Errorf("claim %d on one seed: %s, want %s\n  %s", tc.claim, c.Verdict, report.NotMeasured, strings.Join(c.Evidence, "\n  "))
 		}
+	}
+}
+
+// TestHolmFamily: Claims adjusts every comparison of a report as one
+// family: adjusted p-values are never below the raw ones, some are above,
+// and the rows' comparisons with the base row take part.
+func TestHolmFamily(t *testing.T) {
+	f := fakeVision()
+	s := grid.Summarize(f.g, f.records([]int{1, 2, 3, 4}))
+	report.Claims(s)
+	if len(s.Comparisons) == 0 {
+		t.Fatal("no comparisons recorded in the summary")
+	}
+	raised := 0
+	check := func(what string, c grid.Comparison) {
+		if math.IsNaN(c.P) {
+			return
+		}
+		if c.PHolm < c.P {
+			t.Errorf("%s: Holm p %g below raw p %g", what, c.PHolm, c.P)
+		}
+		if c.PHolm > c.P {
+			raised++
+		}
+	}
+	for _, c := range s.Comparisons {
+		check(c.A+" − "+c.B, c.Comparison)
+	}
+	for _, r := range s.Tables[0].Rows {
+		if r.Row != s.Base {
+			check(r.Row+" vs base", r.VsBaseOOD)
+		}
+	}
+	if raised == 0 {
+		t.Error("no p-value was adjusted")
 	}
 }

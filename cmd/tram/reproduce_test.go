@@ -189,3 +189,35 @@ func TestEveryGridRowParses(t *testing.T) {
 		}
 	}
 }
+
+// TestCommittedRecordsMatchStudies: every committed run record
+// (results/FAMILY/runs/*.json) was made with exactly the tram finetune
+// flags that the embedded study gives its row, seed and training domain
+// today, so `tram reproduce FAMILY` reruns the committed runs (and skips
+// them as finished) rather than different ones.
+func TestCommittedRecordsMatchStudies(t *testing.T) {
+	for _, fam := range family.Names {
+		dir := filepath.Join("..", "..", "results", fam)
+		g := *grid.Families[fam]
+		recs, err := grid.ReadRecords(dir, &g)
+		if err != nil || len(recs) == 0 {
+			t.Skipf("no committed %s records (%v)", fam, err)
+		}
+		r := &reproducer{g: &g, model: "pretrained/" + fam, data: t.TempDir(), out: dir, saveEvery: 25, study0: &g}
+		for _, rec := range recs {
+			row, ok := g.Row(rec.Row)
+			if !ok {
+				t.Errorf("%s: record of row %s, which the study lacks", fam, rec.Row)
+				continue
+			}
+			domain := ""
+			if len(g.Domains) > 0 {
+				domain = rec.Domain
+			}
+			run := grid.Run{Row: row, Domain: domain, Seed: rec.Seed}
+			if done, err := r.finished(run); err != nil || !done {
+				t.Errorf("%s %s: finished %v, %v", fam, run.ID(), done, err)
+			}
+		}
+	}
+}
