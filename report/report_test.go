@@ -241,7 +241,7 @@ func TestHeadline(t *testing.T) {
 	f := fakeVision()
 	s := grid.Summarize(f.g, f.records([]int{1, 2, 3}))
 	h := report.Headline(s)
-	for _, want := range []string{"Training domain **script**", "| method | in-domain (script) | OOD avg | n |",
+	for _, want := range []string{"Training domain **script**", "| method | in-domain (script) | OOD avg | vs sgd | n |",
 		"| tram-prev | **91.", "| *frontier rows* |"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("headline lacks %q:\n%s", want, h)

@@ -13,21 +13,28 @@ import (
 // Headline returns the headline table of a summary in Markdown: for each
 // training domain, every row's in-domain metric and out-of-domain average
 // (mean ± 95% interval over seeds), the best main row of each column in
-// bold. It is what `tram reproduce` and `tram report` print at the end.
+// bold, and each row's verdict against the base row in both columns
+// (better, worse, equivalent or inconclusive; Holm-adjusted when Claims
+// has run on the summary). It is what `tram reproduce` and `tram report`
+// print at the end.
 func Headline(s *grid.Summary) string {
 	d := &doc{}
 	for _, t := range s.Tables {
-		d.p("Training domain **%s** (%s; mean ± 95%% CI over seeds; best main row in bold):", trainLabel(t), metricWords(s))
+		d.p("Training domain **%s** (%s; mean ± 95%% CI over seeds; best main row in bold; the verdict of each row against %s, in-domain / OOD):", trainLabel(t), metricWords(s), s.Base)
 		rows := ordered(t)
 		bestIn := best(rows, s.HigherIsBetter, func(r grid.RowSummary) grid.Estimate { return r.In })
 		bestOOD := best(rows, s.HigherIsBetter, func(r grid.RowSummary) grid.Estimate { return r.OOD })
-		tb := table{head: []string{"method", "in-domain (" + t.Domains[0] + ")", "OOD avg", "n"}, left: 1}
+		tb := table{head: []string{"method", "in-domain (" + t.Domains[0] + ")", "OOD avg", "vs " + s.Base, "n"}, left: 1}
 		for i, r := range rows {
 			if sep := separator(rows, i, len(tb.head)); sep != nil {
 				tb.rows = append(tb.rows, sep)
 			}
+			vs := ""
+			if r.Row != s.Base && r.Kind != grid.ZeroShot && r.VsBaseIn.Verdict != "" {
+				vs = r.VsBaseIn.Verdict + " / " + r.VsBaseOOD.Verdict
+			}
 			tb.rows = append(tb.rows, []string{r.Row, bold(estCell(r.In, 1), bestIn[r.Row]),
-				bold(estCell(r.OOD, 1), bestOOD[r.Row]), fmt.Sprint(r.In.N)})
+				bold(estCell(r.OOD, 1), bestOOD[r.Row]), vs, fmt.Sprint(r.In.N)})
 		}
 		d.table(tb)
 	}
