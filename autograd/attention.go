@@ -174,7 +174,15 @@ func attentionBackward[T Float](g *Graph[T], n *node[T]) {
 	C := C3 / 3
 	hd := C / heads
 	scale := T(1 / math.Sqrt(float64(hd)))
-	probs, mask, dOut, X, dX := n.aux[0], n.aux[1], out.Grad, qkv.Data, g.grad(qkv)
+	probs, mask, dOut, X := n.aux[0], n.aux[1], out.Grad, qkv.Data
+	// Every element of dX is written by exactly one of the products below
+	// (dQ, dK, dV of each batch element and head), so a fresh gradient
+	// buffer is written (β = 0) instead of cleared and accumulated into.
+	dX, fresh := g.gradFresh(qkv)
+	var beta T = 1
+	if fresh {
+		beta = 0
+	}
 	// Per chunk of batch elements (as in the forward pass): dP and, under
 	// dropout, P ⊙ M of one element.
 	chunks := max(1, min(parallel.Threads(), B))
@@ -199,8 +207,8 @@ func attentionBackward[T Float](g *Graph[T], n *node[T]) {
 						dropRow(A[r*Tn:(r+1)*Tn], P[r*Tn:(r+1)*Tn], M[r*Tn:(r+1)*Tn])
 					}
 				}
-				// dV_h += A_hᵀ·dO_h
-				headsGemm(true, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, dO, C, hd, 1, dbase[2*C:], C3, hd, heads)
+				// dV_h += A_hᵀ·dO_h (= when fresh, as dQ_h and dK_h below)
+				headsGemm(true, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, dO, C, hd, beta, dbase[2*C:], C3, hd, heads)
 				// dA_h = dO_h·V_hᵀ
 				headsGemm(false, true, Tn, Tn, hd, 1, dO, C, hd, base[2*C:], C3, hd, 0, dP, Tn, Tn*Tn, heads)
 				// dP = dA ⊙ M under dropout (dA itself otherwise), then
@@ -222,8 +230,8 @@ func attentionBackward[T Float](g *Graph[T], n *node[T]) {
 					}
 				}
 				// dQ_h += dS_h·K_h ; dK_h += dS_hᵀ·Q_h
-				headsGemm(false, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base[C:], C3, hd, 1, dbase, C3, hd, heads)
-				headsGemm(true, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base, C3, hd, 1, dbase[C:], C3, hd, heads)
+				headsGemm(false, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base[C:], C3, hd, beta, dbase, C3, hd, heads)
+				headsGemm(true, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base, C3, hd, beta, dbase[C:], C3, hd, heads)
 			}
 		}
 	})

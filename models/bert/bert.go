@@ -141,6 +141,14 @@ type Layer struct {
 	OutLN             *nn.LayerNorm
 }
 
+// qkv returns the query, key and value projections of x side by side,
+// [B, T, 3·hidden], as nn.Attention takes them: one fused op that writes
+// each projection into its column block (no concatenation copies), from
+// the three separately named Hugging Face parameters.
+func (l *Layer) qkv(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
+	return p.G.LinearQKV(x, [3]*nn.Tensor{l.Q.W, l.K.W, l.V.W}, [3]*nn.Tensor{l.Q.B, l.K.B, l.V.B}, nn.OutIn)
+}
+
 // New returns a model with BERT's initialization (normal weights with
 // std initializer_range, zero biases, unit layer-norm gains) drawn from seed.
 func New(cfg Config, head Head, seed uint64) (*Model, error) {
@@ -249,6 +257,21 @@ type Batch struct {
 
 // Hidden returns the last hidden states [B, T, hidden].
 func (m *Model) Hidden(p *nn.Pass, b *Batch) *nn.Tensor {
+	cfg, g := m.Config, p.G
+	x := m.embed(p, b)
+	for _, l := range m.Layers {
+		qkv := l.qkv(p, x)
+		a := nn.Attention(p, qkv, cfg.NumHeads, false, b.Attend, cfg.AttnDropout)
+		x = l.AttnLN.Forward(p, g.Add(x, nn.Dropout(p, l.AttnOut.Forward(p, a), cfg.HiddenDropout)))
+		h := m.act(p, l.Intermediate.Forward(p, x))
+		x = l.OutLN.Forward(p, g.Add(x, nn.Dropout(p, l.Out.Forward(p, h), cfg.HiddenDropout)))
+	}
+	return x
+}
+
+// embed returns the embedding layer's output [B, T, hidden]: word,
+// position and token-type embeddings summed, normalized and dropped out.
+func (m *Model) embed(p *nn.Pass, b *Batch) *nn.Tensor {
 	cfg, g, D := m.Config, p.G, m.Config.HiddenSize
 	if b.B*b.T != len(b.IDs) || (b.Types != nil && len(b.Types) != len(b.IDs)) || (b.Attend != nil && len(b.Attend) != len(b.IDs)) {
 		panic(fmt.Sprintf("bert: batch [%d, %d] with %d ids, %d types, %d mask entries", b.B, b.T, len(b.IDs), len(b.Types), len(b.Attend)))
@@ -288,15 +311,7 @@ func (m *Model) Hidden(p *nn.Pass, b *Batch) *nn.Tensor {
 	}
 	x = g.Add(x, m.Pos.Forward(p, b.posIDs, b.B, b.T, D))
 	x = g.Add(x, m.Type.Forward(p, types, b.B, b.T, D))
-	x = nn.Dropout(p, m.EmbLN.Forward(p, x), cfg.HiddenDropout)
-	for _, l := range m.Layers {
-		qkv := g.Concat(g.Concat(l.Q.Forward(p, x), l.K.Forward(p, x), 2), l.V.Forward(p, x), 2)
-		a := nn.Attention(p, qkv, cfg.NumHeads, false, b.Attend, cfg.AttnDropout)
-		x = l.AttnLN.Forward(p, g.Add(x, nn.Dropout(p, l.AttnOut.Forward(p, a), cfg.HiddenDropout)))
-		h := m.act(p, l.Intermediate.Forward(p, x))
-		x = l.OutLN.Forward(p, g.Add(x, nn.Dropout(p, l.Out.Forward(p, h), cfg.HiddenDropout)))
-	}
-	return x
+	return nn.Dropout(p, m.EmbLN.Forward(p, x), cfg.HiddenDropout)
 }
 
 // first returns the hidden state of each sequence's first token, [B, hidden].
