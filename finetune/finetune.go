@@ -2,8 +2,12 @@
 // of batches, validation set) driven by a sharp method and a base optimizer
 // for a number of steps, resumably, with periodic validation on the
 // training domain, selection of the checkpoint to keep, and an optional
-// head warm-up (a linear probe before full fine-tuning). The command
-// `tram finetune` and the grid runner both call Run.
+// head warm-up (a linear probe before full fine-tuning). Above Run, a Spec
+// is one run as the flags of `tram finetune` (and a --config recipe)
+// describe it: ParseSpec and SpecFromFlags build one, and Execute opens
+// the model and its data, calls Run and writes the output directory
+// atomically (with run_info.json, RunInfo). The command `tram finetune`
+// and the study runner (package reproduce) both execute Specs.
 package finetune
 
 import (

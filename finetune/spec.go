@@ -1,4 +1,8 @@
-package main
+package finetune
+
+// This file is the fine-tuning configuration of `tram finetune`: its flags
+// (Spec), their validation, the recipe they may come from (recipe.go), and
+// the run they describe (Execute), which writes OUTDIR atomically.
 
 import (
 	"context"
@@ -10,13 +14,11 @@ import (
 	"maps"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/tramlab/tram/checkpoint"
@@ -24,18 +26,19 @@ import (
 	datalm "github.com/tramlab/tram/data/lm"
 	datavision "github.com/tramlab/tram/data/vision"
 	"github.com/tramlab/tram/family"
-	finetunepkg "github.com/tramlab/tram/finetune"
+	"github.com/tramlab/tram/internal/buildinfo"
 	"github.com/tramlab/tram/internal/gemm"
 	"github.com/tramlab/tram/internal/parallel"
+	"github.com/tramlab/tram/internal/progress"
 	"github.com/tramlab/tram/optim"
 	"github.com/tramlab/tram/sharp"
 )
 
-func init() {
-	register(&command{name: "finetune", summary: "fine-tune a GPT-2-family model with TRAM or a baseline", run: runFinetune})
-}
-
-type finetuneFlags struct {
+// A Spec is one fine-tuning run as the flags of `tram finetune` describe
+// it: DefineFlags binds them onto a FlagSet (ParseSpec parses a command
+// line, SpecFromFlags a map of flag values), Validate checks them, and
+// Execute runs it.
+type Spec struct {
 	model, trainFile, out, method, optimizer, logFile, schedule, dropout string
 	dataDir, domain, task, head, selectBy, configFile                    string
 	steps, batch, warmup, micro, saveEvery, headWarmup, evalEvery        int
@@ -52,16 +55,27 @@ type finetuneFlags struct {
 	// must repeat them.
 	args map[string]string
 
-	// Set by tram reproduce, not by flags: checkpoints are steps after
-	// which onCheckpoint gets the model (to evaluate it); progress replaces
-	// the progress bar.
-	checkpoints  []int
-	onCheckpoint func(step int, setup *family.Setup) error
-	progress     func(done, total int, note string)
+	// fs is the FlagSet the flags are bound on (DefineFlags).
+	fs *flag.FlagSet
+
+	// Set by the caller, not by flags (tram reproduce sets them):
+	// Checkpoints are steps after which OnCheckpoint gets the model (to
+	// evaluate it); Progress replaces the progress bar (and the closing
+	// line on stderr).
+	Checkpoints  []int
+	OnCheckpoint func(step int, setup *family.Setup) error
+	Progress     func(done, total int, note string)
+	// InterruptAfter, when positive, makes the run behave as if
+	// interrupted after that step (it snapshots and fails), for tests.
+	InterruptAfter int
+	// BeforeRename, when set, runs after OUTDIR's files are written into
+	// their temporary directory and before it is renamed into place; its
+	// error fails the write (for tests).
+	BeforeRename func(tmp string) error
 }
 
-// finetuneOutcome is what a finished tram finetune reports.
-type finetuneOutcome struct {
+// Outcome is what a finished run reports.
+type Outcome struct {
 	Kept, Skipped int
 	Wall          time.Duration
 }
@@ -98,16 +112,16 @@ var optimizerFlags = map[string]string{"momentum": "sgd", "beta1": "adamw", "bet
 // outputFiles are the files tram finetune writes into OUTDIR. An existing
 // OUTDIR holding anything else is refused, since OUTDIR is replaced as a
 // whole at the end of the run.
-var outputFiles = []string{"config.json", "model.safetensors", "tokenizer.json", runInfoFile}
+var outputFiles = []string{"config.json", "model.safetensors", "tokenizer.json", RunInfoFile}
 
-// runInfoFile is written beside the model: what varies between two runs that
+// RunInfoFile is written beside the model: what varies between two runs that
 // compute the same model (wall time, the step a resumed run resumed at).
 // Keeping it out of model.safetensors makes equal runs write equal model
 // files (cmp), as the pretrained models do.
-const runInfoFile = "run_info.json"
+const RunInfoFile = "run_info.json"
 
-// runInfo is the content of runInfoFile.
-type runInfo struct {
+// RunInfo is the content of RunInfoFile.
+type RunInfo struct {
 	TrainSeconds float64 `json:"train_seconds"`
 	// ResumedAt is the step this process resumed from a snapshot (0: it
 	// ran from the start).
@@ -117,38 +131,32 @@ type runInfo struct {
 	KeptValLoss *float64 `json:"kept_val_loss,omitempty"`
 }
 
-func runFinetune(args []string, stdout, stderr io.Writer) error {
-	f, err := parseFinetune(args, stderr)
-	if err != nil {
-		return err
-	}
-	_, err = finetune(f, stderr)
-	return err
+// Description is the command description of `tram finetune --help`.
+func Description() string {
+	return "Fine-tunes a pretrained model directory (config.json, model.safetensors, and tokenizer.json for\n" +
+		"text) with one of the methods of docs/METHOD.md and writes the result to OUTDIR with the same\n" +
+		"tensor names. The data are a family's training domain (--data DIR --domain D: vision digits,\n" +
+		"LM-Register text, GetText-X sentences; a new classification head is added where the family has\n" +
+		"one) or, for a GPT-2 model, pre-tokenized sequences (--train FILE). A language model's loss is\n" +
+		"the mean cross-entropy over every predicted position (1…T−1), and its divergences average over\n" +
+		"the logits of positions 0…T−2; a classifier's are over its examples' logits.\n" +
+		"Methods: " + wrapList(sharp.MethodNames, 100-len("Methods: "), 100) + ".\n\n" +
+		"Every flag is checked before any work starts; an error names the flag and its valid values.\n" +
+		"Nothing is written to OUTDIR unless the whole run succeeds: the model and tokenizer are written\n" +
+		"into a temporary sibling of OUTDIR and renamed into place as the last step (an existing OUTDIR\n" +
+		"holding only " + strings.Join(outputFiles, ", ") + " is replaced).\n" +
+		"OUTDIR/config.json is a copy of the input's: fine-tuning changes no configuration, and --dropout\n" +
+		"is recorded in the metadata of model.safetensors instead (tram_dropout and tram_dropout_probs,\n" +
+		"next to tram_method, tram_optimizer, tram_options, tram_seed, …). If writing OUTDIR fails, the\n" +
+		"finished run is kept in OUTDIR.partial: rerun the same command to write it. What varies between\n" +
+		"two runs that compute the same model (wall time, the step a resumed run resumed at) is written to\n" +
+		"OUTDIR/" + RunInfoFile + ", not into the model's metadata: equal runs write equal model files."
 }
 
-// parseFinetune parses the flags of tram finetune (and its --config
-// recipe) into finetuneFlags.
-func parseFinetune(args []string, stderr io.Writer) (finetuneFlags, error) {
-	fs := newFlagSet("finetune", "--model DIR --train FILE --out OUTDIR --method M --steps K --batch-size B --lr LR [flags]",
-		"Fine-tunes a pretrained model directory (config.json, model.safetensors, and tokenizer.json for\n"+
-			"text) with one of the methods of docs/METHOD.md and writes the result to OUTDIR with the same\n"+
-			"tensor names. The data are a family's training domain (--data DIR --domain D: vision digits,\n"+
-			"LM-Register text, GetText-X sentences; a new classification head is added where the family has\n"+
-			"one) or, for a GPT-2 model, pre-tokenized sequences (--train FILE). A language model's loss is\n"+
-			"the mean cross-entropy over every predicted position (1…T−1), and its divergences average over\n"+
-			"the logits of positions 0…T−2; a classifier's are over its examples' logits.\n"+
-			"Methods: "+wrapList(sharp.MethodNames, 100-len("Methods: "), 100)+".\n\n"+
-			"Every flag is checked before any work starts; an error names the flag and its valid values.\n"+
-			"Nothing is written to OUTDIR unless the whole run succeeds: the model and tokenizer are written\n"+
-			"into a temporary sibling of OUTDIR and renamed into place as the last step (an existing OUTDIR\n"+
-			"holding only "+strings.Join(outputFiles, ", ")+" is replaced).\n"+
-			"OUTDIR/config.json is a copy of the input's: fine-tuning changes no configuration, and --dropout\n"+
-			"is recorded in the metadata of model.safetensors instead (tram_dropout and tram_dropout_probs,\n"+
-			"next to tram_method, tram_optimizer, tram_options, tram_seed, …). If writing OUTDIR fails, the\n"+
-			"finished run is kept in OUTDIR.partial: rerun the same command to write it. What varies between\n"+
-			"two runs that compute the same model (wall time, the step a resumed run resumed at) is written to\n"+
-			"OUTDIR/"+runInfoFile+", not into the model's metadata: equal runs write equal model files.", stderr)
-	f := finetuneFlags{options: map[string]any{}, set: map[string]bool{}}
+// DefineFlags defines the flags of `tram finetune`, with their help texts,
+// on fs and returns the Spec they fill. After fs.Parse, call Resolve.
+func DefineFlags(fs *flag.FlagSet) *Spec {
+	f := &Spec{options: map[string]any{}, set: map[string]bool{}, fs: fs}
 	fs.StringVar(&f.model, "model", "", "input model directory: config.json and model.safetensors, tokenizer.json copied to OUTDIR\nwhen present (required)")
 	fs.StringVar(&f.trainFile, "train", "", `pre-tokenized training data for a GPT-2 model: JSONL lines {"input_ids": [...]}, all of one\n`+
 		`length T ≤ n_positions (instead of --data/--domain)`)
@@ -211,18 +219,52 @@ func parseFinetune(args []string, stderr io.Writer) (finetuneFlags, error) {
 		"update_ms; a resumed run appends")
 	fs.IntVar(&f.saveEvery, "save-every", 0, "snapshot the run every N steps (≥ 0; 0: only on interrupt) into OUTDIR.partial (an\n"+
 		"interrupted run, e.g. by Ctrl-C, always snapshots); rerunning the same command resumes from the\nnewest snapshot")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprint(stderr, methodDefaultsHelp())
+	return f
+}
+
+// ParseSpec defines the flags of `tram finetune` on fs (DefineFlags),
+// parses args with it and resolves the result (Resolve). Errors of the
+// flag package are fs's (which prints them, and the usage, on its output).
+func ParseSpec(fs *flag.FlagSet, args []string) (*Spec, error) {
+	f := DefineFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return f, err
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if err := f.Resolve(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// SpecFromFlags returns the Spec of the `tram finetune` flags given as a
+// map from flag name (without dashes) to value, as on the command line
+// (--config included, applied as it is there).
+func SpecFromFlags(flags map[string]string) (*Spec, error) {
+	fs := flag.NewFlagSet("tram finetune", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var args []string
+	for _, k := range slices.Sorted(maps.Keys(flags)) {
+		args = append(args, "--"+k+"="+flags[k])
+	}
+	f, err := ParseSpec(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		err = errors.New("help requested")
+	}
+	return f, err
+}
+
+// Resolve completes a Spec whose FlagSet has been parsed: it notes the
+// flags given, applies the --config recipe to the others and records the
+// flags that define the run (Flags).
+func (f *Spec) Resolve() error {
+	fs := f.fs
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	if f.configFile != "" {
 		if err := applyConfig(fs, f.set, f.configFile); err != nil {
-			return f, err
+			return err
 		}
 	}
 	// The flags that define the run: a resumed run must repeat them. A
@@ -238,13 +280,37 @@ func parseFinetune(args []string, stderr io.Writer) (finetuneFlags, error) {
 			f.args[fl.Name] = fl.Value.String()
 		}
 	})
-	return f, nil
+	return nil
 }
 
-// methodDefaultsHelp lists, for --help, the options each method uses and
+// Flags returns the flags that define the run, by name, as strings (a
+// resumed run must repeat them): every flag but --out, --log, --save-every
+// and --config, a method option not given as "(method default)". It is
+// the Spec's own map: Validate and Execute write --dropout's canonical
+// spelling into it.
+func (f *Spec) Flags() map[string]string { return f.args }
+
+// Out returns OUTDIR (--out).
+func (f *Spec) Out() string { return f.out }
+
+// Steps returns the number of optimizer steps (--steps).
+func (f *Spec) Steps() int { return f.steps }
+
+// Domain returns the training domain (--domain).
+func (f *Spec) Domain() string { return f.domain }
+
+// Validate checks every flag that can be checked without reading the model
+// or the data, as Execute does first.
+func (f *Spec) Validate() error {
+	c := *f
+	_, _, err := validate(&c)
+	return err
+}
+
+// MethodDefaultsHelp lists, for --help, the options each method uses and
 // their defaults (sharp.DefaultOptions), methods with the same list on one
 // line.
-func methodDefaultsHelp() string {
+func MethodDefaultsHelp() string {
 	var b strings.Builder
 	b.WriteString("\nMethod options (--rho … --one-sided-kl) each method uses, with its defaults. A flag given\n" +
 		"explicitly replaces the default, zero included (--ema-decay 0 is β = 0); a flag the method\n" +
@@ -344,7 +410,7 @@ func formatOption(v reflect.Value) string {
 // methodOptions returns sharp.DefaultOptions(f.method) with every method
 // flag given explicitly applied, after checking that the method uses it and
 // that its value is in range.
-func methodOptions(f finetuneFlags) (sharp.Options, error) {
+func methodOptions(f Spec) (sharp.Options, error) {
 	o := sharp.DefaultOptions(f.method)
 	o.Seed = f.seed
 	used := sharp.OptionsUsed(f.method)
@@ -429,7 +495,7 @@ func parseDropout(s string) (string, float64, error) {
 
 // validate checks every flag that can be checked without reading the model
 // or the data, and resolves the optimizer, schedule and method options.
-func validate(f *finetuneFlags) (sched optim.Schedule, opts sharp.Options, err error) {
+func validate(f *Spec) (sched optim.Schedule, opts sharp.Options, err error) {
 	var missing []string
 	for _, r := range []struct {
 		name string
@@ -575,7 +641,14 @@ func checkOut(out, model, logFile string) error {
 	return os.Remove(probe.Name())
 }
 
-func finetune(f finetuneFlags, stderr io.Writer) (*finetuneOutcome, error) {
+// Execute runs the fine-tuning run: it validates every flag before any
+// work and before touching OUTDIR, opens the model and its data, runs it
+// (resuming from OUTDIR.partial when an earlier run of the same flags
+// left a snapshot there; ctx's cancellation interrupts it with a
+// snapshot) and writes OUTDIR atomically. Notices go to stderr, and the
+// progress bar too unless Progress is set.
+func (s *Spec) Execute(ctx context.Context, stderr io.Writer) (*Outcome, error) {
+	f := *s
 	// Validate everything before any work, and before touching OUTDIR.
 	sched, opts, err := validate(&f)
 	if err != nil {
@@ -652,43 +725,41 @@ func finetune(f finetuneFlags, stderr io.Writer) (*finetuneOutcome, error) {
 		fmt.Fprintf(stderr, "tram finetune: dropout on (--dropout %s: resid_pdrop %g, embd_pdrop %g, attn_pdrop %g): d measures dropout noise too\n",
 			f.dropout, setup.Dropout["resid_pdrop"], setup.Dropout["embd_pdrop"], setup.Dropout["attn_pdrop"])
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	bar := newProgress(stderr, "finetune "+f.method, f.steps)
-	progress := func(done, total int, note string) { bar.update(done, note) }
-	if f.progress != nil {
-		bar.enabled, progress = false, f.progress
+	bar := progress.New(stderr, "finetune "+f.method, f.steps)
+	onProgress := func(done, total int, note string) { bar.Update(done, note) }
+	if f.Progress != nil {
+		bar.Enabled, onProgress = false, f.Progress
 	}
-	cfg := finetunepkg.Config{Setup: setup, Method: method, Base: base, Schedule: sched, Steps: f.steps, Seed: f.seed,
+	cfg := Config{Setup: setup, Method: method, Base: base, Schedule: sched, Steps: f.steps, Seed: f.seed,
 		ClipNorm: f.clip, StopOnNonFinite: f.stopNonFinite, EvalEvery: f.evalEvery, Select: f.selectBy,
 		HeadWarmup: f.headWarmup, NewHeadWarmupBase: newBase, StateDir: stateDir, SaveEvery: f.saveEvery, Args: f.args,
 		LogFields: map[string]any{"dropout": json.RawMessage(dropJSON)},
-		Progress:  progress,
+		Progress:  onProgress,
 		Notify:    func(msg string) { fmt.Fprintf(stderr, "tram finetune: %s\n", msg) }}
 	if logw != nil {
 		cfg.Log = logw
 	}
-	if interruptAt > 0 {
-		cfg.InterruptAfter = interruptAt
+	if f.InterruptAfter > 0 {
+		cfg.InterruptAfter = f.InterruptAfter
 	}
-	if f.onCheckpoint != nil {
-		cfg.Checkpoints = f.checkpoints
-		cfg.OnCheckpoint = func(step int) error { return f.onCheckpoint(step, setup) }
+	if f.OnCheckpoint != nil {
+		cfg.Checkpoints = f.Checkpoints
+		cfg.OnCheckpoint = func(step int) error { return f.OnCheckpoint(step, setup) }
 	}
-	res, err := finetunepkg.Run(ctx, cfg)
-	bar.done()
+	res, err := Run(ctx, cfg)
+	bar.Done()
 	if err != nil {
 		return nil, err
 	}
 	meta := map[string]string{
-		"tram_version": version, "tram_commit": commit(), "tram_method": f.method, "tram_steps": fmt.Sprint(f.steps),
+		"tram_version": buildinfo.Version, "tram_commit": buildinfo.Commit(), "tram_method": f.method, "tram_steps": fmt.Sprint(f.steps),
 		"tram_skipped_steps": fmt.Sprint(res.Skipped), "tram_gemm_backend": gemm.Backend(),
 		"tram_threads": fmt.Sprint(parallel.Threads()), "tram_seed": fmt.Sprint(f.seed),
 		"tram_optimizer": f.optimizer, "tram_options": optionsString(f.method, opts),
 		"tram_dropout": f.dropout, "tram_dropout_probs": string(dropJSON),
 		"tram_family": setup.Family, "tram_select": f.selectBy, "tram_kept_step": fmt.Sprint(res.Kept),
 	}
-	info := runInfo{TrainSeconds: math.Round(res.Wall.Seconds()*1e3) / 1e3, ResumedAt: res.Resumed}
+	info := RunInfo{TrainSeconds: math.Round(res.Wall.Seconds()*1e3) / 1e3, ResumedAt: res.Resumed}
 	if !math.IsNaN(res.KeptLoss) {
 		info.KeptValLoss = &res.KeptLoss
 	}
@@ -702,9 +773,9 @@ func finetune(f finetuneFlags, stderr io.Writer) (*finetuneOutcome, error) {
 		if err := setup.Save(dir, meta); err != nil {
 			return err
 		}
-		return checkpoint.WriteJSON(filepath.Join(dir, runInfoFile), info)
+		return checkpoint.WriteJSON(filepath.Join(dir, RunInfoFile), info)
 	}
-	if err := writeOutput(f.out, save); err != nil {
+	if err := writeOutput(f.out, save, f.BeforeRename); err != nil {
 		if serr := res.Snapshot(); serr != nil {
 			return nil, fmt.Errorf("writing --out %s failed: %v; saving the finished run to %s failed too: %v", f.out, err, stateDir, serr)
 		}
@@ -715,17 +786,19 @@ func finetune(f finetuneFlags, stderr io.Writer) (*finetuneOutcome, error) {
 	if f.selectBy == "best" {
 		kept = fmt.Sprintf("; kept step %d (validation loss %.4f)", res.Kept, res.KeptLoss)
 	}
-	if f.progress == nil {
+	if f.Progress == nil {
 		fmt.Fprintf(stderr, "tram finetune: %d steps in %s (%d skipped)%s; model written to %s\n", f.steps-res.Resumed, res.Wall.Round(time.Millisecond), res.Skipped, kept, f.out)
 	}
-	return &finetuneOutcome{Kept: res.Kept, Skipped: res.Skipped, Wall: res.Wall}, nil
+	return &Outcome{Kept: res.Kept, Skipped: res.Skipped, Wall: res.Wall}, nil
 }
 
 // writeOutput writes the model, the input's config.json and tokenizer.json
 // (when there is one) into a temporary sibling of out and renames it into
 // place, replacing an existing out (checked by checkOut to hold only these
-// files). On error nothing is left at out that was not there before.
-func writeOutput(out string, save func(dir string) error) error {
+// files). beforeRename, when not nil, runs just before the rename, and its
+// error fails the write. On error nothing is left at out that was not
+// there before.
+func writeOutput(out string, save func(dir string) error, beforeRename func(tmp string) error) error {
 	out = filepath.Clean(out)
 	parent, base := filepath.Dir(out), filepath.Base(out)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -742,8 +815,8 @@ func writeOutput(out string, save func(dir string) error) error {
 	if err := save(tmp); err != nil {
 		return err
 	}
-	if testHookWriteOutput != nil {
-		if err := testHookWriteOutput(tmp); err != nil {
+	if beforeRename != nil {
+		if err := beforeRename(tmp); err != nil {
 			return err
 		}
 	}
@@ -768,14 +841,18 @@ func writeOutput(out string, save func(dir string) error) error {
 	return os.Rename(tmp, out)
 }
 
-// Test hooks: interruptAt, when ≥ 0, simulates an interrupt before that
-// step; testHookWriteOutput, when set, runs after OUTDIR's files are
-// written into their temporary directory and before it is renamed into
-// place, and its error fails the write.
-var (
-	interruptAt         = -1
-	testHookWriteOutput func(tmp string) error
-)
+// ReadRunInfo reads the run_info.json that Execute writes beside a model.
+func ReadRunInfo(dir string) (RunInfo, error) {
+	var info RunInfo
+	raw, err := os.ReadFile(filepath.Join(dir, RunInfoFile))
+	if err != nil {
+		return info, err
+	}
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return info, fmt.Errorf("%s: %v", filepath.Join(dir, RunInfoFile), err)
+	}
+	return info, nil
+}
 
 func abs(p string) string {
 	a, err := filepath.Abs(p)

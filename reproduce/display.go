@@ -1,4 +1,4 @@
-package main
+package reproduce
 
 import (
 	"encoding/json"

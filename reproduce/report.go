@@ -1,4 +1,4 @@
-package main
+package reproduce
 
 import (
 	"io"
@@ -14,6 +14,6 @@ func writeReport(dir string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printReport(stderr, stdout, res, false, false)
+	res.Print(stderr, stdout, false, false)
 	return nil
 }

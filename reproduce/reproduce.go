@@ -1,42 +1,48 @@
-package main
+// Package reproduce runs studies: every run of a grid.Grid (rows ×
+// regimes × training domains × seeds, tuning trials first) is a
+// finetune.Spec executed and then evaluated on every domain of its family
+// (family.Evaluate, plus the WiSE-FT points of base runs), recorded in
+// DIR/runs/ID.json (DIR/tuning/ for trials); then the summary and the
+// report (package report) are written. Runs go side by side as child
+// processes of the tram binary (`tram reproduce … --no-report` for one run)
+// or as the tasks of a Slurm job array, so one run in a study, the same run
+// rerun alone and the same run as a Slurm task are one code path with the
+// same numbers. Finished runs are skipped and interrupted ones resume from
+// their snapshots. `tram reproduce` parses its flags into Options and calls
+// Run.
+package reproduce
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"math"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/data"
 	"github.com/tramlab/tram/eval"
 	"github.com/tramlab/tram/family"
+	"github.com/tramlab/tram/finetune"
 	"github.com/tramlab/tram/grid"
+	"github.com/tramlab/tram/internal/buildinfo"
 	"github.com/tramlab/tram/internal/gemm"
 	"github.com/tramlab/tram/internal/parallel"
 	"github.com/tramlab/tram/wiseft"
 )
-
-func init() {
-	register(&command{name: "reproduce", summary: "run a family's grid of methods × seeds and write results and a report", run: runReproduce})
-}
 
 // quickFlags shrink every run of a --quick grid; quickEval its evaluation.
 var quickFlags = map[string]string{"steps": "6", "batch-size": "8", "eval-every": "3", "warmup": "1"}
@@ -56,6 +62,8 @@ type gridFile struct {
 	Commands []string `json:"commands"`
 }
 
+// A reproducer is one Run: its Options checked and resolved
+// (newReproducer).
 type reproducer struct {
 	g                  *grid.Grid
 	rows               []grid.Row
@@ -78,201 +86,92 @@ type reproducer struct {
 	// executor is "local" (this machine) or "slurm" (a job array; see
 	// slurm.go), with slurm's options.
 	executor string
-	slurm    slurmOptions
+	slurm    SlurmOptions
 	args     []string // the command line, for grid.json
+	// threadsGiven and jobsGiven say that the thread count and the number
+	// of jobs were given, not defaulted.
+	threadsGiven, jobsGiven bool
+	// binary is the tram binary of child processes ("": this one);
+	// prepare, when set, sees each run's Spec before it executes here.
+	binary  string
+	prepare func(*finetune.Spec)
 }
 
-func runReproduce(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("reproduce", "vision|lm|xling | --study FILE  [--methods all|ROW,...] [--seeds N | --seed S] [--data DIR] [--quick] [--out DIR] [--jobs N] [flags]",
-		"Runs a study: every row (a method and its settings, on top of the family's recipe,\n"+
-			"recipes/FAMILY.yaml) × regimes × training domains × seeds, each run fine-tuned from the\n"+
-			"pretrained model and evaluated on every domain of the family, then writes summary.json and\n"+
-			"the report (report.md, report.html; see tram report). For a seed, every row sees the same data\n"+
-			"order, new-head initialization and evaluation examples, so comparisons are paired by seed.\n"+
-			"vision, lm and xling are the paper's three studies (grid/studies/FAMILY.yaml, embedded);\n"+
-			"--study FILE runs a study file of your own (format: docs/STUDIES.md), which may tune its rows\n"+
-			"(every candidate at the tuning seeds first, chosen on the training domain's validation loss,\n"+
-			"then the evaluation seeds), evaluate WiSE-FT points of the base runs, and name regimes.\n\n"+
-			"Rows (--methods; also all, zeroshot, main, frontier, ablation):\n"+rowsHelp()+"\n"+
-			"Resumable: finished runs (DIR/runs/ID.json) are skipped and an interrupted run resumes from its\n"+
-			"snapshot (DIR/state/ID.model.partial), so after Ctrl-C or kill -9 rerunning the same command\n"+
-			"gives the same numbers. A single run reruns alone with --methods ROW --seed S (and --train-domain\n"+
-			"D for lm) and the same --threads; its record holds that command. Results record the thread\n"+
-			"count: numbers are bit-identical for the same seed and thread count.\n\n"+
-			"DIR holds: grid.json (the grid and the commands), machine.json, runs/ID.json (one per run:\n"+
-			"row, method, seed, every fine-tuning flag, per-domain metrics, wall times, threads, backend,\n"+
-			"version), runs/ID.log.jsonl (the step log), summary.json (mean, 95% CI and n per row and\n"+
-			"domain; paired tests), report.md, report.html and plots/.", stderr)
-	var r0 reproducer
-	methods := fs.String("methods", "all", "rows to run: all, zeroshot, main, frontier, ablation, or comma-separated row names (see above)")
-	seeds := fs.Int("seeds", 0, "run seeds 1…N (default: the family's, 5 for vision and xling, 3 for lm; --quick: 2)")
-	seed := fs.Int("seed", 0, "run this one seed only (≥ 1) instead of 1…N")
-	trainDomain := fs.String("train-domain", "", "training domain: lm, one of the grid's two (default both); vision, any digit domain of\n"+
-		"--data (default the recipe's, script); xling: en")
-	dataDir := fs.String("data", data.DefaultOutDir(), "`DIR` that `tram data build` (or `tram data demo`) wrote")
-	model := fs.String("model", "", "pretrained model `DIR` (default pretrained/FAMILY)")
-	out := fs.String("out", "", "output `DIR` (default results/FAMILY, or results/FAMILY-quick with --quick)")
-	quick := fs.Bool("quick", false, "the same pipeline, tiny: "+quickDesc()+", 2 seeds; for checking the\nmachinery (minutes), not for results")
-	jobs := fs.Int("jobs", 0, "runs side by side, each a child process of this binary (default: cores / --threads)")
-	threads := fs.Int("threads", 1, "kernel threads per run; part of what makes a run's numbers (bit-identical for the same\nseed and thread count)")
-	saveEvery := fs.Int("save-every", 25, "snapshot each run every N steps (≥ 1) so that an interrupted run loses at most N steps")
-	keep := fs.Bool("keep-models", false, "keep each fine-tuned model in DIR/models/ID (default: deleted once evaluated)")
-	executor := fs.String("executor", "local", "where the runs go: local (this machine, --jobs at a time) or slurm (one Slurm job-array task\nper unfinished run; see the slurm flags below)")
-	slurmFlags(fs, &r0.slurm)
-	var sets setFlags
-	fs.Var(&sets, "set", "`FLAG=VALUE`: set a `tram finetune` flag for every run, over the recipe and under each row's\n"+
-		"own (repeatable; e.g. --set steps=60); recorded in grid.json and in every run's flags")
-	allowDirty := fs.Bool("allow-dirty", false, "run even though this binary was built from a modified working tree (its records then name a\ncommit no one can check out: fine for trying things, not for results to commit)")
-	regime := fs.String("regime", "", "run this regime of the study only (default: every regime)")
-	studyFile := fs.String("study", "", "run the study `FILE` (YAML; docs/STUDIES.md) instead of a family's embedded one")
-	trial := fs.String("trial", "", "run only this tuning trial (ROW:FLAG=VALUE…, as the tuning table names it): what executors\nuse for each child run of a tuning")
-	worker := fs.Bool("no-report", false, "run the selected runs only, without grid.json, summary or report (what executors use\nfor each child run)")
-	fam, err := parseStudyFlags(fs, args)
+// Options configure a study run: what Run runs and where. The zero value
+// of every field but Study is a default.
+type Options struct {
+	// Study is the study to run, as read: grid.LoadStudy's, or one of
+	// grid.Families (required). Run does not modify it.
+	Study *grid.Grid
+	// StudyFile is the file Study was read from, or "" for a family's
+	// embedded study: child processes, Slurm tasks and each record's rerun
+	// command name the study by it (--study FILE) or by the family.
+	StudyFile string
+	// Set are `tram finetune` flags (by name, without dashes) set for every
+	// run, over the recipe and under each row's own (--set FLAG=VALUE).
+	Set map[string]string
+	// Methods selects the rows, as grid.Grid.Select takes it ("": all).
+	Methods string
+	// Seeds runs seeds 1…Seeds (0: the study's; with Quick, 2); Seed runs
+	// that one seed only (0: none). They exclude each other.
+	Seeds, Seed int
+	// TrainDomain restricts the runs to one training domain ("": the
+	// study's); Regime to one regime ("": every regime).
+	TrainDomain, Regime string
+	// Model is the pretrained model directory (default the study's model,
+	// else pretrained/FAMILY), Data the directory `tram data build` wrote
+	// (default data.DefaultOutDir()), Out the study's directory (default
+	// results/FAMILY, results/FAMILY-quick with Quick).
+	Model, Data, Out string
+	// Quick runs the same pipeline, tiny: for checking the machinery.
+	Quick bool
+	// Jobs is how many runs go side by side, each a child process (0:
+	// cores / Threads); with the Slurm executor, how many tasks run at once
+	// (0: no limit).
+	Jobs int
+	// Threads is the kernel thread count of every run (0: 1, or with the
+	// Slurm executor Slurm.CPUsPerTask when that is set).
+	Threads int
+	// SaveEvery is how often each run snapshots, in steps (0: 25).
+	SaveEvery int
+	// KeepModels keeps each fine-tuned model in Out/models/ID.
+	KeepModels bool
+	// AllowDirty runs even though this binary was built from a modified
+	// working tree.
+	AllowDirty bool
+	// NoReport runs the selected runs only, without grid.json, summary or
+	// report: what executors use for each child run. Trial restricts such
+	// a run to one tuning trial (grid.Row.TrialName).
+	NoReport bool
+	Trial    string
+	// Executor is where the runs go: "local" (the default: this machine,
+	// Jobs at a time) or "slurm" (a job array, with Slurm's options).
+	Executor string
+	Slurm    SlurmOptions
+	// Binary is the tram binary child processes run (default
+	// os.Executable()); it takes the arguments of `tram reproduce`.
+	Binary string
+	// Args is the command line (after `tram reproduce`) recorded in
+	// grid.json (default: the study's name).
+	Args []string
+	// Stderr receives progress and diagnostics (default os.Stderr).
+	Stderr io.Writer
+	// PrepareRun, when set, is called with each run's finetune.Spec before
+	// it executes in this process (tests set InterruptAfter with it).
+	PrepareRun func(*finetune.Spec)
+}
+
+// Run runs a study as o says: the tuning trials, then the evaluation runs,
+// locally or on Slurm, skipping finished runs and resuming interrupted
+// ones; then, unless o.NoReport, it writes the summary and the report
+// (the headline table on stdout). Cancelling ctx interrupts the runs in
+// flight, each saving a snapshot.
+func Run(ctx context.Context, o Options, stdout io.Writer) error {
+	r, err := newReproducer(o)
 	if err != nil {
 		return err
 	}
-	if *executor != "local" && *executor != "slurm" {
-		return fmt.Errorf("--executor %q: valid: local, slurm", *executor)
-	}
-	if err := r0.slurm.check(*executor); err != nil {
-		return err
-	}
-	var g0 *grid.Grid
-	switch {
-	case *studyFile != "" && fam != "":
-		return fmt.Errorf("name a family (%s) or give --study FILE, not both", strings.Join(family.Names, ", "))
-	case *studyFile != "":
-		if g0, err = grid.LoadStudy(*studyFile); err != nil {
-			return fmt.Errorf("--study %w", err)
-		}
-		fam = g0.Family
-	case fam == "":
-		return errors.New("name the family first (tram reproduce vision|lm|xling [flags]), or give --study FILE")
-	default:
-		var ok bool
-		if g0, ok = grid.Families[fam]; !ok {
-			return fmt.Errorf("unknown family %q; valid: %s (or --study FILE)", fam, strings.Join(family.Names, ", "))
-		}
-	}
-	g := *g0
-	g.Flags = maps.Clone(g.Flags)
-	if g.Flags == nil {
-		g.Flags = map[string]string{}
-	}
-	for _, kv := range sets {
-		k, v, ok := strings.Cut(kv, "=")
-		k = strings.TrimPrefix(k, "--")
-		if !ok || k == "" {
-			return fmt.Errorf("--set %q: want FLAG=VALUE, e.g. --set steps=60", kv)
-		}
-		switch k {
-		case "method", "model", "data", "out", "log", "seed", "config", "save-every", "domain":
-			return fmt.Errorf("--set %s: set by tram reproduce itself (use --methods, --model, --data, --out, --seed, --train-domain)", k)
-		}
-		g.Flags[k] = v
-	}
-	switch {
-	case *seeds < 0:
-		return fmt.Errorf("--seeds %d: must be ≥ 1", *seeds)
-	case *seed < 0:
-		return fmt.Errorf("--seed %d: seeds are numbered from 1", *seed)
-	case *seed > 0 && *seeds > 0:
-		return errors.New("--seed and --seeds exclude each other")
-	case *threads < 1:
-		return fmt.Errorf("--threads %d: must be ≥ 1", *threads)
-	case *jobs < 0:
-		return fmt.Errorf("--jobs %d: must be ≥ 1 (or 0 for cores / --threads)", *jobs)
-	case *saveEvery < 1:
-		return fmt.Errorf("--save-every %d: must be ≥ 1", *saveEvery)
-	}
-	r := &r0
-	*r = reproducer{g: &g, slurm: r0.slurm, executor: *executor, args: args, model: *model, data: *dataDir, out: *out, quick: *quick, jobs: *jobs, threads: *threads,
-		saveEvery: *saveEvery, keepModels: *keep, worker: *worker, allowDirty: *allowDirty, stderr: stderr,
-		study: *studyFile, study0: g0, trial: *trial}
-	if r.model == "" {
-		r.model = cmp.Or(g.Model, filepath.Join("pretrained", fam))
-	}
-	if r.out == "" {
-		r.out = filepath.Join("results", fam)
-		if r.quick {
-			r.out += "-quick"
-		}
-	}
-	if r.jobs == 0 {
-		r.jobs = max(1, runtime.NumCPU() / *threads)
-	}
-	if r.rows, err = g.Select(*methods); err != nil {
-		return err
-	}
-	n := g.Seeds
-	if r.quick {
-		n = quickSeeds
-		g.Eval = quickEval(g.Eval)
-	}
-	if *seeds > 0 {
-		n = *seeds
-	}
-	for s := 1; s <= n; s++ {
-		r.seeds = append(r.seeds, s)
-	}
-	if g.Tuning != nil {
-		r.tuneSeeds = g.Tuning.Seeds
-		if r.quick {
-			r.tuneSeeds = r.tuneSeeds[:1]
-			g.Tuning = &grid.Tuning{Seeds: r.tuneSeeds}
-		}
-		if slices.ContainsFunc(r.seeds, func(s int) bool { return slices.Contains(r.tuneSeeds, s) }) {
-			return fmt.Errorf("--seeds %d: the evaluation seeds 1…%d would include tuning seeds %v: keep them disjoint", n, n, r.tuneSeeds)
-		}
-	}
-	if *seed > 0 {
-		r.seeds = []int{*seed}
-		if slices.Contains(r.tuneSeeds, *seed) {
-			r.seeds, r.tuneSeeds = nil, []int{*seed} // one tuning seed alone
-		} else {
-			r.tuneSeeds = nil
-		}
-	}
-	if *regime != "" {
-		reg, ok := g.Regime(*regime)
-		if !ok {
-			return fmt.Errorf("--regime %q: the study has regimes %s", *regime, strings.Join(g.RegimeNames(), ", "))
-		}
-		g.Regimes = []grid.Regime{reg}
-	}
-	if r.trial != "" && !r.worker {
-		return errors.New("--trial is for the child runs of an executor (with --no-report)")
-	}
-	r.domains = g.Domains
-	if *trainDomain != "" {
-		if len(g.Domains) > 0 && !slices.Contains(g.Domains, *trainDomain) {
-			return fmt.Errorf("--train-domain %q: the %s grid trains on %s", *trainDomain, fam, strings.Join(g.Domains, ", "))
-		}
-		if fam == "xling" && *trainDomain != "en" {
-			return fmt.Errorf("--train-domain %q: xling trains on English (en)", *trainDomain)
-		}
-		if fam != "xling" {
-			r.domains = []string{*trainDomain}
-		}
-	}
-	if fam == "vision" && len(r.domains) == 1 {
-		g.Domains = r.domains // a vision grid on another domain than the recipe's
-	}
-	if st, err := os.Stat(r.model); err != nil || !st.IsDir() {
-		return fmt.Errorf("--model %s: no such model directory (the committed pretrained models are in pretrained/; run from the repository root or give --model)", r.model)
-	}
-	if fam2, err := family.Detect(r.model); err != nil {
-		return err
-	} else if fam2 != fam {
-		return fmt.Errorf("--model %s is a %s model, not %s", r.model, fam2, fam)
-	}
-	if st, err := os.Stat(r.data); err != nil || !st.IsDir() {
-		return fmt.Errorf("--data %s: no such directory (run `tram data fetch && tram data build %s`, or `tram data demo` for the demo)", r.data, fam)
-	}
-	if c := commit(); strings.HasSuffix(c, "+dirty") && !*allowDirty {
-		return fmt.Errorf("this binary was built from a modified working tree (commit %s): its records would name code no one can check out; commit first and rebuild (make build), or pass --allow-dirty", c)
-	}
-	parallel.SetThreads(*threads)
+	parallel.SetThreads(r.threads)
 	for _, d := range []string{"runs", "state", "tuning"} {
 		if d == "tuning" && len(r.tuneSeeds) == 0 {
 			continue
@@ -282,16 +181,17 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if !r.worker {
-		if err := r.writeGridFile(args); err != nil {
+		if err := r.writeGridFile(r.args); err != nil {
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	// Phase 1, the tuning trials; phase 2, the evaluation runs, tuned rows
 	// at the candidate their tuning chose.
 	trials := r.trialRuns()
-	if r.executor == "slurm" && !r.worker && r.slurm.dryRun {
+	if err := r.checkAll(trials); err != nil {
+		return err
+	}
+	if r.executor == "slurm" && !r.worker && r.slurm.DryRun {
 		runs, err := r.evalRuns(true)
 		if err != nil {
 			return err
@@ -335,17 +235,149 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	return r.finish(stdout)
 }
 
-// parseStudyFlags parses tram reproduce's arguments: a family name first,
-// or flags only (with --study). It returns the family ("" when none).
-func parseStudyFlags(fs *flag.FlagSet, args []string) (string, error) {
-	fam := ""
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		fam, args = args[0], args[1:]
-	} else if len(args) == 0 {
-		fs.Usage()
-		return "", errUsage
+// newReproducer checks o and resolves it into the runs' settings: the
+// study with o.Set and Quick applied, the rows, seeds, tuning seeds and
+// training domains, and the defaults.
+func newReproducer(o Options) (*reproducer, error) {
+	g0 := o.Study
+	if g0 == nil {
+		return nil, errors.New("reproduce: no study (Options.Study)")
 	}
-	return fam, parseFlags(fs, args)
+	fam := g0.Family
+	executor := cmp.Or(o.Executor, "local")
+	if executor != "local" && executor != "slurm" {
+		return nil, fmt.Errorf("--executor %q: valid: local, slurm", executor)
+	}
+	if o.Slurm.CPUsPerTask < 0 {
+		return nil, fmt.Errorf("--cpus-per-task %d: must be ≥ 1", o.Slurm.CPUsPerTask)
+	}
+	for _, s := range o.Slurm.SbatchArgs {
+		if err := CheckSbatchArg(s); err != nil {
+			return nil, err
+		}
+	}
+	g := *g0
+	g.Flags = maps.Clone(g.Flags)
+	if g.Flags == nil {
+		g.Flags = map[string]string{}
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.Set)) {
+		switch k {
+		case "method", "model", "data", "out", "log", "seed", "config", "save-every", "domain":
+			return nil, fmt.Errorf("--set %s: set by tram reproduce itself (use --methods, --model, --data, --out, --seed, --train-domain)", k)
+		}
+		g.Flags[k] = o.Set[k]
+	}
+	switch {
+	case o.Seeds < 0:
+		return nil, fmt.Errorf("--seeds %d: must be ≥ 1", o.Seeds)
+	case o.Seed < 0:
+		return nil, fmt.Errorf("--seed %d: seeds are numbered from 1", o.Seed)
+	case o.Seed > 0 && o.Seeds > 0:
+		return nil, errors.New("--seed and --seeds exclude each other")
+	case o.Threads < 0:
+		return nil, fmt.Errorf("--threads %d: must be ≥ 1", o.Threads)
+	case o.Jobs < 0:
+		return nil, fmt.Errorf("--jobs %d: must be ≥ 1 (or 0 for cores / --threads)", o.Jobs)
+	case o.SaveEvery < 0:
+		return nil, fmt.Errorf("--save-every %d: must be ≥ 1", o.SaveEvery)
+	}
+	stderr := o.Stderr
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	r := &reproducer{g: &g, slurm: o.Slurm, executor: executor, args: o.Args, model: o.Model, data: cmp.Or(o.Data, data.DefaultOutDir()),
+		out: o.Out, quick: o.Quick, jobs: o.Jobs, threads: cmp.Or(o.Threads, 1), threadsGiven: o.Threads > 0, jobsGiven: o.Jobs > 0,
+		saveEvery: cmp.Or(o.SaveEvery, 25), keepModels: o.KeepModels, worker: o.NoReport, allowDirty: o.AllowDirty, stderr: stderr,
+		study: o.StudyFile, study0: g0, trial: o.Trial, binary: o.Binary, prepare: o.PrepareRun}
+	if r.args == nil {
+		r.args = r.target()
+	}
+	if r.model == "" {
+		r.model = cmp.Or(g.Model, filepath.Join("pretrained", fam))
+	}
+	if r.out == "" {
+		r.out = filepath.Join("results", fam)
+		if r.quick {
+			r.out += "-quick"
+		}
+	}
+	if r.jobs == 0 {
+		r.jobs = max(1, runtime.NumCPU()/r.threads)
+	}
+	var err error
+	if r.rows, err = g.Select(cmp.Or(o.Methods, "all")); err != nil {
+		return nil, err
+	}
+	n := g.Seeds
+	if r.quick {
+		n = quickSeeds
+		g.Eval = quickEval(g.Eval)
+	}
+	if o.Seeds > 0 {
+		n = o.Seeds
+	}
+	for s := 1; s <= n; s++ {
+		r.seeds = append(r.seeds, s)
+	}
+	if g.Tuning != nil {
+		r.tuneSeeds = g.Tuning.Seeds
+		if r.quick {
+			r.tuneSeeds = r.tuneSeeds[:1]
+			g.Tuning = &grid.Tuning{Seeds: r.tuneSeeds}
+		}
+		if slices.ContainsFunc(r.seeds, func(s int) bool { return slices.Contains(r.tuneSeeds, s) }) {
+			return nil, fmt.Errorf("--seeds %d: the evaluation seeds 1…%d would include tuning seeds %v: keep them disjoint", n, n, r.tuneSeeds)
+		}
+	}
+	if o.Seed > 0 {
+		r.seeds = []int{o.Seed}
+		if slices.Contains(r.tuneSeeds, o.Seed) {
+			r.seeds, r.tuneSeeds = nil, []int{o.Seed} // one tuning seed alone
+		} else {
+			r.tuneSeeds = nil
+		}
+	}
+	if o.Regime != "" {
+		reg, ok := g.Regime(o.Regime)
+		if !ok {
+			return nil, fmt.Errorf("--regime %q: the study has regimes %s", o.Regime, strings.Join(g.RegimeNames(), ", "))
+		}
+		g.Regimes = []grid.Regime{reg}
+	}
+	if r.trial != "" && !r.worker {
+		return nil, errors.New("--trial is for the child runs of an executor (with --no-report)")
+	}
+	r.domains = g.Domains
+	if d := o.TrainDomain; d != "" {
+		if len(g.Domains) > 0 && !slices.Contains(g.Domains, d) {
+			return nil, fmt.Errorf("--train-domain %q: the %s grid trains on %s", d, fam, strings.Join(g.Domains, ", "))
+		}
+		if fam == "xling" && d != "en" {
+			return nil, fmt.Errorf("--train-domain %q: xling trains on English (en)", d)
+		}
+		if fam != "xling" {
+			r.domains = []string{d}
+		}
+	}
+	if fam == "vision" && len(r.domains) == 1 {
+		g.Domains = r.domains // a vision grid on another domain than the recipe's
+	}
+	if st, err := os.Stat(r.model); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("--model %s: no such model directory (the committed pretrained models are in pretrained/; run from the repository root or give --model)", r.model)
+	}
+	if fam2, err := family.Detect(r.model); err != nil {
+		return nil, err
+	} else if fam2 != fam {
+		return nil, fmt.Errorf("--model %s is a %s model, not %s", r.model, fam2, fam)
+	}
+	if st, err := os.Stat(r.data); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("--data %s: no such directory (run `tram data fetch && tram data build %s`, or `tram data demo` for the demo)", r.data, fam)
+	}
+	if c := buildinfo.Commit(); strings.HasSuffix(c, "+dirty") && !r.allowDirty {
+		return nil, fmt.Errorf("this binary was built from a modified working tree (commit %s): its records would name code no one can check out; commit first and rebuild (make build), or pass --allow-dirty", c)
+	}
+	return r, nil
 }
 
 // trialRow is a tuned row at one candidate: its own row, named
@@ -428,36 +460,9 @@ func (r *reproducer) chosen() (map[string]map[string]string, error) {
 	return grid.Choose(grid.SummarizeTuning(r.g, trials)), nil
 }
 
-// setFlags collects the repeated --set FLAG=VALUE.
-type setFlags []string
-
-func (s *setFlags) String() string     { return strings.Join(*s, " ") }
-func (s *setFlags) Set(v string) error { *s = append(*s, v); return nil }
-
-// rowsHelp lists every family's rows for --help.
-func rowsHelp() string {
-	var b strings.Builder
-	for _, fam := range family.Names {
-		g := grid.Families[fam]
-		fmt.Fprintf(&b, "  %s (base %s, %d seeds", fam, g.Base, g.Seeds)
-		if len(g.Domains) > 0 {
-			fmt.Fprintf(&b, ", trained on %s", strings.Join(g.Domains, " and "))
-		}
-		b.WriteString("):\n")
-		for _, r := range g.Rows {
-			fmt.Fprintf(&b, "    %-22s %-8s %s\n", r.Name, r.Kind, r.About)
-		}
-	}
-	return b.String()
-}
-
-func quickDesc() string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(quickFlags)) {
-		parts = append(parts, "--"+k+" "+quickFlags[k])
-	}
-	return strings.Join(parts, ", ") + ", small evaluation sets"
-}
+// QuickFlags returns the `tram finetune` flags that shrink every run of a
+// Quick study.
+func QuickFlags() map[string]string { return maps.Clone(quickFlags) }
 
 func quickEval(e grid.Eval) grid.Eval {
 	e.MaxExamples, e.MaxTokens = 48, 1024
@@ -526,7 +531,7 @@ func machineInfo(threads, jobs int) map[string]any {
 	}
 	host, _ := os.Hostname()
 	return map[string]any{"cpu": cpu, "cores": runtime.NumCPU(), "go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH,
-		"host": host, "tram_version": version, "tram_commit": commit(), "gemm_backend": gemm.Backend(), "threads": threads, "jobs": jobs}
+		"host": host, "tram_version": buildinfo.Version, "tram_commit": buildinfo.Commit(), "gemm_backend": gemm.Backend(), "threads": threads, "jobs": jobs}
 }
 
 // runState is what the progress display knows of a run in flight.
@@ -622,7 +627,7 @@ func (r *reproducer) finished(run grid.Run) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	want := definingFlags(f.args)
+	want := definingFlags(f.Flags())
 	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if rec.Flags[k] != want[k] {
 			return false, fmt.Errorf("%s was made with --%s %q, and this grid runs it with %q: use another --out, or remove the file to rerun it",
@@ -633,7 +638,10 @@ func (r *reproducer) finished(run grid.Run) (bool, error) {
 }
 
 // finetuneArgs returns the `tram finetune` arguments of a run.
-func (r *reproducer) finetuneArgs(run grid.Run) []string {
+func (r *reproducer) finetuneArgs(run grid.Run) []string { return grid.Args(r.runFlags(run)) }
+
+// runFlags returns the `tram finetune` flags of a run, by name.
+func (r *reproducer) runFlags(run grid.Run) map[string]string {
 	id := run.ID()
 	flags := r.g.FinetuneFlags(run)
 	if r.quick {
@@ -658,16 +666,48 @@ func (r *reproducer) finetuneArgs(run grid.Run) []string {
 	flags["out"] = filepath.Join(r.out, "state", id+".model")
 	flags["log"] = strings.TrimSuffix(r.recordPath(run), ".json") + ".log.jsonl"
 	flags["save-every"] = strconv.Itoa(r.saveEvery)
-	return grid.Args(flags)
+	return flags
 }
 
-func (r *reproducer) parse(run grid.Run) (finetuneFlags, error) {
-	var msg bytes.Buffer
-	f, err := parseFinetune(r.finetuneArgs(run), &msg)
+// parse returns the finetune.Spec of a run.
+func (r *reproducer) parse(run grid.Run) (*finetune.Spec, error) {
+	f, err := finetune.SpecFromFlags(r.runFlags(run))
 	if err != nil {
-		return f, fmt.Errorf("run %s: %v %s", run.ID(), err, strings.TrimSpace(msg.String()))
+		return nil, fmt.Errorf("run %s: %v", run.ID(), err)
 	}
 	return f, nil
+}
+
+// checkAll validates every run the study will make before any starts —
+// the evaluation runs of tuned rows at their first candidate, since their
+// choice comes later — so that a bad flag in a row is refused now, not
+// after hours of tuning.
+func (r *reproducer) checkAll(trials []grid.Run) error {
+	if r.worker {
+		return nil
+	}
+	runs := slices.Clone(trials)
+	for _, run := range r.g.Runs(r.rows, r.domains, r.seeds) {
+		if c := run.Row.TuneTrials(); c != nil {
+			name := run.Row.Name
+			run.Row = trialRow(run.Row, c[0])
+			run.Row.Name = name
+		}
+		runs = append(runs, run)
+	}
+	for _, run := range runs {
+		f, err := r.parse(run)
+		if err == nil {
+			err = f.Validate()
+		}
+		if err != nil {
+			if r.study != "" {
+				return fmt.Errorf("%s: row %s: %v", r.study, run.Row.Name, err)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // definingFlags drops the flags that do not change a run's numbers.
@@ -758,13 +798,14 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 	if err != nil {
 		return nil, err
 	}
-	modelDir := f.out
+	modelDir := f.Out()
+	steps := f.Steps()
 	evalOpts := r.evalOptions()
 	ckptPath := func(step int) string { return filepath.Join(r.out, "state", fmt.Sprintf("%s.ckpt-%d.json", id, step)) }
 	var ckSteps []int
 	if run.Row.Name == r.g.Base {
 		for _, frac := range r.g.Checkpoints {
-			if s := int(math.Round(frac * float64(f.steps))); s > 0 && s < f.steps && !slices.Contains(ckSteps, s) {
+			if s := int(math.Round(frac * float64(steps))); s > 0 && s < steps && !slices.Contains(ckSteps, s) {
 				ckSteps = append(ckSteps, s)
 			}
 		}
@@ -775,10 +816,10 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 	}
 	defer notes.Close()
 	if _, err := os.Stat(filepath.Join(modelDir, "model.safetensors")); err != nil {
-		f.progress = progress
-		f.checkpoints = ckSteps
-		f.onCheckpoint = func(step int, setup *family.Setup) error {
-			progress(step, f.steps, "evaluating checkpoint")
+		f.Progress = progress
+		f.Checkpoints = ckSteps
+		f.OnCheckpoint = func(step int, setup *family.Setup) error {
+			progress(step, steps, "evaluating checkpoint")
 			dir := filepath.Join(r.out, "state", fmt.Sprintf("%s.ckpt-%d.model", id, step))
 			os.RemoveAll(dir)
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -794,7 +835,10 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 			}
 			return checkpoint.WriteJSON(ckptPath(step), grid.Checkpoint{Step: step, Metrics: rep.Domains})
 		}
-		if _, err := finetune(f, notes); err != nil {
+		if r.prepare != nil {
+			r.prepare(f)
+		}
+		if _, err := f.Execute(ctx, notes); err != nil {
 			return nil, err
 		}
 	}
@@ -805,24 +849,24 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 	if err != nil {
 		return nil, err
 	}
-	info, err := readRunInfo(modelDir)
+	info, err := finetune.ReadRunInfo(modelDir)
 	if err != nil {
 		return nil, err
 	}
-	progress(f.steps, f.steps, "evaluating")
+	progress(steps, steps, "evaluating")
 	rep, err := family.Evaluate(modelDir, evalOpts)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating: %w", err)
 	}
 	atoi := func(k string) int { v, _ := strconv.Atoi(meta[k]); return v }
 	rec := &grid.Record{Family: r.g.Family, Row: run.Row.Name, Method: run.Row.Method, Kind: run.Row.Kind, Regime: run.Regime, Domain: run.Domain,
-		Seed: run.Seed, Tuned: run.Tuned, ValLoss: info.KeptValLoss, Flags: definingFlags(f.args), Command: r.command(run),
+		Seed: run.Seed, Tuned: run.Tuned, ValLoss: info.KeptValLoss, Flags: definingFlags(f.Flags()), Command: r.command(run),
 		Finetune: shellJoin(append([]string{"tram", "finetune"}, r.finetuneArgs(run)...)),
-		Steps:    f.steps, Kept: atoi("tram_kept_step"), Skipped: atoi("tram_skipped_steps"), Metrics: rep.Domains,
+		Steps:    steps, Kept: atoi("tram_kept_step"), Skipped: atoi("tram_skipped_steps"), Metrics: rep.Domains,
 		Log: filepath.ToSlash(filepath.Join("runs", id+".log.jsonl")), TrainSeconds: info.TrainSeconds, EvalSeconds: rep.Seconds,
-		Threads: parallel.Threads(), Backend: gemm.Backend(), Version: version, Commit: commit(), EvalSettings: rep.Settings}
+		Threads: parallel.Threads(), Backend: gemm.Backend(), Version: buildinfo.Version, Commit: buildinfo.Commit(), EvalSettings: rep.Settings}
 	if r.g.Family == "vision" && run.Domain == "" {
-		rec.Domain = f.domain
+		rec.Domain = f.Domain()
 	}
 	for _, s := range ckSteps {
 		raw, err := os.ReadFile(ckptPath(s))
@@ -904,24 +948,11 @@ func readMetadata(dir string) (map[string]string, error) {
 	return f.Metadata, nil
 }
 
-// readRunInfo reads the run_info.json tram finetune writes beside a model.
-func readRunInfo(dir string) (runInfo, error) {
-	var info runInfo
-	raw, err := os.ReadFile(filepath.Join(dir, runInfoFile))
-	if err != nil {
-		return info, err
-	}
-	if err := json.Unmarshal(raw, &info); err != nil {
-		return info, fmt.Errorf("%s: %v", filepath.Join(dir, runInfoFile), err)
-	}
-	return info, nil
-}
-
 // runChild runs one run as a child process (tram reproduce … --no-report
 // for that run alone) and reads its record. The child reports progress
 // through DIR/state/ID.progress; its stderr goes to DIR/state/ID.stderr.
 func (r *reproducer) runChild(ctx context.Context, run grid.Run, st *runState, disp *gridDisplay) (*grid.Record, error) {
-	exe, err := os.Executable()
+	exe, err := r.executable()
 	if err != nil {
 		return nil, err
 	}
@@ -987,6 +1018,14 @@ func (r *reproducer) runChild(ctx context.Context, run grid.Run, st *runState, d
 			ctx = context.Background()
 		}
 	}
+}
+
+// executable returns the tram binary that child processes run.
+func (r *reproducer) executable() (string, error) {
+	if r.binary != "" {
+		return r.binary, nil
+	}
+	return os.Executable()
 }
 
 // tail returns the last n lines of a file.

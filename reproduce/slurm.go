@@ -1,4 +1,4 @@
-package main
+package reproduce
 
 // The Slurm executor of tram reproduce (--executor slurm): the runs not yet
 // finished go to Slurm as a job array, one task per run, each task running
@@ -19,10 +19,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,20 +35,34 @@ import (
 
 	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/grid"
+	"github.com/tramlab/tram/internal/buildinfo"
 )
 
-// slurmOptions are the flags of --executor slurm.
-type slurmOptions struct {
-	partition, time, mem string
-	cpusPerTask          int
-	sbatchArgs           []string
-	dryRun               bool
-	binary               string
-	fs                   *flag.FlagSet // tells which flags were given
+// SlurmOptions are the settings of the Slurm executor (Options.Executor
+// "slurm").
+type SlurmOptions struct {
+	// Partition, Time and Mem are sbatch's --partition, --time and --mem
+	// of each task ("": the cluster's defaults).
+	Partition, Time, Mem string
+	// CPUsPerTask is each task's CPU count, and the thread count of every
+	// run unless Options.Threads is given (then at least that; 0:
+	// Options.Threads).
+	CPUsPerTask int
+	// SbatchArgs are more sbatch options for the array, each --NAME=VALUE
+	// (CheckSbatchArg).
+	SbatchArgs []string
+	// DryRun prints the job-array script and lists its runs on stderr,
+	// submitting nothing.
+	DryRun bool
+	// Binary is the tram binary the tasks run (default Options.Binary, else
+	// this binary); the nodes must see it at the same path.
+	Binary string
+	// Poll, QueryEvery, Grace and GiveUp are the follower's timings (0:
+	// the defaults: the run files are looked at every second, squeue asked
+	// every 10 seconds, a task whose run exited 0 has 30 seconds for its
+	// record to show up, and squeue may keep failing for 3 minutes).
+	Poll, QueryEvery, Grace, GiveUp time.Duration
 }
-
-// slurmOnly are the flags that mean something with --executor slurm only.
-var slurmOnly = []string{"partition", "time", "cpus-per-task", "mem", "sbatch-arg", "dry-run", "tram-binary"}
 
 // ownSbatchOptions are the sbatch options the executor sets itself, each
 // with its short form ("" for none) and what to do instead.
@@ -69,46 +83,9 @@ var ownSbatchOptions = []struct{ long, short, instead string }{
 	{"ntasks", "n", "each task is one process"},
 }
 
-// slurmFlags registers the flags of --executor slurm.
-func slurmFlags(fs *flag.FlagSet, o *slurmOptions) {
-	o.fs = fs
-	fs.StringVar(&o.partition, "partition", "", "--executor slurm: the Slurm `PARTITION` the tasks run in (default: the cluster's default partition)")
-	fs.StringVar(&o.time, "time", "", "--executor slurm: time limit of each task, as sbatch --time takes it (`T`: MINUTES, HH:MM:SS,\n"+
-		"D-HH:MM; default: the partition's); a run cut off by it is reported failed, and rerunning resumes it")
-	fs.IntVar(&o.cpusPerTask, "cpus-per-task", 0, "--executor slurm: CPUs of each task, and the --threads every run computes with unless\n"+
-		"--threads is given as well (then at least --threads; default --threads, i.e. 1)")
-	fs.StringVar(&o.mem, "mem", "", "--executor slurm: memory of each task, as sbatch --mem takes it (`M`: 4G, 500M; default: the\ncluster's)")
-	fs.Func("sbatch-arg", "--executor slurm: one more sbatch option for the array, written `--NAME=VALUE` (--account=lab,\n"+
-		"--qos=long, --constraint=avx2, --exclude=node7); repeatable", func(s string) error {
-		if err := checkSbatchArg(s); err != nil {
-			return err
-		}
-		o.sbatchArgs = append(o.sbatchArgs, s)
-		return nil
-	})
-	fs.StringVar(&o.binary, "tram-binary", "", "--executor slurm: the tram `PATH` the tasks run (default: this binary, which the nodes must see at\nthe same path)")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "--executor slurm: print the job-array script, list the runs it would run, and submit nothing")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprint(fs.Output(), slurmHelp)
-	}
-}
-
-const slurmHelp = `
-With --executor slurm, the unfinished runs are submitted with sbatch as one job array, a task per
-run (requeueable: a preempted or requeued task resumes from its snapshot), and tram follows it
-(pending, running, done, failed, from squeue and the run files) and writes the summary and the
-report when every run is done. --out, --data, --model and the tram binary must be on storage all
-nodes share, at the same paths. Each task logs to DIR/slurm/task-JOBID_INDEX.log; a failed run is
-reported with its job id and the end of its log, and the others go on. Rerunning the same command
-submits only the runs neither finished nor still queued, and follows those still queued; Ctrl-C
-stops following and leaves the array running. With --executor slurm, --jobs N (if given) limits
-the tasks that run at once. See docs/CLUSTER.md.
-`
-
-// checkSbatchArg checks one --sbatch-arg.
-func checkSbatchArg(s string) error {
+// CheckSbatchArg checks one sbatch option for the array (--sbatch-arg):
+// one option, --NAME=VALUE, and none that the executor sets itself.
+func CheckSbatchArg(s string) error {
 	if !strings.HasPrefix(s, "-") || strings.ContainsAny(s, "\n\r") {
 		return fmt.Errorf("%q is not an sbatch option: write one option, --NAME=VALUE", s)
 	}
@@ -126,52 +103,15 @@ func checkSbatchArg(s string) error {
 	return nil
 }
 
-// check validates the slurm flags against the executor: they are refused
-// with --executor local, where they would silently do nothing.
-func (o *slurmOptions) check(executor string) error {
-	if o.cpusPerTask < 0 {
-		return fmt.Errorf("--cpus-per-task %d: must be ≥ 1", o.cpusPerTask)
-	}
-	if executor == "slurm" || o.fs == nil {
-		return nil
-	}
-	var given []string
-	o.fs.Visit(func(f *flag.Flag) {
-		if slices.Contains(slurmOnly, f.Name) {
-			given = append(given, "--"+f.Name)
-		}
-	})
-	if len(given) > 0 {
-		return fmt.Errorf("%s: only with --executor slurm (add --executor slurm, or leave %s out to run on this machine)",
-			strings.Join(given, ", "), map[bool]string{true: "it", false: "them"}[len(given) == 1])
-	}
-	return nil
+// timings returns the follower's timings: how often the run files are
+// looked at; how often squeue is asked (the controller is shared: not too
+// often); how long a task that left the queue after its run exited 0 may
+// take for the run's record to show up (shared storage can lag behind);
+// how long squeue may keep failing before tram stops following (the array
+// runs on regardless).
+func (o *SlurmOptions) timings() (poll, queryEvery, grace, giveUp time.Duration) {
+	return cmp.Or(o.Poll, time.Second), cmp.Or(o.QueryEvery, 10*time.Second), cmp.Or(o.Grace, 30*time.Second), cmp.Or(o.GiveUp, 3*time.Minute)
 }
-
-// given reports whether a flag was set on the command line.
-func (o *slurmOptions) given(name string) bool {
-	found := false
-	if o.fs != nil {
-		o.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
-	}
-	return found
-}
-
-// Timings of the follower; tests shorten them.
-var (
-	// slurmPoll is how often the run files are looked at.
-	slurmPoll = time.Second
-	// slurmQueryEvery is how often squeue is asked (the controller is
-	// shared: not too often).
-	slurmQueryEvery = 10 * time.Second
-	// slurmGrace is how long a task that left the queue after its run
-	// exited 0 may take for the run's record to show up (shared storage
-	// can lag behind).
-	slurmGrace = 30 * time.Second
-	// slurmGiveUp is how long squeue may keep failing before tram stops
-	// following (the array runs on regardless).
-	slurmGiveUp = 3 * time.Minute
-)
 
 // plural returns "1 run", "2 runs".
 func plural(n int, noun string) string {
@@ -235,22 +175,22 @@ func (r *reproducer) slurmPrepare() (*slurmPlan, error) {
 	if strings.ContainsAny(r.out, " \t%") {
 		return nil, fmt.Errorf("--out %s: with --executor slurm the path may hold no spaces or %% (sbatch reads it in #SBATCH lines): choose another --out", r.out)
 	}
-	p := &slurmPlan{cpus: o.cpusPerTask, dir: filepath.Join(r.out, "slurm"), maxArray: 1001}
+	p := &slurmPlan{cpus: o.CPUsPerTask, dir: filepath.Join(r.out, "slurm"), maxArray: 1001}
 	switch {
 	case p.cpus == 0:
 		p.cpus = r.threads
-	case !o.given("threads"):
+	case !r.threadsGiven:
 		r.threads = p.cpus
 	case p.cpus < r.threads:
 		return nil, fmt.Errorf("--cpus-per-task %d is fewer than --threads %d: every run computes with --threads kernel threads; give it at least that many CPUs (or leave --threads out to use --cpus-per-task)",
 			p.cpus, r.threads)
 	}
-	if o.given("jobs") {
+	if r.jobsGiven {
 		p.throttle = r.jobs
 	}
-	p.binary = o.binary
+	p.binary = o.Binary
 	if p.binary == "" {
-		exe, err := os.Executable()
+		exe, err := r.executable()
 		if err != nil {
 			return nil, fmt.Errorf("cannot tell where this tram binary is (%v): give --tram-binary", err)
 		}
@@ -509,20 +449,20 @@ func (r *reproducer) slurmScript(p *slurmPlan, runs []grid.Run, runsFile string)
 	fmt.Fprintf(&b, "#!/bin/bash\n")
 	fmt.Fprintf(&b, "# tram reproduce %s --executor slurm: %d runs of the grid in %s, one job-array\n", r.g.Family, len(runs), r.out)
 	fmt.Fprintf(&b, "# task each; array index N runs line N+1 of %s\n", runsFile)
-	fmt.Fprintf(&b, "# (the run's ID, then the flags that select it). Written by tram %s on %s.\n", version, time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "# (the run's ID, then the flags that select it). Written by tram %s on %s.\n", buildinfo.Version, time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "# Submit through tram reproduce --executor slurm, which follows the array and\n# writes the summary and report when every run is done.\n")
 	sbatch := []string{"--job-name=" + r.slurmJobName(), "--array=" + array, "--ntasks=1", "--cpus-per-task=" + strconv.Itoa(p.cpus),
 		"--requeue", "--open-mode=append", "--output=" + filepath.Join(p.dir, "task-%A_%a.log"), "--chdir=" + r.out}
-	if r.slurm.partition != "" {
-		sbatch = append(sbatch, "--partition="+r.slurm.partition)
+	if r.slurm.Partition != "" {
+		sbatch = append(sbatch, "--partition="+r.slurm.Partition)
 	}
-	if r.slurm.time != "" {
-		sbatch = append(sbatch, "--time="+r.slurm.time)
+	if r.slurm.Time != "" {
+		sbatch = append(sbatch, "--time="+r.slurm.Time)
 	}
-	if r.slurm.mem != "" {
-		sbatch = append(sbatch, "--mem="+r.slurm.mem)
+	if r.slurm.Mem != "" {
+		sbatch = append(sbatch, "--mem="+r.slurm.Mem)
 	}
-	for _, s := range append(sbatch, r.slurm.sbatchArgs...) {
+	for _, s := range append(sbatch, r.slurm.SbatchArgs...) {
 		fmt.Fprintf(&b, "#SBATCH %s\n", s)
 	}
 	// The run's own flags ("$@", from the runs file), then the grid's.
@@ -708,6 +648,7 @@ func (r *reproducer) slurmFollow(ctx context.Context, tasks []*slurmTask) (faile
 			fmt.Fprint(r.stderr, "\r\033[K")
 		}
 	}
+	slurmPoll, slurmQueryEvery, slurmGrace, slurmGiveUp := r.slurm.timings()
 	var lastQuery, failingSince, ended time.Time
 	done := 0
 	lastCounts := ""
@@ -849,6 +790,14 @@ func truncate(s string, n int) string {
 		return s[:n-3] + "..."
 	}
 	return s
+}
+
+func abs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return filepath.Clean(a)
 }
 
 // slurmRecord reads a run's record, if it is there.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/tramlab/tram/data"
+	"github.com/tramlab/tram/internal/buildinfo"
+	"github.com/tramlab/tram/internal/progress"
 	"github.com/tramlab/tram/pretrain"
 )
 
@@ -64,22 +66,22 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	bar := newProgress(stderr, "pretrain "+family, 0)
+	bar := progress.New(stderr, "pretrain "+family, 0)
 	o := pretrain.Options{Data: *dataDir, Out: *out, Steps: *steps, Batch: *batch, LR: *lr, Seed: *seed,
-		SaveEvery: *saveEvery, Command: "tram pretrain " + strings.Join(args, " "), Version: fullVersion(), Log: stderr}
+		SaveEvery: *saveEvery, Command: "tram pretrain " + strings.Join(args, " "), Version: buildinfo.Full(), Log: stderr}
 	var lastLine time.Time
 	o.Progress = func(done, total int, loss float64) {
-		bar.total = total
+		bar.Total = total
 		note := fmt.Sprintf("loss %.4f", loss)
-		if bar.enabled {
-			bar.update(done, note)
+		if bar.Enabled {
+			bar.Update(done, note)
 		} else if time.Since(lastLine) > 30*time.Second || done == total {
 			lastLine = time.Now()
 			fmt.Fprintf(stderr, "pretrain %s: step %d/%d %s\n", family, done, total, note)
 		}
 	}
 	res, err := pretrain.Run(ctx, family, o)
-	bar.done()
+	bar.Done()
 	if err != nil {
 		return err
 	}

@@ -61,30 +61,6 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printReport(stdout, stdout, res, *quiet, *claims)
+	res.Print(stdout, stdout, *quiet, *claims)
 	return nil
-}
-
-// printReport lists the files a report wrote (on files), says when the
-// grid is partial, and prints the headline table (unless quiet) and the
-// claims' verdicts with their numbers (when claims is set) on stdout.
-func printReport(files, stdout io.Writer, res *report.Result, quiet, claims bool) {
-	for _, f := range res.Files {
-		fmt.Fprintln(files, f)
-	}
-	if res.Partial {
-		fmt.Fprintf(files, "\npartial: %d of %d runs done\n", res.Expected-res.Missing, res.Expected)
-	}
-	if !quiet {
-		fmt.Fprintf(stdout, "\n%s", res.Headline)
-	}
-	if claims {
-		fmt.Fprintln(stdout)
-		for _, c := range res.Claims {
-			fmt.Fprintf(stdout, "claim %d: %s: %s\n", c.Number, c.Verdict, c.Statement)
-			for _, e := range c.Evidence {
-				fmt.Fprintf(stdout, "  %s\n", e)
-			}
-		}
-	}
 }

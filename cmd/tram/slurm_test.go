@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tramlab/tram/finetune"
 	"github.com/tramlab/tram/internal/slurmtest"
 )
 
@@ -178,7 +179,7 @@ exec "$bin" "$@"
 			t.Errorf("%s: metrics through Slurm differ from the local run's:\nlocal %s\nslurm %s", id, ja, jb)
 		}
 	}
-	if info, err := readRunInfo(filepath.Join(out, "models", "tram-theta0.s1")); err != nil || info.ResumedAt != 3 {
+	if info, err := finetune.ReadRunInfo(filepath.Join(out, "models", "tram-theta0.s1")); err != nil || info.ResumedAt != 3 {
 		t.Errorf("the requeued run resumed at step %d (%v), want 3 (its snapshot)", info.ResumedAt, err)
 	}
 	logRaw, _ := os.ReadFile(filepath.Join(out, "slurm", "task-"+task+".log"))
@@ -199,7 +200,10 @@ func slurmTaskOf(t *testing.T, out, id string) string {
 	last := 0
 	for _, f := range files {
 		raw, _ := os.ReadFile(f)
-		var j slurmJob
+		var j struct { // DIR/slurm/job-JOBID.json
+			JobID string   `json:"job_id"`
+			Runs  []string `json:"runs"`
+		}
 		json.Unmarshal(raw, &j)
 		n, _ := strconv.Atoi(j.JobID)
 		for i, r := range j.Runs {

@@ -1,0 +1,67 @@
+package reproduce
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/tramlab/tram/family"
+	"github.com/tramlab/tram/grid"
+)
+
+// TestEveryGridRowParses: every row of every grid, with the recipe, is a
+// valid tram finetune command line (flags, values, method options),
+// with and without --quick.
+func TestEveryGridRowParses(t *testing.T) {
+	dir := t.TempDir()
+	for _, fam := range family.Names {
+		for _, quick := range []bool{false, true} {
+			g := *grid.Families[fam]
+			r := &reproducer{g: &g, model: "pretrained/" + fam, data: dir, out: dir, quick: quick, saveEvery: 25}
+			domains := g.Domains
+			if len(domains) == 0 {
+				domains = []string{""}
+			}
+			for _, run := range g.Runs(g.Rows, domains, []int{1}) {
+				f, err := r.parse(run)
+				if err == nil {
+					err = f.Validate()
+				}
+				if err != nil {
+					t.Errorf("%s (quick %v): %v", run.ID(), quick, err)
+				}
+			}
+		}
+	}
+}
+
+// TestCommittedRecordsMatchStudies: every committed run record
+// (results/FAMILY/runs/*.json) was made with exactly the tram finetune
+// flags that the embedded study gives its row, seed and training domain
+// today, so `tram reproduce FAMILY` reruns the committed runs (and skips
+// them as finished) rather than different ones.
+func TestCommittedRecordsMatchStudies(t *testing.T) {
+	for _, fam := range family.Names {
+		dir := filepath.Join("..", "results", fam)
+		g := *grid.Families[fam]
+		recs, err := grid.ReadRecords(dir, &g)
+		if err != nil || len(recs) == 0 {
+			t.Skipf("no committed %s records (%v)", fam, err)
+		}
+		r := &reproducer{g: &g, model: "pretrained/" + fam, data: t.TempDir(), out: dir, saveEvery: 25, study0: &g}
+		for _, rec := range recs {
+			row, ok := g.Row(rec.Row)
+			if !ok {
+				t.Errorf("%s: record of row %s, which the study lacks", fam, rec.Row)
+				continue
+			}
+			domain := ""
+			if len(g.Domains) > 0 {
+				domain = rec.Domain
+			}
+			run := grid.Run{Row: row, Domain: domain, Seed: rec.Seed}
+			if done, err := r.finished(run); err != nil || !done {
+				t.Errorf("%s %s: finished %v, %v", fam, run.ID(), done, err)
+			}
+		}
+	}
+}
