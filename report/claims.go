@@ -95,30 +95,19 @@ func pText(c grid.Comparison) string {
 	var t string
 	switch {
 	case c.Diff.N > 1 && c.Diff.CI95 == 0 && c.Diff.Mean != 0:
-		t = fmt.Sprintf("p = %s, every seed differs by the same amount: exact sign test", pValue(c.P))
+		t = fmt.Sprintf("p = %s, every seed differs by the same amount: exact sign test", pCell(c.P))
 	case math.IsNaN(c.P):
 		t = "p not defined (fewer than two seeds, or no difference)"
 	default:
-		t = "p = " + pValue(c.P)
+		t = "p = " + pCell(c.P)
 	}
 	if !math.IsNaN(c.PHolm) && c.PHolm != c.P {
-		t += ", Holm-adjusted " + pValue(c.PHolm)
+		t += ", Holm-adjusted " + pCell(c.PHolm)
 	}
 	if !math.IsNaN(c.PTOST) {
-		t += fmt.Sprintf("; equivalence within ±%s: TOST p = %s", num(c.Margin, 2), pValue(c.PTOSTHolm))
+		t += fmt.Sprintf("; equivalence within ±%s: TOST p = %s", num(c.Margin, 2), pCell(c.PTOSTHolm))
 	}
 	return t
-}
-
-// pValue formats a p-value for prose.
-func pValue(p float64) string {
-	switch {
-	case math.IsNaN(p):
-		return "–"
-	case p < 0.001:
-		return "< 0.001"
-	}
-	return fmt.Sprintf("%.3f", p)
 }
 
 // pearsonText formats the p-value of a correlation for prose.

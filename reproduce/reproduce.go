@@ -719,6 +719,23 @@ func definingFlags(args map[string]string) map[string]string {
 	return out
 }
 
+// workerArgs are the flags every child run of an executor takes after the
+// ones that select it: where things are, how to run, and --set.
+func (r *reproducer) workerArgs() []string {
+	args := []string{"--data", r.data, "--model", r.model, "--out", r.out,
+		"--threads", strconv.Itoa(r.threads), "--jobs", "1", "--save-every", strconv.Itoa(r.saveEvery), "--no-report"}
+	if r.quick {
+		args = append(args, "--quick")
+	}
+	if r.keepModels {
+		args = append(args, "--keep-models")
+	}
+	if r.allowDirty {
+		args = append(args, "--allow-dirty")
+	}
+	return append(args, r.setArgs()...)
+}
+
 // recordPath is where a run's record goes: DIR/runs/ID.json, or
 // DIR/tuning/ID.json for a tuning trial.
 func (r *reproducer) recordPath(run grid.Run) string {
@@ -957,19 +974,7 @@ func (r *reproducer) runChild(ctx context.Context, run grid.Run, st *runState, d
 		return nil, err
 	}
 	id := run.ID()
-	args := append(append([]string{"reproduce"}, r.target()...), r.runArgs(run)...)
-	args = append(args, "--data", r.data, "--model", r.model, "--out", r.out, "--threads", strconv.Itoa(r.threads), "--jobs", "1",
-		"--save-every", strconv.Itoa(r.saveEvery), "--no-report")
-	if r.allowDirty {
-		args = append(args, "--allow-dirty")
-	}
-	if r.quick {
-		args = append(args, "--quick")
-	}
-	if r.keepModels {
-		args = append(args, "--keep-models")
-	}
-	args = append(args, r.setArgs()...)
+	args := append(append(append([]string{"reproduce"}, r.target()...), r.runArgs(run)...), r.workerArgs()...)
 	logPath := filepath.Join(r.out, "state", id+".stderr")
 	logf, err := os.Create(logPath)
 	if err != nil {

@@ -466,19 +466,7 @@ func (r *reproducer) slurmScript(p *slurmPlan, runs []grid.Run, runsFile string)
 		fmt.Fprintf(&b, "#SBATCH %s\n", s)
 	}
 	// The run's own flags ("$@", from the runs file), then the grid's.
-	args := []string{"--data", r.data, "--model", r.model, "--out", r.out,
-		"--threads", strconv.Itoa(r.threads), "--jobs", "1", "--save-every", strconv.Itoa(r.saveEvery), "--no-report"}
-	if r.quick {
-		args = append(args, "--quick")
-	}
-	if r.keepModels {
-		args = append(args, "--keep-models")
-	}
-	if r.allowDirty {
-		args = append(args, "--allow-dirty")
-	}
-	args = append(args, r.setArgs()...)
-	quoted := shellJoin(append([]string{"reproduce"}, r.target()...)) + ` "$@" ` + shellJoin(args)
+	quoted := shellJoin(append([]string{"reproduce"}, r.target()...)) + ` "$@" ` + shellJoin(r.workerArgs())
 	fmt.Fprintf(&b, `set -euf -o pipefail
 tram=%s
 runs=%s
