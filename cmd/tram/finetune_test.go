@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/tramlab/tram/checkpoint"
+	"github.com/tramlab/tram/finetune"
 	"github.com/tramlab/tram/internal/testutil"
 	"math"
 	"os"
@@ -191,6 +192,16 @@ func TestFinetuneResumesExactly(t *testing.T) {
 				t.Fatalf("%s[%d]: uninterrupted %v, resumed %v", name, i, v[i], b[name][i])
 			}
 		}
+	}
+	// Equal runs write equal files: what differs between them (wall time,
+	// the step a resumed run resumed at) is in run_info.json, not in the
+	// model's metadata.
+	fa, _ := os.ReadFile(filepath.Join(straight, "model.safetensors"))
+	if fb, _ := os.ReadFile(filepath.Join(resumed, "model.safetensors")); len(fa) == 0 || !bytes.Equal(fa, fb) {
+		t.Error("the resumed run's model.safetensors differs in bytes from the uninterrupted run's")
+	}
+	if info, err := finetune.ReadRunInfo(resumed); err != nil || info.ResumedAt != 4 {
+		t.Errorf("run_info.json of the resumed run: %+v, %v (want resumed_at 4)", info, err)
 	}
 	la, _ := os.ReadFile(straight + ".log")
 	lb, _ := os.ReadFile(resumed + ".log")
