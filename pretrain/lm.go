@@ -1,10 +1,12 @@
 package pretrain
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	datalm "github.com/tramlab/tram/data/lm"
 	"github.com/tramlab/tram/eval"
@@ -57,6 +59,30 @@ func lmRecipe(o Options) (*recipe, error) {
 		return nil, fmt.Errorf("pretrain lm: %w (run `tram data fetch && tram data build lm`)", err)
 	}
 	texts, held := lmSplit(docs)
+	corpus := fmt.Sprintf("LM-Register's pretrain.jsonl (GCIDE entries and WordNet glosses), %d documents; every %dth is held out.", len(docs), lmHeldOut)
+	switch o.Corpus {
+	case "", "dictionary":
+	case "broad":
+		var regs []string
+		var counts []string
+		for _, d := range datalm.Domains {
+			ds, err := datalm.Load(dir, d, "train")
+			if err != nil {
+				return nil, fmt.Errorf("pretrain lm --corpus broad: %w", err)
+			}
+			counts = append(counts, fmt.Sprintf("%s %d", d, len(ds)))
+			for _, doc := range ds {
+				regs = append(regs, doc.Text)
+			}
+		}
+		texts = interleave(texts, regs)
+		corpus = fmt.Sprintf("broad: LM-Register's pretrain.jsonl (GCIDE entries and WordNet glosses, %d documents, every %dth held out) "+
+			"interleaved evenly with the training splits of the eight registers (%s documents; their validation and test documents are never read), "+
+			"so that every stretch of the stream mixes them in proportion. The held-out loss is on dictionary documents, as for the dictionary corpus.",
+			len(docs), lmHeldOut, strings.Join(counts, ", "))
+	default:
+		return nil, fmt.Errorf("pretrain lm: --corpus %q: valid: dictionary, broad", o.Corpus)
+	}
 	// The tokenizer learns from an evenly spaced sample of the training
 	// documents.
 	var sample []string
@@ -93,12 +119,12 @@ func lmRecipe(o Options) (*recipe, error) {
 	task := train.NewLMTask(model, data, batch, true, o.Seed)
 	return &recipe{
 		family: "lm", model: model, base: base, sched: sched, task: task, steps: steps, clip: 1, dataDir: dir,
-		settings: [][2]string{{"steps", fmt.Sprint(steps)}, {"batch", fmt.Sprint(batch)}, {"lr", fmt.Sprint(lr)},
+		settings: [][2]string{{"corpus", cmp.Or(o.Corpus, "dictionary")}, {"steps", fmt.Sprint(steps)}, {"batch", fmt.Sprint(batch)}, {"lr", fmt.Sprint(lr)},
 			{"schedule", fmt.Sprintf("warmup %d + cosine", min(lmWarmup, steps/10))}, {"optimizer", "AdamW β (0.9, 0.99), weight decay 0.01, clip 1"},
 			{"model", fmt.Sprintf("GPT-2 layout, %d layers, width %d, %d heads, context %d, dropout %.1f", lmLayers, lmWidth, lmHeads, lmContext, lmDropout)},
 			{"tokenizer", fmt.Sprintf("byte-level BPE, vocabulary %d, trained on %.1f MB", tok.VocabSize(), float64(totalLen(sample))/1e6)}},
 		notes: []string{
-			fmt.Sprintf("Corpus: LM-Register's pretrain.jsonl (GCIDE entries and WordNet glosses), %d documents; every %dth is held out.", len(docs), lmHeldOut),
+			"Corpus: " + corpus,
 			fmt.Sprintf("Documents are encoded, joined with %s and cut into %d-token sequences; the run reads %d of them (%d tokens), reshuffled each pass.", EOT, lmContext, data.N(), data.N()*lmContext),
 			fmt.Sprintf("Held-out loss: %d sequences of held-out documents; train loss: the first %d training sequences; both in evaluation mode (dropout off).", valid.N(), lmEvalSeqs),
 		},
@@ -114,6 +140,26 @@ func lmRecipe(o Options) (*recipe, error) {
 			return tokenizer.Save(filepath.Join(dir, "tokenizer.json"), tok)
 		},
 	}, nil
+}
+
+// interleave merges b into a evenly, keeping each one's order: the
+// document at position i of a list of n lands at about i/n of the way
+// through the result, so any stretch of the stream holds both in
+// proportion.
+func interleave(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		// Take from a while it is ahead of b in relative position.
+		if j >= len(b) || i < len(a) && float64(i)*float64(len(b)) <= float64(j)*float64(len(a)) {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
+		}
+	}
+	return out
 }
 
 func totalLen(texts []string) int {

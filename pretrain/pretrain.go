@@ -48,6 +48,12 @@ type Options struct {
 	Steps, Batch int
 	LR           float64
 	Seed         uint64
+	// Corpus picks the lm family's pretraining text: "dictionary" (the
+	// default: GCIDE entries and WordNet glosses) or "broad" (the
+	// dictionary interleaved with the training splits of all eight
+	// LM-Register domains — never their validation or test documents). Other
+	// families have one corpus and refuse the option.
+	Corpus string
 	// SaveEvery snapshots the run every that many steps (0: only when
 	// interrupted).
 	SaveEvery int

@@ -94,3 +94,35 @@ func TestErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestInterleave(t *testing.T) {
+	a := []string{"a0", "a1", "a2", "a3", "a4", "a5"}
+	b := []string{"b0", "b1", "b2"}
+	got := strings.Join(interleave(a, b), " ")
+	if want := "a0 b0 a1 a2 b1 a3 a4 b2 a5"; got != want {
+		t.Errorf("interleave = %s, want %s", got, want)
+	}
+	if got := interleave(a, nil); len(got) != 6 {
+		t.Errorf("interleave with nothing = %v", got)
+	}
+}
+
+// TestBroadCorpus: --corpus broad reads the registers' training splits
+// too, says so in the card, and is refused for an unknown corpus.
+func TestBroadCorpus(t *testing.T) {
+	data := fixtureData(t)
+	out := filepath.Join(t.TempDir(), "broad")
+	if _, err := Run(context.Background(), "lm", Options{Data: data, Out: out, Steps: 2, Batch: 4, Corpus: "broad", Command: "test", Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	card, err := os.ReadFile(filepath.Join(out, "CARD.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(card), "| corpus | broad |") || !strings.Contains(string(card), "training splits of the eight registers") {
+		t.Errorf("the card does not say the corpus is broad:\n%s", card)
+	}
+	if _, err := Run(context.Background(), "lm", Options{Data: data, Out: out + "2", Steps: 2, Corpus: "web"}); err == nil || !strings.Contains(err.Error(), "dictionary, broad") {
+		t.Errorf("unknown corpus: %v", err)
+	}
+}

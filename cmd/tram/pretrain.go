@@ -42,6 +42,7 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	lr := fs.Float64("lr", 0, "peak learning rate (default: the family's recipe)")
 	seed := fs.Uint64("seed", 1, "seed for initialization, data order, masking, dropout and augmentation")
 	saveEvery := fs.Int("save-every", 200, "snapshot every N steps into OUT.partial (0: only when interrupted)")
+	corpus := fs.String("corpus", "", "lm only: the pretraining text, dictionary (the default: GCIDE entries and WordNet glosses) or\nbroad (the dictionary interleaved with the training splits of all eight LM-Register domains,\nnever their validation or test documents)")
 	family, err := parseFamilyFlags(fs, args, "tram pretrain vision|lm|xling --out DIR")
 	if err != nil {
 		return err
@@ -64,10 +65,13 @@ func runPretrain(args []string, stdout, stderr io.Writer) error {
 	if st, err := os.Stat(*dataDir); err != nil || !st.IsDir() {
 		return fmt.Errorf("--data %s: no such directory (run `tram data fetch && tram data build %s`)", *dataDir, family)
 	}
+	if *corpus != "" && family != "lm" {
+		return fmt.Errorf("--corpus: only the lm family has a choice of corpus")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bar := progress.New(stderr, "pretrain "+family, 0)
-	o := pretrain.Options{Data: *dataDir, Out: *out, Steps: *steps, Batch: *batch, LR: *lr, Seed: *seed,
+	o := pretrain.Options{Data: *dataDir, Out: *out, Steps: *steps, Batch: *batch, LR: *lr, Seed: *seed, Corpus: *corpus,
 		SaveEvery: *saveEvery, Command: "tram pretrain " + strings.Join(args, " "), Version: buildinfo.Full(), Log: stderr}
 	var lastLine time.Time
 	o.Progress = func(done, total int, loss float64) {
