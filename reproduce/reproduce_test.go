@@ -65,3 +65,31 @@ func TestCommittedRecordsMatchStudies(t *testing.T) {
 		}
 	}
 }
+
+// TestStudyFilesParse: every study file of the repository (studies/*.yaml,
+// docs/examples/*.yaml) loads, and every run it would make — tuning
+// trials and evaluation runs at each candidate — has valid flags.
+func TestStudyFilesParse(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "studies", "*.yaml"))
+	more, _ := filepath.Glob(filepath.Join("..", "docs", "examples", "*.yaml"))
+	files = append(files, more...)
+	if len(files) == 0 {
+		t.Fatal("no study files found")
+	}
+	dir := t.TempDir()
+	for _, file := range files {
+		g, err := grid.LoadStudy(file)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		r := &reproducer{g: g, model: "pretrained/" + g.Family, data: dir, out: dir, saveEvery: 25, study: file}
+		r.rows, r.seeds, r.domains = g.Rows, []int{1}, g.Domains
+		if g.Tuning != nil {
+			r.tuneSeeds = g.Tuning.Seeds
+		}
+		if err := r.checkAll(r.trialRuns()); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+	}
+}
