@@ -328,3 +328,42 @@ func TestHolmFamily(t *testing.T) {
 		t.Error("no p-value was adjusted")
 	}
 }
+
+// TestWriteCross: the cross-cell report of two studies has one column per
+// training domain, every claim's verdict, the advantage plot and the JSON,
+// and is the same when written twice.
+func TestWriteCross(t *testing.T) {
+	root := t.TempDir()
+	vis, lm := filepath.Join(root, "vision"), filepath.Join(root, "lm")
+	if err := fakeVision().write(vis, []int{1, 2, 3}, []int{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fakeLM().write(lm, []int{1, 2, 3}, []int{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(root, "cross")
+	res, err := report.WriteCross(out, []string{vis, lm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Cells) < 2 || res.Cells[0].BestTRAM == "" || res.Cells[0].VsBase == nil {
+		t.Fatalf("cells %+v", res.Cells)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "cross.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| claim | ", "1. TRAM beats SAM/ASAM/FSAM out of domain", "TRAM vs the best robust fine-tuning baseline", "plots/advantage.svg"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("cross.md lacks %q:\n%s", want, md)
+		}
+	}
+	svg1, _ := os.ReadFile(filepath.Join(out, "plots", "advantage.svg"))
+	if _, err := report.WriteCross(out, []string{vis, lm}); err != nil {
+		t.Fatal(err)
+	}
+	svg2, _ := os.ReadFile(filepath.Join(out, "plots", "advantage.svg"))
+	if len(svg1) == 0 || !bytes.Equal(svg1, svg2) {
+		t.Error("the advantage plot is missing or differs between two writes")
+	}
+}
