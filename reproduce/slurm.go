@@ -167,6 +167,9 @@ type slurmPlan struct {
 func (r *reproducer) slurmPrepare() (*slurmPlan, error) {
 	o := &r.slurm
 	r.out, r.data, r.model = abs(r.out), abs(r.data), abs(r.model)
+	if r.study != "" {
+		r.study = abs(r.study) // the tasks may start in another directory
+	}
 	for _, p := range []string{r.out, r.data, r.model} {
 		if strings.ContainsAny(p, "\n\r") {
 			return nil, fmt.Errorf("%q: a path with a line break cannot go into a job script", p)
@@ -447,7 +450,7 @@ func (r *reproducer) slurmScript(p *slurmPlan, runs []grid.Run, runsFile string)
 		array += "%" + strconv.Itoa(p.throttle)
 	}
 	fmt.Fprintf(&b, "#!/bin/bash\n")
-	fmt.Fprintf(&b, "# tram reproduce %s --executor slurm: %d runs of the grid in %s, one job-array\n", r.g.Family, len(runs), r.out)
+	fmt.Fprintf(&b, "# tram reproduce %s --executor slurm: %d runs of the grid in %s, one job-array\n", strings.Join(r.target(), " "), len(runs), r.out)
 	fmt.Fprintf(&b, "# task each; array index N runs line N+1 of %s\n", runsFile)
 	fmt.Fprintf(&b, "# (the run's ID, then the flags that select it). Written by tram %s on %s.\n", buildinfo.Version, time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "# Submit through tram reproduce --executor slurm, which follows the array and\n# writes the summary and report when every run is done.\n")
