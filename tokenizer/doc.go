@@ -1,8 +1,8 @@
 // Package tokenizer turns text into token ids and back, with the
-// tokenizers of the models tram fine-tunes: GPT-2's byte-level BPE and
-// BERT's WordPiece.
+// tokenizers of the models tram fine-tunes: GPT-2's byte-level BPE,
+// BERT's WordPiece, and SentencePiece's Unigram (XLM-R).
 //
-// Both read and write Hugging Face's tokenizer.json, so a tokenizer moves
+// All read and write Hugging Face's tokenizer.json, so a tokenizer moves
 // between tram and Python unchanged:
 //
 //	tok, err := tokenizer.Load("gpt2/tokenizer.json")
@@ -30,6 +30,19 @@
 // longest-match-first pieces with the "##" continuation prefix. Its
 // EncodeSingle and EncodePair add [CLS] and [SEP] and give token type
 // ids. [WordPieceTrainer] learns a vocabulary from a corpus.
+//
+// # Unigram
+//
+// [Unigram] is SentencePiece's unigram model as Hugging Face's
+// tokenizer.json holds it (XLM-RoBERTa's, for one): SentencePiece's
+// normalization table (the Precompiled normalizer, a double-array trie
+// applied longest match first, as SentencePiece applies it), spaces
+// turned into "▁" (Metaspace), and the segmentation of each piece into
+// vocabulary tokens with the largest sum of scores, found by Viterbi.
+// Unknown characters become the unk token, or their bytes with
+// byte_fallback. EncodeSingle and EncodePair add <s> and </s> as XLM-R
+// does. Its ids match SentencePiece's on the tests' multilingual strings
+// (testdata/gen_unigram.py).
 //
 // # Added tokens
 //

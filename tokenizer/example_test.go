@@ -98,3 +98,51 @@ func ExampleSave() {
 	// *tokenizer.BPE 264
 	// true
 }
+
+func ExampleUnigram() {
+	// A tokenizer.json laid out as XLM-R's, with a tiny vocabulary (XLM-R's
+	// normalizer is SentencePiece's Precompiled charsmap; NFKC stands in).
+	const js = `{
+	  "added_tokens": [
+	    {"id": 0, "content": "<s>", "special": true},
+	    {"id": 1, "content": "<pad>", "special": true},
+	    {"id": 2, "content": "</s>", "special": true},
+	    {"id": 3, "content": "<unk>", "special": true}
+	  ],
+	  "normalizer": {"type": "Sequence", "normalizers": [
+	    {"type": "NFKC"},
+	    {"type": "Strip", "strip_left": false, "strip_right": true},
+	    {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": "▁"}
+	  ]},
+	  "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": true},
+	  "post_processor": {"type": "RobertaProcessing", "cls": ["<s>", 0], "sep": ["</s>", 2]},
+	  "decoder": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": true},
+	  "model": {"type": "Unigram", "unk_id": 3, "byte_fallback": false, "vocab": [
+	    ["<s>", 0], ["<pad>", 0], ["</s>", 0], ["<unk>", 0],
+	    ["▁", -3], ["▁hello", -5], ["▁hell", -4], ["o", -3], ["▁world", -5], ["s", -4], ["!", -4]
+	  ]}
+	}`
+	tok, err := tokenizer.Parse([]byte(js))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Fullwidth letters become ASCII, runs of spaces one, and each word
+	// is split into the pieces with the largest sum of scores: "▁hello"
+	// (-5) rather than "▁hell" "o" (-7). No piece covers "ä": <unk>.
+	e := tok.EncodeSingle("ｈｅｌｌｏ  worlds ä!")
+	for _, id := range e.IDs {
+		s, _ := tok.Token(id)
+		fmt.Printf("%d %q\n", id, s)
+	}
+	fmt.Printf("%q\n", tok.Decode(e.IDs[1:len(e.IDs)-1]))
+	// Output:
+	// 0 "<s>"
+	// 5 "▁hello"
+	// 8 "▁world"
+	// 9 "s"
+	// 4 "▁"
+	// 3 "<unk>"
+	// 10 "!"
+	// 2 "</s>"
+	// "hello worlds <unk>!"
+}

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -18,12 +19,22 @@ func FuzzParse(f *testing.F) {
 		`{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "pre_tokenizer": {"type": "BertPreTokenizer"}}`,
 		`{"model": {"vocab": {"a": 0, "b": 1, "ab": 2}, "merges": [["a", "b"]]}, "pre_tokenizer": {"type": "ByteLevel", "use_regex": false},
 		  "post_processor": {"type": "Sequence", "processors": [{"type": "ByteLevel"}, {"type": "RobertaProcessing", "cls": ["a", 0], "sep": ["b", 1]}]}}`,
+		`{"model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0], ["▁", -2], ["▁a", -1], ["a", -1.5], ["b", -1]]},
+		  "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Strip", "strip_left": false, "strip_right": true}, {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": "▁"}]},
+		  "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true},
+		  "decoder": {"type": "Metaspace", "replacement": "▁", "add_prefix_space": true},
+		  "post_processor": {"type": "RobertaProcessing", "cls": ["a", 3], "sep": ["b", 4]}}`,
 	} {
 		f.Add([]byte(s))
 	}
 	trained, _ := BPETrainer{VocabSize: 300, SpecialTokens: []string{"<|endoftext|>"}}.Train(slices.Values(oracleCorpus))
 	data, _ := trained.MarshalJSON()
 	f.Add(data)
+	for _, name := range []string{"unigram_xlmr", "unigram_bytes"} {
+		if data, err := os.ReadFile("testdata/" + name + ".json"); err == nil {
+			f.Add(data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tok, err := Parse(data)
 		if err != nil {

@@ -125,6 +125,13 @@ func parse(data []byte) (Tokenizer, error) {
 	if isNull(f.Model) {
 		return nil, errors.New("no model")
 	}
+	if isUnigram(f.Model) {
+		added, err := parseAdded(f.AddedTokens)
+		if err != nil {
+			return nil, err
+		}
+		return parseUnigram(&f, added)
+	}
 	var m modelJSON
 	if err := json.Unmarshal(f.Model, &m); err != nil {
 		return nil, fmt.Errorf("model: %w", err)
@@ -153,7 +160,7 @@ func parse(data []byte) (Tokenizer, error) {
 	case "WordPiece":
 		return parseWordPiece(&f, &m, added)
 	}
-	return nil, fmt.Errorf("unsupported model type %q (want BPE or WordPiece)", m.Type)
+	return nil, fmt.Errorf("unsupported model type %q (want BPE, WordPiece or Unigram)", m.Type)
 }
 
 func parseAdded(list []addedTokenJSON) ([]AddedToken, error) {

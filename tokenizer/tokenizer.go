@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 )
 
-// Tokenizer is implemented by *BPE and *WordPiece.
+// Tokenizer is implemented by *BPE, *WordPiece and *Unigram.
 type Tokenizer interface {
 	// Encode returns the token ids of text. Added tokens that occur
 	// literally in text ("<|endoftext|>", "[MASK]") become their ids, as
@@ -38,8 +38,8 @@ var (
 	_ Tokenizer = (*WordPiece)(nil)
 )
 
-// Load reads a Hugging Face tokenizer.json file. It returns a *BPE or a
-// *WordPiece according to the file's model.type.
+// Load reads a Hugging Face tokenizer.json file. It returns a *BPE, a
+// *WordPiece or a *Unigram according to the file's model.type.
 func Load(path string) (Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -114,6 +114,12 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 //     null;
 //   - model "WordPiece" with normalizer BertNormalizer or null,
 //     pre_tokenizer BertPreTokenizer and decoder WordPiece or null;
+//   - model "Unigram" (SentencePiece: XLM-R, T5, ALBERT) with unk_id,
+//     byte_fallback, a normalizer that is null or a Sequence of
+//     Precompiled (SentencePiece's precompiled_charsmap), Strip, Replace,
+//     Prepend, NFC, NFD, NFKC, NFKD and Lowercase, pre_tokenizer
+//     Metaspace (optionally after WhitespaceSplit) or null, and decoder
+//     Metaspace or null;
 //   - post_processor null, ByteLevel, TemplateProcessing, BertProcessing,
 //     RobertaProcessing, or a Sequence of these;
 //   - added_tokens, with their single_word, lstrip, rstrip and normalized
