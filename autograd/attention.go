@@ -70,38 +70,53 @@ func (g *Graph[T]) AttentionDropout(qkv *Tensor[T], heads int, causal bool, keep
 	if mask != nil {
 		ws = g.workspace(chunks * heads * Tn * Tn)
 	}
-	parallel.For(chunks, 1, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			for b := ch * B / chunks; b < (ch+1)*B/chunks; b++ {
-				base := X[b*Tn*C3:]
-				P := probs[b*heads*Tn*Tn : (b+1)*heads*Tn*Tn]
-				// S_h = Q_h·K_hᵀ·scale for all heads of this batch element.
-				headsGemm(false, true, Tn, Tn, hd, T(scale), base, C3, hd, base[C:], C3, hd, 0, P, Tn, Tn*Tn, heads)
-				var km []bool
-				if keep != nil {
-					km = keep[b*Tn : (b+1)*Tn]
-				}
-				A := P // what multiplies V
-				for r := 0; r < heads*Tn; r++ {
-					maskedSoftmax(P[r*Tn:(r+1)*Tn], r%Tn, causal, km)
-				}
-				if mask != nil {
-					M := mask[b*heads*Tn*Tn:]
-					A = ws[ch*heads*Tn*Tn : (ch+1)*heads*Tn*Tn]
-					for r := 0; r < heads*Tn; r++ {
-						dropRow(A[r*Tn:(r+1)*Tn], P[r*Tn:(r+1)*Tn], M[r*Tn:(r+1)*Tn])
-					}
-				}
-				headsGemm(false, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, base[2*C:], C3, hd, 0, out.Data[b*Tn*C:], C, hd, heads)
-			}
-		}
-	})
-	if n := g.record(out, attentionBackward[T], qkv); n != nil {
+	parallel.Run(chunks, 1, attentionChunks[T]{X, probs, mask, ws, out, keep, B, Tn, C3, C, heads, hd, chunks, scale, causal})
+	if n := g.record(out, ruleAttention, qkv); n != nil {
 		n.aux[0], n.aux[1] = probs, mask
 		n.ints[0], n.ints[1] = heads, boolInt(causal)
 		n.mask = keep
 	}
 	return out
+}
+
+// attentionChunks computes the attention of the batch elements of chunks
+// [lo, hi) (chunks of the batch's B elements), with P ⊙ M of one element
+// under dropout in each chunk's part of ws.
+type attentionChunks[T Float] struct {
+	X, probs, mask, ws              []T
+	out                             *Tensor[T]
+	keep                            []bool
+	B, Tn, C3, C, heads, hd, chunks int
+	scale                           float64
+	causal                          bool
+}
+
+func (k *attentionChunks[T]) Range(lo, hi int) {
+	X, probs, mask, ws, out, keep, B, Tn, C3, C, heads, hd, chunks, scale, causal := k.X, k.probs, k.mask, k.ws, k.out, k.keep, k.B, k.Tn, k.C3, k.C, k.heads, k.hd, k.chunks, k.scale, k.causal
+	for ch := lo; ch < hi; ch++ {
+		for b := ch * B / chunks; b < (ch+1)*B/chunks; b++ {
+			base := X[b*Tn*C3:]
+			P := probs[b*heads*Tn*Tn : (b+1)*heads*Tn*Tn]
+			// S_h = Q_h·K_hᵀ·scale for all heads of this batch element.
+			headsGemm(false, true, Tn, Tn, hd, T(scale), base, C3, hd, base[C:], C3, hd, 0, P, Tn, Tn*Tn, heads)
+			var km []bool
+			if keep != nil {
+				km = keep[b*Tn : (b+1)*Tn]
+			}
+			A := P // what multiplies V
+			for r := 0; r < heads*Tn; r++ {
+				maskedSoftmax(P[r*Tn:(r+1)*Tn], r%Tn, causal, km)
+			}
+			if mask != nil {
+				M := mask[b*heads*Tn*Tn:]
+				A = ws[ch*heads*Tn*Tn : (ch+1)*heads*Tn*Tn]
+				for r := 0; r < heads*Tn; r++ {
+					dropRow(A[r*Tn:(r+1)*Tn], P[r*Tn:(r+1)*Tn], M[r*Tn:(r+1)*Tn])
+				}
+			}
+			headsGemm(false, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, base[2*C:], C3, hd, 0, out.Data[b*Tn*C:], C, hd, heads)
+		}
+	}
 }
 
 // attentionMask fills mask ([B, H, T, T] rows of length T) with inverted
@@ -191,50 +206,62 @@ func attentionBackward[T Float](g *Graph[T], n *node[T]) {
 		per *= 2
 	}
 	ws := g.workspace(chunks * per)
-	parallel.For(chunks, 1, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			dP := ws[ch*per : ch*per+heads*Tn*Tn]
-			for b := ch * B / chunks; b < (ch+1)*B/chunks; b++ {
-				base, dbase := X[b*Tn*C3:], dX[b*Tn*C3:]
-				P := probs[b*heads*Tn*Tn:]
-				dO := dOut[b*Tn*C:]
-				A := P // what multiplied V in the forward
-				var M []T
-				if mask != nil {
-					M = mask[b*heads*Tn*Tn:]
-					A = ws[ch*per+heads*Tn*Tn : (ch+1)*per]
-					for r := 0; r < heads*Tn; r++ {
-						dropRow(A[r*Tn:(r+1)*Tn], P[r*Tn:(r+1)*Tn], M[r*Tn:(r+1)*Tn])
-					}
-				}
-				// dV_h += A_hᵀ·dO_h (= when fresh, as dQ_h and dK_h below)
-				headsGemm(true, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, dO, C, hd, beta, dbase[2*C:], C3, hd, heads)
-				// dA_h = dO_h·V_hᵀ
-				headsGemm(false, true, Tn, Tn, hd, 1, dO, C, hd, base[2*C:], C3, hd, 0, dP, Tn, Tn*Tn, heads)
-				// dP = dA ⊙ M under dropout (dA itself otherwise), then
-				// dS = P ⊙ (dP − Σ_j P·dP), times the score scale.
+	parallel.Run(chunks, 1, attentionGrads[T]{X, dX, probs, mask, dOut, ws, B, Tn, C3, C, heads, hd, chunks, per, scale, beta})
+}
+
+// attentionGrads computes dQ, dK and dV of the batch elements of chunks [lo,
+// hi) into dX (written with beta = 0), with dP and, under dropout, P ⊙ M in
+// each chunk's part (per elements) of ws.
+type attentionGrads[T Float] struct {
+	X, dX, probs, mask, dOut, ws         []T
+	B, Tn, C3, C, heads, hd, chunks, per int
+	scale, beta                          T
+}
+
+func (k *attentionGrads[T]) Range(lo, hi int) {
+	X, dX, probs, mask, dOut, ws, B, Tn, C3, C, heads, hd, chunks, per, scale, beta := k.X, k.dX, k.probs, k.mask, k.dOut, k.ws, k.B, k.Tn, k.C3, k.C, k.heads, k.hd, k.chunks, k.per, k.scale, k.beta
+	for ch := lo; ch < hi; ch++ {
+		dP := ws[ch*per : ch*per+heads*Tn*Tn]
+		for b := ch * B / chunks; b < (ch+1)*B/chunks; b++ {
+			base, dbase := X[b*Tn*C3:], dX[b*Tn*C3:]
+			P := probs[b*heads*Tn*Tn:]
+			dO := dOut[b*Tn*C:]
+			A := P // what multiplied V in the forward
+			var M []T
+			if mask != nil {
+				M = mask[b*heads*Tn*Tn:]
+				A = ws[ch*per+heads*Tn*Tn : (ch+1)*per]
 				for r := 0; r < heads*Tn; r++ {
-					pr, dr := P[r*Tn:(r+1)*Tn], dP[r*Tn:(r+1)*Tn]
-					if M != nil {
-						mr := M[r*Tn : (r+1)*Tn]
-						for j := range dr {
-							dr[j] *= mr[j]
-						}
-					}
-					var s float64
-					for j := range pr {
-						s += float64(pr[j]) * float64(dr[j])
-					}
-					for j := range pr {
-						dr[j] = pr[j] * (dr[j] - T(s)) * scale
+					dropRow(A[r*Tn:(r+1)*Tn], P[r*Tn:(r+1)*Tn], M[r*Tn:(r+1)*Tn])
+				}
+			}
+			// dV_h += A_hᵀ·dO_h (= when fresh, as dQ_h and dK_h below)
+			headsGemm(true, false, Tn, hd, Tn, 1, A, Tn, Tn*Tn, dO, C, hd, beta, dbase[2*C:], C3, hd, heads)
+			// dA_h = dO_h·V_hᵀ
+			headsGemm(false, true, Tn, Tn, hd, 1, dO, C, hd, base[2*C:], C3, hd, 0, dP, Tn, Tn*Tn, heads)
+			// dP = dA ⊙ M under dropout (dA itself otherwise), then
+			// dS = P ⊙ (dP − Σ_j P·dP), times the score scale.
+			for r := 0; r < heads*Tn; r++ {
+				pr, dr := P[r*Tn:(r+1)*Tn], dP[r*Tn:(r+1)*Tn]
+				if M != nil {
+					mr := M[r*Tn : (r+1)*Tn]
+					for j := range dr {
+						dr[j] *= mr[j]
 					}
 				}
-				// dQ_h += dS_h·K_h ; dK_h += dS_hᵀ·Q_h
-				headsGemm(false, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base[C:], C3, hd, beta, dbase, C3, hd, heads)
-				headsGemm(true, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base, C3, hd, beta, dbase[C:], C3, hd, heads)
+				var s float64
+				for j := range pr {
+					s += float64(pr[j]) * float64(dr[j])
+				}
+				for j := range pr {
+					dr[j] = pr[j] * (dr[j] - T(s)) * scale
+				}
 			}
+			// dQ_h += dS_h·K_h ; dK_h += dS_hᵀ·Q_h
+			headsGemm(false, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base[C:], C3, hd, beta, dbase, C3, hd, heads)
+			headsGemm(true, false, Tn, hd, Tn, 1, dP, Tn, Tn*Tn, base, C3, hd, beta, dbase[C:], C3, hd, heads)
 		}
-	})
+	}
 }
 
 // headsGemm runs one product per head. The heads' matrices interleave as

@@ -60,8 +60,24 @@ func mm[T Float](ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb i
 // grain is the smallest chunk of elementwise work worth a goroutine.
 const grain = 1 << 14
 
-// pfor runs fn over [0,n) in parallel chunks when n is large.
-func pfor(n int, fn func(lo, hi int)) { parallel.For(n, grain, fn) }
+// grain2 is the grain for n items of work elements each.
+func grain2(work int) int { return max(grain/max(1, work), 16) }
 
-// pfor0 is parallel.For with an explicit grain.
-func pfor0(n, g int, fn func(lo, hi int)) { parallel.For(n, g, fn) }
+// A kernel is the body of a parallel loop: a struct of what the loop reads
+// and writes, whose Range method is the loop. Unlike a closure, which
+// escapes to the workers, it costs no allocation per call (see
+// parallel.Run), so every op's loops are kernels.
+type kernel[K any] interface {
+	*K
+	parallel.Body
+}
+
+// prun runs k over [0,n) in parallel chunks when n is large.
+func prun[K any, P kernel[K]](n int, k K) { parallel.Run[K, P](n, grain, k) }
+
+// prun2 is prun for n items of work elements each: it splits [0,n) when
+// n·work is large.
+func prun2[K any, P kernel[K]](n, work int, k K) { parallel.Run[K, P](n, grain2(work), k) }
+
+// pfor2 is prun2 for a closure, for loops outside the training step.
+func pfor2(n, work int, fn func(lo, hi int)) { parallel.For(n, grain2(work), fn) }

@@ -38,40 +38,54 @@ func (g *Graph[T]) Conv2d(x, w, bias *Tensor[T], stride, pad int) *Tensor[T] {
 	}
 	ws := g.workspace(pl.chunks * per)
 	X, W, Y := x.Data, w.Data, out.Data
-	parallel.For(pl.chunks, 1, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			cols := ws[ch*per : ch*per+K*pl.gp]
-			tmp := ws[ch*per+K*pl.gp : (ch+1)*per]
-			g0, g1 := pl.groups(ch)
-			for gr := g0; gr < g1; gr++ {
-				n0, gn := pl.group(gr, geo.n)
-				gp := gn * P
-				cols := cols[:K*gp]
-				im2col(cols, X, geo, n0, gn)
-				if gn == 1 {
-					mm(false, false, O, P, K, 1, W, K, cols, P, 0, Y[n0*O*P:], P)
-				} else {
-					mm(false, false, O, gp, K, 1, W, K, cols, gp, 0, tmp, gp)
-					for m := 0; m < gn; m++ {
-						for o := 0; o < O; o++ {
-							copy(Y[((n0+m)*O+o)*P:((n0+m)*O+o+1)*P], tmp[o*gp+m*P:])
-						}
+	parallel.Run(pl.chunks, 1, convChunks[T]{ws, X, W, Y, bias, geo, pl, per, K, P, O})
+	if n := g.record(out, ruleConv2d, x, w, bias); n != nil {
+		n.ints[0], n.ints[1] = stride, pad
+	}
+	return out
+}
+
+// convChunks computes the output of the image groups of chunks [lo, hi) of
+// plan pl, with each chunk's columns and product in its part (per elements)
+// of ws.
+type convChunks[T Float] struct {
+	ws, X, W, Y  []T
+	bias         *Tensor[T]
+	geo          convGeo
+	pl           convPlan
+	per, K, P, O int
+}
+
+func (k *convChunks[T]) Range(lo, hi int) {
+	ws, X, W, Y, bias, geo, pl, per, K, P, O := k.ws, k.X, k.W, k.Y, k.bias, k.geo, k.pl, k.per, k.K, k.P, k.O
+	for ch := lo; ch < hi; ch++ {
+		cols := ws[ch*per : ch*per+K*pl.gp]
+		tmp := ws[ch*per+K*pl.gp : (ch+1)*per]
+		g0, g1 := pl.groups(ch)
+		for gr := g0; gr < g1; gr++ {
+			n0, gn := pl.group(gr, geo.n)
+			gp := gn * P
+			cols := cols[:K*gp]
+			im2col(cols, X, geo, n0, gn)
+			if gn == 1 {
+				mm(false, false, O, P, K, 1, W, K, cols, P, 0, Y[n0*O*P:], P)
+			} else {
+				mm(false, false, O, gp, K, 1, W, K, cols, gp, 0, tmp, gp)
+				for m := 0; m < gn; m++ {
+					for o := 0; o < O; o++ {
+						copy(Y[((n0+m)*O+o)*P:((n0+m)*O+o+1)*P], tmp[o*gp+m*P:])
 					}
 				}
-				if bias != nil {
-					for m := 0; m < gn; m++ {
-						for o, b := range bias.Data {
-							addScalar(Y[((n0+m)*O+o)*P:((n0+m)*O+o+1)*P], b)
-						}
+			}
+			if bias != nil {
+				for m := 0; m < gn; m++ {
+					for o, b := range bias.Data {
+						addScalar(Y[((n0+m)*O+o)*P:((n0+m)*O+o+1)*P], b)
 					}
 				}
 			}
 		}
-	})
-	if n := g.record(out, conv2dBackward[T], x, w, bias); n != nil {
-		n.ints[0], n.ints[1] = stride, pad
 	}
-	return out
 }
 
 func addScalar[T Float](x []T, b T) {
@@ -365,17 +379,7 @@ func conv2dBackward[T Float](g *Graph[T], n *node[T]) {
 	dY := out.Grad
 	if n.wants(2) { // dB[o] += Σ_n Σ_p dY[n, o, p], parallel over channels
 		dB := g.grad(bias)
-		pfor2(O, geo.n*P, func(lo, hi int) {
-			for o := lo; o < hi; o++ {
-				var s float64
-				for nn := 0; nn < geo.n; nn++ {
-					for _, v := range dY[(nn*O+o)*P : (nn*O+o+1)*P] {
-						s += float64(v)
-					}
-				}
-				dB[o] += T(s)
-			}
-		})
+		prun2(O, geo.n*P, convBiasGrad[T]{dY, dB, geo, O, P})
 	}
 	wantW, wantX := n.wants(1), n.wants(0)
 	if !wantW && !wantX {
@@ -403,58 +407,103 @@ func conv2dBackward[T Float](g *Graph[T], n *node[T]) {
 	}
 	ws := g.workspace(pl.chunks * per)
 	X, Wd := x.Data, w.Data
-	parallel.For(pl.chunks, 1, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			buf := ws[ch*per : (ch+1)*per]
-			cols, rest := buf[:K*pl.gp], buf[K*pl.gp:]
-			var dYg, dWc []T
-			if pl.g > 1 {
-				dYg, rest = rest[:O*pl.gp], rest[O*pl.gp:]
-			}
-			if wantW {
-				dWc = rest[:O*K]
-			}
-			g0, g1 := pl.groups(ch)
-			for gr := g0; gr < g1; gr++ {
-				n0, gn := pl.group(gr, geo.n)
-				gp := gn * P
-				cols := cols[:K*gp]
-				dy := dY[n0*O*P : (n0+gn)*O*P] // [O, P] when gn = 1
-				if gn > 1 {
-					dy = dYg[:O*gp]
-					for m := 0; m < gn; m++ {
-						for o := 0; o < O; o++ {
-							copy(dy[o*gp+m*P:o*gp+(m+1)*P], dY[((n0+m)*O+o)*P:])
-						}
-					}
-				}
-				if wantW { // dWᵀ[K, O] += cols_g · dY_gᵀ
-					im2col(cols, X, geo, n0, gn)
-					var beta T = 1
-					if gr == g0 {
-						beta = 0
-					}
-					mm(false, true, K, O, gp, 1, cols, gp, dy, gp, beta, dWc, O)
-				}
-				if wantX { // dcols[K, G·P] = Wᵀ · dY_g, then added back into dX
-					mm(true, false, K, gp, O, 1, Wd, K, dy, gp, 0, cols, gp)
-					col2im(dX, cols, geo, n0, gn, freshX)
-				}
+	parallel.Run(pl.chunks, 1, convChunkGrads[T]{ws, dY, dX, X, Wd, geo, pl, per, K, P, O, wantW, wantX, freshX})
+	if wantW { // dW[o, k] += Σ_chunks dWᵀ_chunk[k, o], in chunk order
+		prun2(O, K*pl.chunks, convWeightGrad[T]{dW, ws, pl, per, K, O})
+	}
+}
+
+// convBiasGrad accumulates the bias gradient of output channels [lo, hi).
+type convBiasGrad[T Float] struct {
+	dY, dB []T
+	geo    convGeo
+	O, P   int
+}
+
+func (k *convBiasGrad[T]) Range(lo, hi int) {
+	dY, dB, geo, O, P := k.dY, k.dB, k.geo, k.O, k.P
+	for o := lo; o < hi; o++ {
+		var s float64
+		for nn := 0; nn < geo.n; nn++ {
+			for _, v := range dY[(nn*O+o)*P : (nn*O+o+1)*P] {
+				s += float64(v)
 			}
 		}
-	})
-	if wantW { // dW[o, k] += Σ_chunks dWᵀ_chunk[k, o], in chunk order
-		pfor2(O, K*pl.chunks, func(lo, hi int) {
-			for o := lo; o < hi; o++ {
-				row := dW[o*K : (o+1)*K]
-				for ch := 0; ch < pl.chunks; ch++ {
-					p := ws[(ch+1)*per-O*K : (ch+1)*per]
-					for k := range row {
-						row[k] += p[k*O+o]
+		dB[o] += T(s)
+	}
+}
+
+// convChunkGrads computes the input gradient (into dX) and the chunk's
+// weight gradient (transposed, at the end of its part of ws) of the image
+// groups of chunks [lo, hi).
+type convChunkGrads[T Float] struct {
+	ws, dY, dX, X, Wd    []T
+	geo                  convGeo
+	pl                   convPlan
+	per, K, P, O         int
+	wantW, wantX, freshX bool
+}
+
+func (k *convChunkGrads[T]) Range(lo, hi int) {
+	ws, dY, dX, X, Wd, geo, pl, per, K, P, O, wantW, wantX, freshX := k.ws, k.dY, k.dX, k.X, k.Wd, k.geo, k.pl, k.per, k.K, k.P, k.O, k.wantW, k.wantX, k.freshX
+	for ch := lo; ch < hi; ch++ {
+		buf := ws[ch*per : (ch+1)*per]
+		cols, rest := buf[:K*pl.gp], buf[K*pl.gp:]
+		var dYg, dWc []T
+		if pl.g > 1 {
+			dYg, rest = rest[:O*pl.gp], rest[O*pl.gp:]
+		}
+		if wantW {
+			dWc = rest[:O*K]
+		}
+		g0, g1 := pl.groups(ch)
+		for gr := g0; gr < g1; gr++ {
+			n0, gn := pl.group(gr, geo.n)
+			gp := gn * P
+			cols := cols[:K*gp]
+			dy := dY[n0*O*P : (n0+gn)*O*P] // [O, P] when gn = 1
+			if gn > 1 {
+				dy = dYg[:O*gp]
+				for m := 0; m < gn; m++ {
+					for o := 0; o < O; o++ {
+						copy(dy[o*gp+m*P:o*gp+(m+1)*P], dY[((n0+m)*O+o)*P:])
 					}
 				}
 			}
-		})
+			if wantW { // dWᵀ[K, O] += cols_g · dY_gᵀ
+				im2col(cols, X, geo, n0, gn)
+				var beta T = 1
+				if gr == g0 {
+					beta = 0
+				}
+				mm(false, true, K, O, gp, 1, cols, gp, dy, gp, beta, dWc, O)
+			}
+			if wantX { // dcols[K, G·P] = Wᵀ · dY_g, then added back into dX
+				mm(true, false, K, gp, O, 1, Wd, K, dy, gp, 0, cols, gp)
+				col2im(dX, cols, geo, n0, gn, freshX)
+			}
+		}
+	}
+}
+
+// convWeightGrad adds the chunks' weight gradients of output channels [lo,
+// hi) into dW, in chunk order.
+type convWeightGrad[T Float] struct {
+	dW, ws    []T
+	pl        convPlan
+	per, K, O int
+}
+
+func (k *convWeightGrad[T]) Range(lo, hi int) {
+	dW, ws, pl, per, K, O := k.dW, k.ws, k.pl, k.per, k.K, k.O
+	for o := lo; o < hi; o++ {
+		row := dW[o*K : (o+1)*K]
+		for ch := 0; ch < pl.chunks; ch++ {
+			p := ws[(ch+1)*per-O*K : (ch+1)*per]
+			for k := range row {
+				row[k] += p[k*O+o]
+			}
+		}
 	}
 }
 
@@ -482,37 +531,49 @@ func (g *Graph[T]) pool(x *Tensor[T], k, stride int, isMax bool) *Tensor[T] {
 	if isMax {
 		arg = g.bufNoZero(out.Len())
 	}
-	pfor2(N*C, OH*OW*k*k, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			img := x.Data[p*H*W : (p+1)*H*W]
-			for oy := 0; oy < OH; oy++ {
-				for ox := 0; ox < OW; ox++ {
-					o := (p*OH+oy)*OW + ox
-					best, bi := math.Inf(-1), 0
-					var s float64
-					for i := 0; i < k; i++ {
-						for j := 0; j < k; j++ {
-							v := float64(img[(oy*stride+i)*W+ox*stride+j])
-							s += v
-							if v > best || (i == 0 && j == 0) {
-								best, bi = v, i*k+j
-							}
-						}
-					}
-					if isMax {
-						out.Data[o], arg[o] = T(best), T(bi)
-					} else {
-						out.Data[o] = T(s / float64(k*k))
-					}
-				}
-			}
-		}
-	})
-	if n := g.record(out, poolBackward[T], x); n != nil {
+	prun2(N*C, OH*OW*k*k, poolWindows[T]{x, out, arg, H, W, OH, OW, k, stride, isMax})
+	if n := g.record(out, rulePool, x); n != nil {
 		n.aux[0] = arg
 		n.ints[0], n.ints[1] = k, stride
 	}
 	return out
+}
+
+// poolWindows writes the max (with its argmax into arg) or mean of the k×k
+// windows of planes [lo, hi) of x.
+type poolWindows[T Float] struct {
+	x, out                  *Tensor[T]
+	arg                     []T
+	H, W, OH, OW, k, stride int
+	isMax                   bool
+}
+
+func (pk *poolWindows[T]) Range(lo, hi int) {
+	x, out, arg, H, W, OH, OW, k, stride, isMax := pk.x, pk.out, pk.arg, pk.H, pk.W, pk.OH, pk.OW, pk.k, pk.stride, pk.isMax
+	for p := lo; p < hi; p++ {
+		img := x.Data[p*H*W : (p+1)*H*W]
+		for oy := 0; oy < OH; oy++ {
+			for ox := 0; ox < OW; ox++ {
+				o := (p*OH+oy)*OW + ox
+				best, bi := math.Inf(-1), 0
+				var s float64
+				for i := 0; i < k; i++ {
+					for j := 0; j < k; j++ {
+						v := float64(img[(oy*stride+i)*W+ox*stride+j])
+						s += v
+						if v > best || (i == 0 && j == 0) {
+							best, bi = v, i*k+j
+						}
+					}
+				}
+				if isMax {
+					out.Data[o], arg[o] = T(best), T(bi)
+				} else {
+					out.Data[o] = T(s / float64(k*k))
+				}
+			}
+		}
+	}
 }
 
 func poolBackward[T Float](g *Graph[T], n *node[T]) {
@@ -521,25 +582,35 @@ func poolBackward[T Float](g *Graph[T], n *node[T]) {
 	N, C, H, W := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
 	OH, OW := n.out.Dim(2), n.out.Dim(3)
 	dX, dY, arg := g.grad(x), n.out.Grad, n.aux[0]
-	pfor2(N*C, OH*OW*k*k, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			img := dX[p*H*W : (p+1)*H*W]
-			for oy := 0; oy < OH; oy++ {
-				for ox := 0; ox < OW; ox++ {
-					o := (p*OH+oy)*OW + ox
-					if arg != nil {
-						bi := int(arg[o])
-						img[(oy*stride+bi/k)*W+ox*stride+bi%k] += dY[o]
-						continue
-					}
-					d := dY[o] / T(k*k)
-					for i := 0; i < k; i++ {
-						for j := 0; j < k; j++ {
-							img[(oy*stride+i)*W+ox*stride+j] += d
-						}
+	prun2(N*C, OH*OW*k*k, poolGrad[T]{dX, dY, arg, H, W, OH, OW, k, stride})
+}
+
+// poolGrad accumulates the input gradient of planes [lo, hi) of a pool (max
+// when arg is not nil, else mean).
+type poolGrad[T Float] struct {
+	dX, dY, arg             []T
+	H, W, OH, OW, k, stride int
+}
+
+func (pk *poolGrad[T]) Range(lo, hi int) {
+	dX, dY, arg, H, W, OH, OW, k, stride := pk.dX, pk.dY, pk.arg, pk.H, pk.W, pk.OH, pk.OW, pk.k, pk.stride
+	for p := lo; p < hi; p++ {
+		img := dX[p*H*W : (p+1)*H*W]
+		for oy := 0; oy < OH; oy++ {
+			for ox := 0; ox < OW; ox++ {
+				o := (p*OH+oy)*OW + ox
+				if arg != nil {
+					bi := int(arg[o])
+					img[(oy*stride+bi/k)*W+ox*stride+bi%k] += dY[o]
+					continue
+				}
+				d := dY[o] / T(k*k)
+				for i := 0; i < k; i++ {
+					for j := 0; j < k; j++ {
+						img[(oy*stride+i)*W+ox*stride+j] += d
 					}
 				}
 			}
 		}
-	})
+	}
 }

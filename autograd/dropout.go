@@ -28,7 +28,7 @@ func (g *Graph[T]) Dropout(x *Tensor[T], p float64, rng *rand.Rand) *Tensor[T] {
 	for i, v := range x.Data {
 		out.Data[i] = v * mask[i]
 	}
-	if n := g.record(out, dropoutBackward[T], x); n != nil {
+	if n := g.record(out, ruleDropout, x); n != nil {
 		n.aux[0] = mask
 	}
 	return out

@@ -112,45 +112,12 @@ func (g *Graph[T]) binary(op binKind, a, b *Tensor[T]) *Tensor[T] {
 	if tensor.SameShape(a, b) {
 		out = g.newTensor(a.Shape()...)
 		A, B, O := a.Data, b.Data, out.Data
-		pfor(len(O), func(lo, hi int) {
-			switch op {
-			case opAdd:
-				for i := lo; i < hi; i++ {
-					O[i] = A[i] + B[i]
-				}
-			case opSub:
-				for i := lo; i < hi; i++ {
-					O[i] = A[i] - B[i]
-				}
-			case opMul:
-				for i := lo; i < hi; i++ {
-					O[i] = A[i] * B[i]
-				}
-			case opDiv:
-				for i := lo; i < hi; i++ {
-					O[i] = A[i] / B[i]
-				}
-			}
-		})
+		prun(len(O), binarySame[T]{A, B, O, op})
 	} else if isSuffix(b, a) {
 		// b repeats over a's leading dimensions (a bias or position table).
 		out = g.newTensor(a.Shape()...)
 		A, B, O, nb := a.Data, b.Data, out.Data, b.Len()
-		pfor(len(O), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				bv := B[i%nb]
-				switch op {
-				case opAdd:
-					O[i] = A[i] + bv
-				case opSub:
-					O[i] = A[i] - bv
-				case opMul:
-					O[i] = A[i] * bv
-				case opDiv:
-					O[i] = A[i] / bv
-				}
-			}
-		})
+		prun(len(O), binaryRepeat[T]{A, B, O, nb, op})
 	} else {
 		bc := broadcast(binNames[op], a, b)
 		out = g.newTensor(bc.shape[:bc.nd]...)
@@ -168,10 +135,63 @@ func (g *Graph[T]) binary(op binKind, a, b *Tensor[T]) *Tensor[T] {
 			}
 		})
 	}
-	if n := g.record(out, binaryBackward[T], a, b); n != nil {
+	if n := g.record(out, ruleBinary, a, b); n != nil {
 		n.ints[0] = int(op)
 	}
 	return out
+}
+
+// binarySame applies op to elements [lo, hi) of A and B of one shape.
+type binarySame[T Float] struct {
+	A, B, O []T
+	op      binKind
+}
+
+func (k *binarySame[T]) Range(lo, hi int) {
+	A, B, O, op := k.A, k.B, k.O, k.op
+	switch op {
+	case opAdd:
+		for i := lo; i < hi; i++ {
+			O[i] = A[i] + B[i]
+		}
+	case opSub:
+		for i := lo; i < hi; i++ {
+			O[i] = A[i] - B[i]
+		}
+	case opMul:
+		for i := lo; i < hi; i++ {
+			O[i] = A[i] * B[i]
+		}
+	case opDiv:
+		for i := lo; i < hi; i++ {
+			O[i] = A[i] / B[i]
+		}
+	}
+}
+
+// binaryRepeat applies op to elements [lo, hi) of A and of B repeated (B's
+// length nb divides A's).
+type binaryRepeat[T Float] struct {
+	A, B, O []T
+	nb      int
+	op      binKind
+}
+
+func (k *binaryRepeat[T]) Range(lo, hi int) {
+	A, B, O, nb, op := k.A, k.B, k.O, k.nb, k.op
+	for i := lo; i < hi; i++ {
+		bv := B[i%nb]
+		switch op {
+		case opAdd:
+			O[i] = A[i] + bv
+		case opSub:
+			O[i] = A[i] - bv
+		case opMul:
+			O[i] = A[i] * bv
+		case opDiv:
+			O[i] = A[i] / bv
+		}
+	}
 }
 
 func binaryBackward[T Float](g *Graph[T], n *node[T]) {
@@ -195,23 +215,7 @@ func binaryBackward[T Float](g *Graph[T], n *node[T]) {
 	if tensor.SameShape(a, b) && op == opAdd && (freshA || freshB) {
 		// The first gradient to reach a fresh buffer writes it (a and b may
 		// be one tensor: then only dA is fresh, and it is written first).
-		pfor(len(dO), func(lo, hi int) {
-			d := dO[lo:hi]
-			if dA != nil {
-				if freshA {
-					copy(dA[lo:hi], d)
-				} else {
-					addTo(dA[lo:hi], d)
-				}
-			}
-			if dB != nil {
-				if freshB {
-					copy(dB[lo:hi], d)
-				} else {
-					addTo(dB[lo:hi], d)
-				}
-			}
-		})
+		prun(len(dO), addGradsFresh[T]{dO, dA, dB, freshA, freshB})
 		return
 	}
 	// Other cases accumulate: clear what was attached fresh.
@@ -222,50 +226,12 @@ func binaryBackward[T Float](g *Graph[T], n *node[T]) {
 		clear(dB)
 	}
 	if tensor.SameShape(a, b) {
-		pfor(len(dO), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				d := dO[i]
-				switch op {
-				case opAdd:
-					if dA != nil {
-						dA[i] += d
-					}
-					if dB != nil {
-						dB[i] += d
-					}
-				case opSub:
-					if dA != nil {
-						dA[i] += d
-					}
-					if dB != nil {
-						dB[i] -= d
-					}
-				case opMul:
-					if dA != nil {
-						dA[i] += d * B[i]
-					}
-					if dB != nil {
-						dB[i] += d * A[i]
-					}
-				case opDiv:
-					if dA != nil {
-						dA[i] += d / B[i]
-					}
-					if dB != nil {
-						dB[i] -= d * A[i] / (B[i] * B[i])
-					}
-				}
-			}
-		})
+		prun(len(dO), binaryGrads[T]{dO, dA, dB, A, B, op})
 		return
 	}
 	if isSuffix(b, a) && op == opAdd {
 		if dA != nil {
-			pfor(len(dO), func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					dA[i] += dO[i]
-				}
-			})
+			prun(len(dO), addGrad[T]{dA, dO})
 		}
 		if dB != nil {
 			nb := len(dB)
@@ -311,6 +277,88 @@ func binaryBackward[T Float](g *Graph[T], n *node[T]) {
 	})
 }
 
+// addGradsFresh hands dO to elements [lo, hi) of dA and dB (either may be
+// nil), written where fresh, else added.
+type addGradsFresh[T Float] struct {
+	dO, dA, dB     []T
+	freshA, freshB bool
+}
+
+func (k *addGradsFresh[T]) Range(lo, hi int) {
+	dO, dA, dB, freshA, freshB := k.dO, k.dA, k.dB, k.freshA, k.freshB
+	d := dO[lo:hi]
+	if dA != nil {
+		if freshA {
+			copy(dA[lo:hi], d)
+		} else {
+			addTo(dA[lo:hi], d)
+		}
+	}
+	if dB != nil {
+		if freshB {
+			copy(dB[lo:hi], d)
+		} else {
+			addTo(dB[lo:hi], d)
+		}
+	}
+}
+
+// binaryGrads accumulates the gradients of op's operands of one shape
+// (either may be nil) for elements [lo, hi).
+type binaryGrads[T Float] struct {
+	dO, dA, dB, A, B []T
+	op               binKind
+}
+
+func (k *binaryGrads[T]) Range(lo, hi int) {
+	dO, dA, dB, A, B, op := k.dO, k.dA, k.dB, k.A, k.B, k.op
+	for i := lo; i < hi; i++ {
+		d := dO[i]
+		switch op {
+		case opAdd:
+			if dA != nil {
+				dA[i] += d
+			}
+			if dB != nil {
+				dB[i] += d
+			}
+		case opSub:
+			if dA != nil {
+				dA[i] += d
+			}
+			if dB != nil {
+				dB[i] -= d
+			}
+		case opMul:
+			if dA != nil {
+				dA[i] += d * B[i]
+			}
+			if dB != nil {
+				dB[i] += d * A[i]
+			}
+		case opDiv:
+			if dA != nil {
+				dA[i] += d / B[i]
+			}
+			if dB != nil {
+				dB[i] -= d * A[i] / (B[i] * B[i])
+			}
+		}
+	}
+}
+
+// addGrad adds elements [lo, hi) of dO into dA.
+type addGrad[T Float] struct {
+	dA, dO []T
+}
+
+func (k *addGrad[T]) Range(lo, hi int) {
+	dA, dO := k.dA, k.dO
+	for i := lo; i < hi; i++ {
+		dA[i] += dO[i]
+	}
+}
+
 // addTo sets dst[i] += src[i] (eight lanes at a time in float32 with AVX2;
 // the same sums either way).
 func addTo[T Float](dst, src []T) {
@@ -328,31 +376,50 @@ func addTo[T Float](dst, src []T) {
 func (g *Graph[T]) Scale(x *Tensor[T], s, c float64) *Tensor[T] {
 	out := g.newTensor(x.Shape()...)
 	X, O, S, C := x.Data, out.Data, T(s), T(c)
-	pfor(len(O), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			O[i] = S*X[i] + C
-		}
-	})
-	if n := g.record(out, scaleBackward[T], x); n != nil {
+	prun(len(O), scaleShift[T]{X, O, S, C})
+	if n := g.record(out, ruleScale, x); n != nil {
 		n.fl[0] = s
 	}
 	return out
 }
 
+// scaleShift writes S·X + C for elements [lo, hi).
+type scaleShift[T Float] struct {
+	X, O []T
+	S, C T
+}
+
+func (k *scaleShift[T]) Range(lo, hi int) {
+	X, O, S, C := k.X, k.O, k.S, k.C
+	for i := lo; i < hi; i++ {
+		O[i] = S*X[i] + C
+	}
+}
+
 func scaleBackward[T Float](g *Graph[T], n *node[T]) {
 	dO, S := n.out.Grad, T(n.fl[0])
 	dX, fresh := g.gradInto(n.in[0], n.out)
-	pfor(len(dO), func(lo, hi int) {
-		if fresh {
-			for i := lo; i < hi; i++ {
-				dX[i] = S * dO[i]
-			}
-			return
-		}
+	prun(len(dO), scaleGrad[T]{dO, dX, S, fresh})
+}
+
+// scaleGrad writes (fresh) or adds S·dO into dX for elements [lo, hi).
+type scaleGrad[T Float] struct {
+	dO, dX []T
+	S      T
+	fresh  bool
+}
+
+func (k *scaleGrad[T]) Range(lo, hi int) {
+	dO, dX, S, fresh := k.dO, k.dX, k.S, k.fresh
+	if fresh {
 		for i := lo; i < hi; i++ {
-			dX[i] += S * dO[i]
+			dX[i] = S * dO[i]
 		}
-	})
+		return
+	}
+	for i := lo; i < hi; i++ {
+		dX[i] += S * dO[i]
+	}
 }
 
 // Unary elementwise functions. Each has a forward f(x) and a derivative
@@ -415,27 +482,36 @@ func (g *Graph[T]) unary(op unaryKind, x *Tensor[T]) *Tensor[T] {
 	}
 	out := g.newTensor(x.Shape()...)
 	X, Y := x.Data, out.Data
-	pfor(len(Y), func(lo, hi int) {
-		switch op { // hot ops get their own loops
-		case opReLU:
-			if is32[T]() {
-				lo += reluVec(as32(Y[lo:hi]), as32(X[lo:hi]))
-			}
-			for i, v := range X[lo:hi] {
-				Y[lo+i] = max(v, 0)
-			}
-		case opExp:
-			expSliceT(Y[lo:hi], X[lo:hi])
-		default:
-			for i := lo; i < hi; i++ {
-				Y[i] = unaryF(op, X[i])
-			}
-		}
-	})
-	if n := g.record(out, unaryBackward[T], x); n != nil {
+	prun(len(Y), unaryMap[T]{X, Y, op})
+	if n := g.record(out, ruleUnary, x); n != nil {
 		n.ints[0] = int(op)
 	}
 	return out
+}
+
+// unaryMap applies op to elements [lo, hi) of X.
+type unaryMap[T Float] struct {
+	X, Y []T
+	op   unaryKind
+}
+
+func (k *unaryMap[T]) Range(lo, hi int) {
+	X, Y, op := k.X, k.Y, k.op
+	switch op { // hot ops get their own loops
+	case opReLU:
+		if is32[T]() {
+			lo += reluVec(as32(Y[lo:hi]), as32(X[lo:hi]))
+		}
+		for i, v := range X[lo:hi] {
+			Y[lo+i] = max(v, 0)
+		}
+	case opExp:
+		expSliceT(Y[lo:hi], X[lo:hi])
+	default:
+		for i := lo; i < hi; i++ {
+			Y[i] = unaryF(op, X[i])
+		}
+	}
 }
 
 func unaryF[T Float](op unaryKind, x T) T {
@@ -513,35 +589,46 @@ func unaryBackward[T Float](g *Graph[T], n *node[T]) {
 	op := unaryKind(n.ints[0])
 	X, Y, dY := n.in[0].Data, n.out.Data, n.out.Grad
 	dX, fresh := g.gradInto(n.in[0], n.out)
-	pfor(len(dY), func(lo, hi int) {
-		if fresh { // the first gradient to arrive: write, do not accumulate
-			switch op {
-			case opReLU:
-				reluBackward(dX[lo:hi], dY[lo:hi], X[lo:hi], true)
-			case opExp:
-				for i := lo; i < hi; i++ {
-					dX[i] = dY[i] * Y[i]
-				}
-			default:
-				for i := lo; i < hi; i++ {
-					dX[i] = dY[i] * unaryD(op, X[i], Y[i])
-				}
-			}
-			return
-		}
+	prun(len(dY), unaryGrad[T]{X, Y, dY, dX, op, fresh})
+}
+
+// unaryGrad writes (fresh) or adds op's input gradient for elements [lo,
+// hi).
+type unaryGrad[T Float] struct {
+	X, Y, dY, dX []T
+	op           unaryKind
+	fresh        bool
+}
+
+func (k *unaryGrad[T]) Range(lo, hi int) {
+	X, Y, dY, dX, op, fresh := k.X, k.Y, k.dY, k.dX, k.op, k.fresh
+	if fresh { // the first gradient to arrive: write, do not accumulate
 		switch op {
 		case opReLU:
-			reluBackward(dX[lo:hi], dY[lo:hi], X[lo:hi], false)
+			reluBackward(dX[lo:hi], dY[lo:hi], X[lo:hi], true)
 		case opExp:
 			for i := lo; i < hi; i++ {
-				dX[i] += dY[i] * Y[i]
+				dX[i] = dY[i] * Y[i]
 			}
 		default:
 			for i := lo; i < hi; i++ {
-				dX[i] += dY[i] * unaryD(op, X[i], Y[i])
+				dX[i] = dY[i] * unaryD(op, X[i], Y[i])
 			}
 		}
-	})
+		return
+	}
+	switch op {
+	case opReLU:
+		reluBackward(dX[lo:hi], dY[lo:hi], X[lo:hi], false)
+	case opExp:
+		for i := lo; i < hi; i++ {
+			dX[i] += dY[i] * Y[i]
+		}
+	default:
+		for i := lo; i < hi; i++ {
+			dX[i] += dY[i] * unaryD(op, X[i], Y[i])
+		}
+	}
 }
 
 // reluBackward writes (set) or adds dx[i] = dy[i] where x[i] > 0 and 0
@@ -606,42 +693,61 @@ func (g *Graph[T]) gelu(x *Tensor[T]) *Tensor[T] {
 		th = g.bufNoZero(x.Len())
 	}
 	X, Y := x.Data, out.Data
-	pfor(len(Y), func(lo, hi int) {
-		// 0.5·(1 + tanh u) = σ(2u) = 1/(1 + e^{−2u}): one exponential per
-		// element, computed for the whole chunk at once.
-		for i := lo; i < hi; i++ {
-			v := X[i]
-			Y[i] = -2 * geluC * (v + 0.044715*v*v*v)
-		}
-		expSliceT(Y[lo:hi], Y[lo:hi])
-		for i := lo; i < hi; i++ {
-			s := 1 / (1 + Y[i])
-			Y[i] = X[i] * s
-			if th != nil {
-				th[i] = 2*s - 1 // tanh u, for the backward pass
-			}
-		}
-	})
-	if n := g.record(out, geluBackward[T], x); n != nil {
+	prun(len(Y), geluTanhMap[T]{X, Y, th})
+	if n := g.record(out, ruleGelu, x); n != nil {
 		n.aux[0] = th
 	}
 	return out
 }
 
+// geluTanhMap computes GELU (tanh form) of elements [lo, hi) of X, saving
+// tanh u in th when th is not nil.
+type geluTanhMap[T Float] struct {
+	X, Y, th []T
+}
+
+func (k *geluTanhMap[T]) Range(lo, hi int) {
+	X, Y, th := k.X, k.Y, k.th
+	// 0.5·(1 + tanh u) = σ(2u) = 1/(1 + e^{−2u}): one exponential per
+	// element, computed for the whole chunk at once.
+	for i := lo; i < hi; i++ {
+		v := X[i]
+		Y[i] = -2 * geluC * (v + 0.044715*v*v*v)
+	}
+	expSliceT(Y[lo:hi], Y[lo:hi])
+	for i := lo; i < hi; i++ {
+		s := 1 / (1 + Y[i])
+		Y[i] = X[i] * s
+		if th != nil {
+			th[i] = 2*s - 1 // tanh u, for the backward pass
+		}
+	}
+}
+
 func geluBackward[T Float](g *Graph[T], n *node[T]) {
 	X, th, dY := n.in[0].Data, n.aux[0], n.out.Grad
 	dX, fresh := g.gradInto(n.in[0], n.out)
-	pfor(len(dY), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			x, t := X[i], th[i]
-			d := dY[i] * (0.5*(1+t) + 0.5*x*(1-t*t)*geluC*(1+3*0.044715*x*x))
-			if fresh {
-				dX[i] = d
-			} else {
-				dX[i] += d
-			}
+	prun(len(dY), geluTanhGrad[T]{X, th, dY, dX, fresh})
+}
+
+// geluTanhGrad writes (fresh) or adds GELU's (tanh form) input gradient for
+// elements [lo, hi).
+type geluTanhGrad[T Float] struct {
+	X, th, dY, dX []T
+	fresh         bool
+}
+
+func (k *geluTanhGrad[T]) Range(lo, hi int) {
+	X, th, dY, dX, fresh := k.X, k.th, k.dY, k.dX, k.fresh
+	for i := lo; i < hi; i++ {
+		x, t := X[i], th[i]
+		d := dY[i] * (0.5*(1+t) + 0.5*x*(1-t*t)*geluC*(1+3*0.044715*x*x))
+		if fresh {
+			dX[i] = d
+		} else {
+			dX[i] += d
 		}
-	})
+	}
 }
 
 // geluErf computes x·Φ(x) keeping Φ(x) for the backward pass, whose
@@ -653,51 +759,70 @@ func (g *Graph[T]) geluErf(x *Tensor[T]) *Tensor[T] {
 		cdf = g.bufNoZero(x.Len())
 	}
 	X, Y := x.Data, out.Data
-	pfor(len(Y), func(lo, hi int) {
-		if is32[T]() {
-			var c []float32
-			if cdf != nil {
-				c = as32(cdf[lo:hi])
-			}
-			lo += geluErfVec(as32(Y[lo:hi]), c, as32(X[lo:hi]))
-		}
-		for i := lo; i < hi; i++ {
-			c := normCDF(X[i])
-			Y[i] = X[i] * c
-			if cdf != nil {
-				cdf[i] = c
-			}
-		}
-	})
-	if n := g.record(out, geluErfBackward[T], x); n != nil {
+	prun(len(Y), geluErfMap[T]{X, Y, cdf})
+	if n := g.record(out, ruleGeluErf, x); n != nil {
 		n.aux[0] = cdf
 	}
 	return out
 }
 
+// geluErfMap computes x·Φ(x) for elements [lo, hi) of X, saving Φ(x) in cdf
+// when cdf is not nil.
+type geluErfMap[T Float] struct {
+	X, Y, cdf []T
+}
+
+func (k *geluErfMap[T]) Range(lo, hi int) {
+	X, Y, cdf := k.X, k.Y, k.cdf
+	if is32[T]() {
+		var c []float32
+		if cdf != nil {
+			c = as32(cdf[lo:hi])
+		}
+		lo += geluErfVec(as32(Y[lo:hi]), c, as32(X[lo:hi]))
+	}
+	for i := lo; i < hi; i++ {
+		c := normCDF(X[i])
+		Y[i] = X[i] * c
+		if cdf != nil {
+			cdf[i] = c
+		}
+	}
+}
+
 func geluErfBackward[T Float](g *Graph[T], n *node[T]) {
 	X, cdf, dY := n.in[0].Data, n.aux[0], n.out.Grad
 	dX, fresh := g.gradInto(n.in[0], n.out)
+	prun(len(dY), geluErfGrad[T]{X, cdf, dY, dX, fresh})
+}
+
+// geluErfGrad writes (fresh) or adds x·Φ(x)'s input gradient for elements
+// [lo, hi).
+type geluErfGrad[T Float] struct {
+	X, cdf, dY, dX []T
+	fresh          bool
+}
+
+func (k *geluErfGrad[T]) Range(lo, hi int) {
 	const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
-	pfor(len(dY), func(lo, hi int) {
-		// φ(x) = e^{−x²/2}/√(2π), the exponentials a block at a time.
-		var tmp [256]T
-		for b := lo; b < hi; b += len(tmp) {
-			t := tmp[:min(len(tmp), hi-b)]
-			x := X[b : b+len(t)]
-			for i, v := range x {
-				t[i] = -0.5 * v * v
-			}
-			expSliceT(t, t)
-			c, dy, dx := cdf[b:b+len(t)], dY[b:b+len(t)], dX[b:b+len(t)]
-			for i, v := range x {
-				d := dy[i] * (c[i] + v*t[i]*invSqrt2Pi)
-				if fresh {
-					dx[i] = d
-				} else {
-					dx[i] += d
-				}
+	X, cdf, dY, dX, fresh := k.X, k.cdf, k.dY, k.dX, k.fresh
+	// φ(x) = e^{−x²/2}/√(2π), the exponentials a block at a time.
+	var tmp [256]T
+	for b := lo; b < hi; b += len(tmp) {
+		t := tmp[:min(len(tmp), hi-b)]
+		x := X[b : b+len(t)]
+		for i, v := range x {
+			t[i] = -0.5 * v * v
+		}
+		expSliceT(t, t)
+		c, dy, dx := cdf[b:b+len(t)], dY[b:b+len(t)], dX[b:b+len(t)]
+		for i, v := range x {
+			d := dy[i] * (c[i] + v*t[i]*invSqrt2Pi)
+			if fresh {
+				dx[i] = d
+			} else {
+				dx[i] += d
 			}
 		}
-	})
+	}
 }

@@ -36,14 +36,14 @@ type Tensor[T Float] = tensor.Tensor[T]
 // A node is one recorded op: its output, inputs, saved state and the rule
 // that pushes out.Grad back into the inputs' gradients.
 type node[T Float] struct {
-	backward func(g *Graph[T], n *node[T])
-	out      *Tensor[T]
-	in       [3]*Tensor[T]
-	ints     [8]int
-	fl       [2]float64
-	aux      [3][]T  // saved buffers (owned by the graph's pool)
-	idx      []int32 // caller-owned indices (token ids, targets)
-	mask     []bool  // caller-owned masks
+	rule rule
+	out  *Tensor[T]
+	in   [3]*Tensor[T]
+	ints [8]int
+	fl   [2]float64
+	aux  [3][]T  // saved buffers (owned by the graph's pool)
+	idx  []int32 // caller-owned indices (token ids, targets)
+	mask []bool  // caller-owned masks
 }
 
 // Graph records operations for reverse-mode differentiation and owns the
@@ -204,7 +204,7 @@ func (g *Graph[T]) Zeros(shape ...int) *Tensor[T] {
 func (g *Graph[T]) Constant(data []T, shape ...int) *Tensor[T] {
 	t := g.newTensor(shape...)
 	if len(data) != len(t.Data) {
-		panic(fmt.Sprintf("autograd: Constant: %d values for shape %v", len(data), shape))
+		panic(fmt.Sprintf("autograd: Constant: %d values for shape %v", len(data), t.Shape()))
 	}
 	copy(t.Data, data)
 	return t
@@ -259,12 +259,12 @@ func (g *Graph[T]) needsGrad(in ...*Tensor[T]) bool {
 
 // record appends a node for out if any input requires a gradient, marks out
 // accordingly, and returns the node (nil when nothing was recorded).
-func (g *Graph[T]) record(out *Tensor[T], backward func(*Graph[T], *node[T]), in ...*Tensor[T]) *node[T] {
+func (g *Graph[T]) record(out *Tensor[T], r rule, in ...*Tensor[T]) *node[T] {
 	if !g.needsGrad(in...) {
 		return nil
 	}
 	out.MarkRequiresGrad(true) // its gradient buffer attaches lazily, from the pool
-	g.nodes = append(g.nodes, node[T]{backward: backward, out: out})
+	g.nodes = append(g.nodes, node[T]{rule: r, out: out})
 	n := &g.nodes[len(g.nodes)-1]
 	copy(n.in[:], in)
 	return n
@@ -287,7 +287,97 @@ func (g *Graph[T]) Backward(loss *Tensor[T]) {
 		if n.out.Grad == nil {
 			continue
 		}
-		n.backward(g, n)
+		g.backward(n)
+	}
+}
+
+// A rule names the backward function of a node. Nodes store a rule rather
+// than a func value because a generic function's value is a closure over its
+// type dictionary: storing one in a node would allocate at every op.
+type rule uint8
+
+const (
+	ruleNone rule = iota
+	ruleAttention
+	ruleConv2d
+	rulePool
+	ruleDropout
+	ruleBinary
+	ruleScale
+	ruleUnary
+	ruleGelu
+	ruleGeluErf
+	ruleMatMul
+	ruleLinear
+	ruleLayerNorm
+	ruleBatchNorm
+	ruleLinearCols
+	ruleSumAll
+	ruleReduceAxis
+	ruleReshape
+	rulePermute
+	ruleSlice
+	ruleConcat
+	ruleEmbedding
+	ruleSoftmax
+	ruleCrossEntropy
+	ruleKL
+)
+
+// backward runs n's backward rule, which pushes n.out.Grad into the
+// gradients of n's inputs.
+func (g *Graph[T]) backward(n *node[T]) {
+	switch n.rule {
+	case ruleAttention:
+		attentionBackward(g, n)
+	case ruleConv2d:
+		conv2dBackward(g, n)
+	case rulePool:
+		poolBackward(g, n)
+	case ruleDropout:
+		dropoutBackward(g, n)
+	case ruleBinary:
+		binaryBackward(g, n)
+	case ruleScale:
+		scaleBackward(g, n)
+	case ruleUnary:
+		unaryBackward(g, n)
+	case ruleGelu:
+		geluBackward(g, n)
+	case ruleGeluErf:
+		geluErfBackward(g, n)
+	case ruleMatMul:
+		matmulBackward(g, n)
+	case ruleLinear:
+		linearBackward(g, n)
+	case ruleLayerNorm:
+		layerNormBackward(g, n)
+	case ruleBatchNorm:
+		batchNormBackward(g, n)
+	case ruleLinearCols:
+		linearColsBackward(g, n)
+	case ruleSumAll:
+		sumAllBackward(g, n)
+	case ruleReduceAxis:
+		reduceAxisBackward(g, n)
+	case ruleReshape:
+		reshapeBackward(g, n)
+	case rulePermute:
+		permuteBackward(g, n)
+	case ruleSlice:
+		sliceBackward(g, n)
+	case ruleConcat:
+		concatBackward(g, n)
+	case ruleEmbedding:
+		embeddingBackward(g, n)
+	case ruleSoftmax:
+		softmaxBackward(g, n)
+	case ruleCrossEntropy:
+		crossEntropyBackward(g, n)
+	case ruleKL:
+		klBackward(g, n)
+	default:
+		panic(fmt.Sprintf("autograd: node with unknown backward rule %d", n.rule))
 	}
 }
 

@@ -33,7 +33,7 @@ func (g *Graph[T]) MatMul(a, b *Tensor[T], transA, transB bool) *Tensor[T] {
 		sb = 0
 	}
 	gemmBatched(transA, transB, m, n, k, 1, a.Data, a.Dim(-1), m*k, b.Data, b.Dim(-1), sb, 0, out.Data, n, m*n, batch)
-	if rec := g.record(out, matmulBackward[T], a, b); rec != nil {
+	if rec := g.record(out, ruleMatMul, a, b); rec != nil {
 		rec.ints = [8]int{m, n, k, batch, boolInt(transA), boolInt(transB), sb}
 	}
 	return out
@@ -114,15 +114,11 @@ func (g *Graph[T]) Linear(x, w, bias *Tensor[T], transW bool) *Tensor[T] {
 	y := g.newTensor(sh[:nd]...)
 	var beta T
 	if bias != nil {
-		pfor2(rows, out, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				copy(y.Data[r*out:(r+1)*out], bias.Data)
-			}
-		})
+		prun2(rows, out, repeatRows[T]{y.Data, bias.Data})
 		beta = 1
 	}
 	mm(false, transW, rows, out, in, 1, x.Data, in, w.Data, w.Dim(1), beta, y.Data, out)
-	if n := g.record(y, linearBackward[T], x, w, bias); n != nil {
+	if n := g.record(y, ruleLinear, x, w, bias); n != nil {
 		n.ints[0], n.ints[1], n.ints[2], n.ints[3] = rows, in, out, boolInt(transW)
 	}
 	return y
@@ -157,20 +153,34 @@ func linearBackward[T Float](g *Graph[T], nd *node[T]) {
 // sumRows adds the column sums of the rows×cols matrix x into dst, in
 // parallel over columns (deterministic: each column sums in row order).
 func sumRows[T Float](dst, x []T, rows, cols int) {
-	pfor2(cols, rows, func(lo, hi int) {
-		for r := 0; r < rows; r++ {
-			row := x[r*cols:]
-			for j := lo; j < hi; j++ {
-				dst[j] += row[j]
-			}
-		}
-	})
+	prun2(cols, rows, sumCols[T]{dst, x, rows, cols})
 }
 
-// pfor2 splits [0,n) in parallel when n·work is large.
-func pfor2(n, work int, fn func(lo, hi int)) {
-	gr := grain / max(1, work)
-	pfor0(n, max(gr, 16), fn)
+// repeatRows copies row into rows [lo, hi) of dst (rows of len(row)).
+type repeatRows[T Float] struct{ dst, row []T }
+
+func (k *repeatRows[T]) Range(lo, hi int) {
+	n := len(k.row)
+	for r := lo; r < hi; r++ {
+		copy(k.dst[r*n:(r+1)*n], k.row)
+	}
+}
+
+// sumCols adds columns [lo, hi) of x (rows of stride ld) summed in row order
+// into dst.
+type sumCols[T Float] struct {
+	dst, x   []T
+	rows, ld int
+}
+
+func (k *sumCols[T]) Range(lo, hi int) {
+	dst, x, ld := k.dst, k.x, k.ld
+	for r := 0; r < k.rows; r++ {
+		row := x[r*ld:]
+		for j := lo; j < hi; j++ {
+			dst[j] += row[j]
+		}
+	}
 }
 
 func boolInt(b bool) int {

@@ -17,31 +17,42 @@ func (g *Graph[T]) LayerNorm(x, gamma, beta *Tensor[T], eps float64) *Tensor[T] 
 	out := g.newTensor(x.Shape()...)
 	stats := g.bufNoZero(2 * rows) // mean, rstd per row
 	X, Y, G, B := x.Data, out.Data, gamma.Data, beta.Data
-	pfor2(rows, D, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr, yr := X[r*D:(r+1)*D], Y[r*D:(r+1)*D]
-			var s float64
-			for _, v := range xr {
-				s += float64(v)
-			}
-			mean := s / float64(D)
-			var v2 float64
-			for _, v := range xr {
-				d := float64(v) - mean
-				v2 += d * d
-			}
-			rstd := 1 / math.Sqrt(v2/float64(D)+eps)
-			m, rs := T(mean), T(rstd)
-			for i, v := range xr {
-				yr[i] = (v-m)*rs*G[i] + B[i]
-			}
-			stats[2*r], stats[2*r+1] = m, rs
-		}
-	})
-	if n := g.record(out, layerNormBackward[T], x, gamma, beta); n != nil {
+	prun2(rows, D, layerNormRows[T]{X, Y, G, B, stats, D, eps})
+	if n := g.record(out, ruleLayerNorm, x, gamma, beta); n != nil {
 		n.aux[0] = stats
 	}
 	return out
+}
+
+// layerNormRows normalizes rows [lo, hi) of X into Y and saves their mean
+// and 1/σ in stats.
+type layerNormRows[T Float] struct {
+	X, Y, G, B, stats []T
+	D                 int
+	eps               float64
+}
+
+func (k *layerNormRows[T]) Range(lo, hi int) {
+	X, Y, G, B, stats, D, eps := k.X, k.Y, k.G, k.B, k.stats, k.D, k.eps
+	for r := lo; r < hi; r++ {
+		xr, yr := X[r*D:(r+1)*D], Y[r*D:(r+1)*D]
+		var s float64
+		for _, v := range xr {
+			s += float64(v)
+		}
+		mean := s / float64(D)
+		var v2 float64
+		for _, v := range xr {
+			d := float64(v) - mean
+			v2 += d * d
+		}
+		rstd := 1 / math.Sqrt(v2/float64(D)+eps)
+		m, rs := T(mean), T(rstd)
+		for i, v := range xr {
+			yr[i] = (v-m)*rs*G[i] + B[i]
+		}
+		stats[2*r], stats[2*r+1] = m, rs
+	}
 }
 
 func layerNormBackward[T Float](g *Graph[T], n *node[T]) {
@@ -58,49 +69,70 @@ func layerNormBackward[T Float](g *Graph[T], n *node[T]) {
 			dB = g.grad(beta)
 		}
 		// Parallel over features; each sums its rows in order.
-		pfor2(D, rows, func(lo, hi int) {
-			for r := 0; r < rows; r++ {
-				m, rs := stats[2*r], stats[2*r+1]
-				xr, dyr := X[r*D:(r+1)*D], dY[r*D:(r+1)*D]
-				for i := lo; i < hi; i++ {
-					if dG != nil {
-						dG[i] += dyr[i] * (xr[i] - m) * rs
-					}
-					if dB != nil {
-						dB[i] += dyr[i]
-					}
-				}
-			}
-		})
+		prun2(D, rows, layerNormParamGrads[T]{X, dY, stats, dG, dB, D, rows})
 	}
 	if !n.wants(0) {
 		return
 	}
 	dX, fresh := g.gradInto(x, n.out)
-	pfor2(rows, D, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			m, rs := stats[2*r], stats[2*r+1]
-			xr, dyr, dxr := X[r*D:(r+1)*D], dY[r*D:(r+1)*D], dX[r*D:(r+1)*D]
-			// dx = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = dy·γ
-			var s1, s2 float64
-			for i := range xr {
-				dn := float64(dyr[i] * G[i])
-				s1 += dn
-				s2 += dn * float64((xr[i]-m)*rs)
+	prun2(rows, D, layerNormInputGrad[T]{X, dY, dX, G, stats, D, fresh})
+}
+
+// layerNormParamGrads accumulates dγ and dβ of features [lo, hi), each
+// summed over the rows in order (either may be nil).
+type layerNormParamGrads[T Float] struct {
+	X, dY, stats, dG, dB []T
+	D, rows              int
+}
+
+func (k *layerNormParamGrads[T]) Range(lo, hi int) {
+	X, dY, stats, dG, dB, D, rows := k.X, k.dY, k.stats, k.dG, k.dB, k.D, k.rows
+	for r := 0; r < rows; r++ {
+		m, rs := stats[2*r], stats[2*r+1]
+		xr, dyr := X[r*D:(r+1)*D], dY[r*D:(r+1)*D]
+		for i := lo; i < hi; i++ {
+			if dG != nil {
+				dG[i] += dyr[i] * (xr[i] - m) * rs
 			}
-			s1 /= float64(D)
-			s2 /= float64(D)
-			for i := range xr {
-				xh := float64((xr[i] - m) * rs)
-				d := T(float64(rs) * (float64(dyr[i]*G[i]) - s1 - xh*s2))
-				if fresh {
-					dxr[i] = d
-				} else {
-					dxr[i] += d
-				}
+			if dB != nil {
+				dB[i] += dyr[i]
 			}
 		}
-	})
+	}
+}
+
+// layerNormInputGrad writes (fresh) or adds the gradient of rows [lo, hi) of
+// X into dX.
+type layerNormInputGrad[T Float] struct {
+	X, dY, dX, G, stats []T
+	D                   int
+	fresh               bool
+}
+
+func (k *layerNormInputGrad[T]) Range(lo, hi int) {
+	X, dY, dX, G, stats, D, fresh := k.X, k.dY, k.dX, k.G, k.stats, k.D, k.fresh
+	for r := lo; r < hi; r++ {
+		m, rs := stats[2*r], stats[2*r+1]
+		xr, dyr, dxr := X[r*D:(r+1)*D], dY[r*D:(r+1)*D], dX[r*D:(r+1)*D]
+		// dx = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = dy·γ
+		var s1, s2 float64
+		for i := range xr {
+			dn := float64(dyr[i] * G[i])
+			s1 += dn
+			s2 += dn * float64((xr[i]-m)*rs)
+		}
+		s1 /= float64(D)
+		s2 /= float64(D)
+		for i := range xr {
+			xh := float64((xr[i] - m) * rs)
+			d := T(float64(rs) * (float64(dyr[i]*G[i]) - s1 - xh*s2))
+			if fresh {
+				dxr[i] = d
+			} else {
+				dxr[i] += d
+			}
+		}
+	}
 }
 
 // BatchNormMode selects how BatchNorm normalizes.
@@ -136,55 +168,69 @@ func (g *Graph[T]) BatchNorm(x, gamma, beta, runMean, runVar *Tensor[T], mode Ba
 	out := g.newTensor(x.Shape()...)
 	stats := g.bufNoZero(2 * C) // mean, rstd per channel as used
 	X, Y := x.Data, out.Data
-	pfor2(C, M, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			var mean, rstd float64
-			if mode == RunningStats {
-				mean = float64(runMean.Data[c])
-				rstd = 1 / math.Sqrt(float64(runVar.Data[c])+eps)
-			} else {
-				// One pass over the channel: sums of x − s and (x − s)² in
-				// float64, shifted by the channel's first element s so that
-				// E[(x−s)²] − E[x−s]² does not cancel.
-				shift := float64(X[c*HW])
-				var s1, s2 float64
-				for nn := 0; nn < N; nn++ {
-					a, b := sumShifted(X[(nn*C+c)*HW:(nn*C+c+1)*HW], shift)
-					s1 += a
-					s2 += b
-				}
-				d := s1 / float64(M)
-				mean = shift + d
-				v2 := max(s2-s1*d, 0) // Σ(x − mean)²
-				rstd = 1 / math.Sqrt(v2/float64(M)+eps)
-				if mode == BatchStatsUpdate {
-					unbiased := v2 / float64(max(M-1, 1))
-					runMean.Data[c] = T((1-momentum)*float64(runMean.Data[c]) + momentum*mean)
-					runVar.Data[c] = T((1-momentum)*float64(runVar.Data[c]) + momentum*unbiased)
-				}
-			}
-			// y = (x − mean)·rstd·γ + β = a·x + b
-			a := rstd * float64(gamma.Data[c])
-			A, B := T(a), T(float64(beta.Data[c])-mean*a)
-			for nn := 0; nn < N; nn++ {
-				o := (nn*C + c) * HW
-				y, xs := Y[o:o+HW], X[o:o+HW]
-				i := 0
-				if is32[T]() {
-					i = affineVec(as32(y), as32(xs), float32(A), float32(B))
-				}
-				for ; i < len(xs); i++ {
-					y[i] = xs[i]*A + B
-				}
-			}
-			stats[2*c], stats[2*c+1] = T(mean), T(rstd)
-		}
-	})
-	if n := g.record(out, batchNormBackward[T], x, gamma, beta); n != nil {
+	prun2(C, M, batchNormChannels[T]{X, Y, stats, gamma, beta, runMean, runVar, mode, momentum, eps, N, C, HW, M})
+	if n := g.record(out, ruleBatchNorm, x, gamma, beta); n != nil {
 		n.aux[0] = stats
 		n.ints[0] = int(mode)
 	}
 	return out
+}
+
+// batchNormChannels normalizes channels [lo, hi) of X into Y, saving the
+// mean and 1/σ used in stats and, in BatchStatsUpdate mode, updating the
+// running statistics.
+type batchNormChannels[T Float] struct {
+	X, Y, stats                  []T
+	gamma, beta, runMean, runVar *Tensor[T]
+	mode                         BatchNormMode
+	momentum, eps                float64
+	N, C, HW, M                  int
+}
+
+func (k *batchNormChannels[T]) Range(lo, hi int) {
+	X, Y, stats, gamma, beta, runMean, runVar, mode, momentum, eps, N, C, HW, M := k.X, k.Y, k.stats, k.gamma, k.beta, k.runMean, k.runVar, k.mode, k.momentum, k.eps, k.N, k.C, k.HW, k.M
+	for c := lo; c < hi; c++ {
+		var mean, rstd float64
+		if mode == RunningStats {
+			mean = float64(runMean.Data[c])
+			rstd = 1 / math.Sqrt(float64(runVar.Data[c])+eps)
+		} else {
+			// One pass over the channel: sums of x − s and (x − s)² in
+			// float64, shifted by the channel's first element s so that
+			// E[(x−s)²] − E[x−s]² does not cancel.
+			shift := float64(X[c*HW])
+			var s1, s2 float64
+			for nn := 0; nn < N; nn++ {
+				a, b := sumShifted(X[(nn*C+c)*HW:(nn*C+c+1)*HW], shift)
+				s1 += a
+				s2 += b
+			}
+			d := s1 / float64(M)
+			mean = shift + d
+			v2 := max(s2-s1*d, 0) // Σ(x − mean)²
+			rstd = 1 / math.Sqrt(v2/float64(M)+eps)
+			if mode == BatchStatsUpdate {
+				unbiased := v2 / float64(max(M-1, 1))
+				runMean.Data[c] = T((1-momentum)*float64(runMean.Data[c]) + momentum*mean)
+				runVar.Data[c] = T((1-momentum)*float64(runVar.Data[c]) + momentum*unbiased)
+			}
+		}
+		// y = (x − mean)·rstd·γ + β = a·x + b
+		a := rstd * float64(gamma.Data[c])
+		A, B := T(a), T(float64(beta.Data[c])-mean*a)
+		for nn := 0; nn < N; nn++ {
+			o := (nn*C + c) * HW
+			y, xs := Y[o:o+HW], X[o:o+HW]
+			i := 0
+			if is32[T]() {
+				i = affineVec(as32(y), as32(xs), float32(A), float32(B))
+			}
+			for ; i < len(xs); i++ {
+				y[i] = xs[i]*A + B
+			}
+		}
+		stats[2*c], stats[2*c+1] = T(mean), T(rstd)
+	}
 }
 
 func batchNormBackward[T Float](g *Graph[T], n *node[T]) {
@@ -205,54 +251,67 @@ func batchNormBackward[T Float](g *Graph[T], n *node[T]) {
 	if n.wants(2) {
 		dB = g.grad(beta)
 	}
-	pfor2(C, N*HW, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			m, rs := float64(stats[2*c]), float64(stats[2*c+1])
-			// Σdy and Σdy·(x − mean), then Σdy·x̂ = rstd·Σdy·(x − mean).
-			var sdy, sdyxm float64
-			for nn := 0; nn < N; nn++ {
-				o := (nn*C + c) * HW
-				a, b := dotCentered(dY[o:o+HW], X[o:o+HW], m)
-				sdy += a
-				sdyxm += b
+	prun2(C, N*HW, batchNormGrads[T]{X, dY, stats, dX, dG, dB, gamma, M, N, C, HW, useBatch, fresh})
+}
+
+// batchNormGrads accumulates dγ and dβ of channels [lo, hi) and writes
+// (fresh) or adds their input gradient into dX (each may be nil).
+type batchNormGrads[T Float] struct {
+	X, dY, stats, dX, dG, dB []T
+	gamma                    *Tensor[T]
+	M                        float64
+	N, C, HW                 int
+	useBatch, fresh          bool
+}
+
+func (k *batchNormGrads[T]) Range(lo, hi int) {
+	X, dY, stats, dX, dG, dB, gamma, M, N, C, HW, useBatch, fresh := k.X, k.dY, k.stats, k.dX, k.dG, k.dB, k.gamma, k.M, k.N, k.C, k.HW, k.useBatch, k.fresh
+	for c := lo; c < hi; c++ {
+		m, rs := float64(stats[2*c]), float64(stats[2*c+1])
+		// Σdy and Σdy·(x − mean), then Σdy·x̂ = rstd·Σdy·(x − mean).
+		var sdy, sdyxm float64
+		for nn := 0; nn < N; nn++ {
+			o := (nn*C + c) * HW
+			a, b := dotCentered(dY[o:o+HW], X[o:o+HW], m)
+			sdy += a
+			sdyxm += b
+		}
+		sdyx := rs * sdyxm
+		if dG != nil {
+			dG[c] += T(sdyx)
+		}
+		if dB != nil {
+			dB[c] += T(sdy)
+		}
+		if dX == nil {
+			continue
+		}
+		// Batch statistics: dx = γ·rstd/M·(M·dy − Σdy − x̂·Σdy·x̂)
+		// = a·dy + b·x + c; running statistics: dx = γ·rstd·dy.
+		k := float64(gamma.Data[c]) * rs
+		a, b, cc := T(k), T(0), T(0)
+		if useBatch {
+			b = T(-k * sdyx * rs / M)
+			cc = T(-k*sdy/M + k*sdyx*rs*m/M)
+		}
+		for nn := 0; nn < N; nn++ {
+			o := (nn*C + c) * HW
+			dy, xs, dx := dY[o:o+HW], X[o:o+HW], dX[o:o+HW]
+			i := 0
+			if is32[T]() {
+				i = bnBackVec(as32(dx), as32(dy), as32(xs), float32(a), float32(b), float32(cc), !fresh)
 			}
-			sdyx := rs * sdyxm
-			if dG != nil {
-				dG[c] += T(sdyx)
-			}
-			if dB != nil {
-				dB[c] += T(sdy)
-			}
-			if dX == nil {
-				continue
-			}
-			// Batch statistics: dx = γ·rstd/M·(M·dy − Σdy − x̂·Σdy·x̂)
-			// = a·dy + b·x + c; running statistics: dx = γ·rstd·dy.
-			k := float64(gamma.Data[c]) * rs
-			a, b, cc := T(k), T(0), T(0)
-			if useBatch {
-				b = T(-k * sdyx * rs / M)
-				cc = T(-k*sdy/M + k*sdyx*rs*m/M)
-			}
-			for nn := 0; nn < N; nn++ {
-				o := (nn*C + c) * HW
-				dy, xs, dx := dY[o:o+HW], X[o:o+HW], dX[o:o+HW]
-				i := 0
-				if is32[T]() {
-					i = bnBackVec(as32(dx), as32(dy), as32(xs), float32(a), float32(b), float32(cc), !fresh)
+			if fresh {
+				for ; i < len(dy); i++ {
+					dx[i] = a*dy[i] + b*xs[i] + cc
 				}
-				if fresh {
-					for ; i < len(dy); i++ {
-						dx[i] = a*dy[i] + b*xs[i] + cc
-					}
-				} else {
-					for ; i < len(dy); i++ {
-						dx[i] += a*dy[i] + b*xs[i] + cc
-					}
+			} else {
+				for ; i < len(dy); i++ {
+					dx[i] += a*dy[i] + b*xs[i] + cc
 				}
 			}
 		}
-	})
+	}
 }
 
 // sumShifted returns Σ(x − s) and Σ(x − s)² in float64, with partial sums

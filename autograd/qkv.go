@@ -40,15 +40,13 @@ func (g *Graph[T]) LinearQKV(x *Tensor[T], w, bias [3]*Tensor[T], transW bool) *
 	sh[nd-1] = ld
 	y := g.newTensor(sh[:nd]...)
 	if bias[0] != nil || bias[1] != nil || bias[2] != nil {
-		pfor2(rows, ld, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				for j, b := range bias {
-					if b != nil {
-						copy(y.Data[r*ld+j*out:r*ld+(j+1)*out], b.Data)
-					}
-				}
+		k := qkvBias[T]{y: y.Data, out: out}
+		for j, b := range bias {
+			if b != nil {
+				k.bias[j] = b.Data
 			}
-		})
+		}
+		prun2(rows, ld, k)
 	}
 	for j := range w {
 		var beta T
@@ -59,11 +57,8 @@ func (g *Graph[T]) LinearQKV(x *Tensor[T], w, bias [3]*Tensor[T], transW bool) *
 	}
 	// One node per projection, all with output y: Backward runs them in
 	// reverse (value, key, query), each on its column block of y's gradient.
-	// (The rule is taken as a value once: each generic func value is an
-	// allocation.)
-	backward := linearColsBackward[T]
 	for j := range w {
-		if n := g.record(y, backward, x, w[j], bias[j]); n != nil {
+		if n := g.record(y, ruleLinearCols, x, w[j], bias[j]); n != nil {
 			n.ints[0], n.ints[1], n.ints[2], n.ints[3] = rows, in, out, boolInt(transW)
 			n.ints[4], n.ints[5] = j*out, ld
 		}
@@ -97,13 +92,25 @@ func linearColsBackward[T Float](g *Graph[T], nd *node[T]) {
 	if nd.wants(2) {
 		db := g.grad(b)
 		// Column sums in row order, as sumRows, over the strided block.
-		pfor2(out, rows, func(lo, hi int) {
-			for r := 0; r < rows; r++ {
-				row := dY[r*ld:]
-				for j := lo; j < hi; j++ {
-					db[j] += row[j]
-				}
+		prun2(out, rows, sumCols[T]{db, dY, rows, ld})
+	}
+}
+
+// qkvBias copies the biases into rows [lo, hi) of y, whose rows hold the
+// three projections' blocks of out columns (a nil bias is left alone).
+type qkvBias[T Float] struct {
+	y    []T
+	bias [3][]T
+	out  int
+}
+
+func (k *qkvBias[T]) Range(lo, hi int) {
+	ld := 3 * k.out
+	for r := lo; r < hi; r++ {
+		for j, b := range k.bias {
+			if b != nil {
+				copy(k.y[r*ld+j*k.out:r*ld+(j+1)*k.out], b)
 			}
-		})
+		}
 	}
 }

@@ -19,7 +19,7 @@ func (g *Graph[T]) sumAll(x *Tensor[T], scale float64) *Tensor[T] {
 	}
 	out := g.newTensor()
 	out.Data[0] = T(s * scale)
-	if n := g.record(out, sumAllBackward[T], x); n != nil {
+	if n := g.record(out, ruleSumAll, x); n != nil {
 		n.fl[0] = scale
 	}
 	return out
@@ -94,7 +94,7 @@ func (g *Graph[T]) reduceAxis(kind axisKind, x *Tensor[T], axis int) *Tensor[T] 
 			}
 		}
 	}
-	if n := g.record(out, reduceAxisBackward[T], x); n != nil {
+	if n := g.record(out, ruleReduceAxis, x); n != nil {
 		n.ints[0], n.ints[1] = int(kind), axis
 		n.aux[0] = arg
 	}

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tramlab/tram/tensor"
 )
@@ -16,7 +17,7 @@ func (g *Graph[T]) Reshape(x *Tensor[T], shape ...int) *Tensor[T] {
 	for i, d := range sh[:nd] {
 		if d == -1 {
 			if infer >= 0 {
-				panic(fmt.Sprintf("autograd: Reshape %v → %v: more than one -1", x.Shape(), shape))
+				panic(fmt.Sprintf("autograd: Reshape %v → %v: more than one -1", x.Shape(), slices.Clone(shape)))
 			}
 			infer = i
 		} else {
@@ -28,11 +29,11 @@ func (g *Graph[T]) Reshape(x *Tensor[T], shape ...int) *Tensor[T] {
 		known *= sh[infer]
 	}
 	if known != x.Len() {
-		panic(fmt.Sprintf("autograd: Reshape: shapes %v and %v differ in size", x.Shape(), shape))
+		panic(fmt.Sprintf("autograd: Reshape: shapes %v and %v differ in size", x.Shape(), slices.Clone(shape)))
 	}
 	out := g.newTensor(sh[:nd]...)
 	copy(out.Data, x.Data)
-	g.record(out, reshapeBackward[T], x)
+	g.record(out, ruleReshape, x)
 	return out
 }
 
@@ -52,20 +53,20 @@ func reshapeBackward[T Float](g *Graph[T], n *node[T]) {
 func (g *Graph[T]) Permute(x *Tensor[T], perm ...int) *Tensor[T] {
 	nd := x.Dims()
 	if len(perm) != nd {
-		panic(fmt.Sprintf("autograd: Permute: perm %v for shape %v", perm, x.Shape()))
+		panic(fmt.Sprintf("autograd: Permute: perm %v for shape %v", slices.Clone(perm), x.Shape()))
 	}
 	var sh [tensor.MaxDims]int
 	seen := 0
 	for i, p := range perm {
 		if p < 0 || p >= nd || seen&(1<<p) != 0 {
-			panic(fmt.Sprintf("autograd: Permute: %v is not a permutation of the dimensions of %v", perm, x.Shape()))
+			panic(fmt.Sprintf("autograd: Permute: %v is not a permutation of the dimensions of %v", slices.Clone(perm), x.Shape()))
 		}
 		seen |= 1 << p
 		sh[i] = x.Dim(p)
 	}
 	out := g.newTensor(sh[:nd]...)
 	permuteCopy(out.Data, x.Data, x.Shape(), perm, false)
-	if n := g.record(out, permuteBackward[T], x); n != nil {
+	if n := g.record(out, rulePermute, x); n != nil {
 		copy(n.ints[:], perm)
 	}
 	return out
@@ -139,7 +140,7 @@ func (g *Graph[T]) Slice(x *Tensor[T], dim, lo, hi int) *Tensor[T] {
 	for o := 0; o < outer; o++ {
 		copy(out.Data[o*w:(o+1)*w], x.Data[(o*x.Dim(dim)+lo)*inner:])
 	}
-	if n := g.record(out, sliceBackward[T], x); n != nil {
+	if n := g.record(out, ruleSlice, x); n != nil {
 		n.ints[0], n.ints[1], n.ints[2] = dim, lo, hi
 	}
 	return out
@@ -189,13 +190,8 @@ func (g *Graph[T]) Concat(a, b *Tensor[T], dim int) *Tensor[T] {
 	out := g.newTensor(sh[:nd]...)
 	outer, inner := splitAt(a.Shape(), dim)
 	wa, wb := a.Dim(dim)*inner, b.Dim(dim)*inner
-	pfor2(outer, wa+wb, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			copy(out.Data[o*(wa+wb):], a.Data[o*wa:(o+1)*wa])
-			copy(out.Data[o*(wa+wb)+wa:], b.Data[o*wb:(o+1)*wb])
-		}
-	})
-	if n := g.record(out, concatBackward[T], a, b); n != nil {
+	prun2(outer, wa+wb, concatRows[T]{out.Data, a.Data, b.Data, wa, wb})
+	if n := g.record(out, ruleConcat, a, b); n != nil {
 		n.ints[0], n.ints[1], n.ints[2] = outer, wa, wb
 	}
 	return out
@@ -209,29 +205,45 @@ func concatBackward[T Float](g *Graph[T], n *node[T]) {
 	// is then handled first.
 	if n.wants(0) {
 		dA, fresh := g.gradFresh(n.in[0])
-		pfor2(outer, wa, func(lo, hi int) {
-			for o := lo; o < hi; o++ {
-				src, dst := dY[o*(wa+wb):o*(wa+wb)+wa], dA[o*wa:(o+1)*wa]
-				if fresh {
-					copy(dst, src)
-				} else {
-					addTo(dst, src)
-				}
-			}
-		})
+		prun2(outer, wa, concatGrad[T]{dA, dY, 0, wa, wa + wb, fresh})
 	}
 	if n.wants(1) {
 		dB, fresh := g.gradFresh(n.in[1])
-		pfor2(outer, wb, func(lo, hi int) {
-			for o := lo; o < hi; o++ {
-				src, dst := dY[o*(wa+wb)+wa:(o+1)*(wa+wb)], dB[o*wb:(o+1)*wb]
-				if fresh {
-					copy(dst, src)
-				} else {
-					addTo(dst, src)
-				}
-			}
-		})
+		prun2(outer, wb, concatGrad[T]{dB, dY, wa, wb, wa + wb, fresh})
+	}
+}
+
+// concatRows writes rows [lo, hi) of out, each a row of a (wa elements)
+// followed by a row of b (wb elements).
+type concatRows[T Float] struct {
+	out, a, b []T
+	wa, wb    int
+}
+
+func (k *concatRows[T]) Range(lo, hi int) {
+	wa, wb := k.wa, k.wb
+	for o := lo; o < hi; o++ {
+		copy(k.out[o*(wa+wb):], k.a[o*wa:(o+1)*wa])
+		copy(k.out[o*(wa+wb)+wa:], k.b[o*wb:(o+1)*wb])
+	}
+}
+
+// concatGrad writes (fresh) or adds into rows [lo, hi) of dst (w elements
+// each) the columns [off, off+w) of the rows of dY (ld elements each).
+type concatGrad[T Float] struct {
+	dst, dY    []T
+	off, w, ld int
+	fresh      bool
+}
+
+func (k *concatGrad[T]) Range(lo, hi int) {
+	for o := lo; o < hi; o++ {
+		src, dst := k.dY[o*k.ld+k.off:o*k.ld+k.off+k.w], k.dst[o*k.w:(o+1)*k.w]
+		if k.fresh {
+			copy(dst, src)
+		} else {
+			addTo(dst, src)
+		}
 	}
 }
 
@@ -250,7 +262,7 @@ func (g *Graph[T]) Embedding(table *Tensor[T], ids []int32, shape ...int) *Tenso
 	} else {
 		out = g.newTensor(shape...)
 		if out.Len() != len(ids)*D {
-			panic(fmt.Sprintf("autograd: Embedding: %d ids × dim %d do not fill shape %v", len(ids), D, shape))
+			panic(fmt.Sprintf("autograd: Embedding: %d ids × dim %d do not fill shape %v", len(ids), D, slices.Clone(shape)))
 		}
 	}
 	for i, id := range ids {
@@ -259,7 +271,7 @@ func (g *Graph[T]) Embedding(table *Tensor[T], ids []int32, shape ...int) *Tenso
 		}
 		copy(out.Data[i*D:(i+1)*D], table.Data[int(id)*D:])
 	}
-	if n := g.record(out, embeddingBackward[T], table); n != nil {
+	if n := g.record(out, ruleEmbedding, table); n != nil {
 		n.idx = ids
 	}
 	return out

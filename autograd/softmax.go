@@ -16,15 +16,26 @@ func (g *Graph[T]) softmax(x *Tensor[T], log bool) *Tensor[T] {
 	C := x.Dim(-1)
 	rows := x.Len() / max(C, 1)
 	out := g.newTensor(x.Shape()...)
-	pfor2(rows, C, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			softmaxRow(out.Data[r*C:(r+1)*C], x.Data[r*C:(r+1)*C], log)
-		}
-	})
-	if n := g.record(out, softmaxBackward[T], x); n != nil {
+	prun2(rows, C, softmaxRows[T]{out, x, C, log})
+	if n := g.record(out, ruleSoftmax, x); n != nil {
 		n.ints[0] = boolInt(log)
 	}
 	return out
+}
+
+// softmaxRows writes softmax (or log-softmax) of rows [lo, hi) of x into
+// out.
+type softmaxRows[T Float] struct {
+	out, x *Tensor[T]
+	C      int
+	log    bool
+}
+
+func (k *softmaxRows[T]) Range(lo, hi int) {
+	out, x, C, log := k.out, k.x, k.C, k.log
+	for r := lo; r < hi; r++ {
+		softmaxRow(out.Data[r*C:(r+1)*C], x.Data[r*C:(r+1)*C], log)
+	}
 }
 
 // softmaxRow writes softmax (or log-softmax) of x into y; it returns the
@@ -64,27 +75,38 @@ func softmaxBackward[T Float](g *Graph[T], n *node[T]) {
 	rows := x.Len() / max(C, 1)
 	log := n.ints[0] == 1
 	dX, dY, Y := g.grad(x), y.Grad, y.Data
-	pfor2(rows, C, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			yr, dyr, dxr := Y[r*C:(r+1)*C], dY[r*C:(r+1)*C], dX[r*C:(r+1)*C]
-			var s float64
-			if log { // dx = dy − softmax·Σdy
-				for _, d := range dyr {
-					s += float64(d)
-				}
-				for i := range dxr {
-					dxr[i] += dyr[i] - expT(yr[i])*T(s)
-				}
-			} else { // dx = y ⊙ (dy − Σ y·dy)
-				for i := range yr {
-					s += float64(yr[i]) * float64(dyr[i])
-				}
-				for i := range dxr {
-					dxr[i] += yr[i] * (dyr[i] - T(s))
-				}
+	prun2(rows, C, softmaxGrad[T]{Y, dY, dX, C, log})
+}
+
+// softmaxGrad accumulates the input gradient of rows [lo, hi) of a softmax
+// (or log-softmax) with output Y.
+type softmaxGrad[T Float] struct {
+	Y, dY, dX []T
+	C         int
+	log       bool
+}
+
+func (k *softmaxGrad[T]) Range(lo, hi int) {
+	Y, dY, dX, C, log := k.Y, k.dY, k.dX, k.C, k.log
+	for r := lo; r < hi; r++ {
+		yr, dyr, dxr := Y[r*C:(r+1)*C], dY[r*C:(r+1)*C], dX[r*C:(r+1)*C]
+		var s float64
+		if log { // dx = dy − softmax·Σdy
+			for _, d := range dyr {
+				s += float64(d)
+			}
+			for i := range dxr {
+				dxr[i] += dyr[i] - expT(yr[i])*T(s)
+			}
+		} else { // dx = y ⊙ (dy − Σ y·dy)
+			for i := range yr {
+				s += float64(yr[i]) * float64(dyr[i])
+			}
+			for i := range dxr {
+				dxr[i] += yr[i] * (dyr[i] - T(s))
 			}
 		}
-	})
+	}
 }
 
 // CrossEntropy returns the mean over rows of −log softmax(logits)[target],
@@ -110,28 +132,40 @@ func (g *Graph[T]) CrossEntropy(logits *Tensor[T], targets []int32, ignoreIndex 
 		}
 		count++
 	}
-	pfor2(rows, C, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			lse := softmaxRow(probs[r*C:(r+1)*C], logits.Data[r*C:(r+1)*C], false)
-			if t := int(targets[r]); t != ignoreIndex {
-				lossRow[r] = T(lse - float64(logits.Data[r*C+t]))
-			} else {
-				lossRow[r] = 0
-			}
-		}
-	})
+	prun2(rows, C, crossEntropyRows[T]{probs, lossRow, logits, targets, C, ignoreIndex})
 	var s float64
 	for _, l := range lossRow {
 		s += float64(l)
 	}
 	out := g.newTensor()
 	out.Data[0] = T(s / float64(max(count, 1)))
-	if n := g.record(out, crossEntropyBackward[T], logits); n != nil {
+	if n := g.record(out, ruleCrossEntropy, logits); n != nil {
 		n.aux[0] = probs
 		n.idx = targets
 		n.ints[0], n.ints[1] = ignoreIndex, count
 	}
 	return out
+}
+
+// crossEntropyRows writes the probabilities and the loss of rows [lo, hi) (0
+// for an ignored target).
+type crossEntropyRows[T Float] struct {
+	probs, lossRow []T
+	logits         *Tensor[T]
+	targets        []int32
+	C, ignoreIndex int
+}
+
+func (k *crossEntropyRows[T]) Range(lo, hi int) {
+	probs, lossRow, logits, targets, C, ignoreIndex := k.probs, k.lossRow, k.logits, k.targets, k.C, k.ignoreIndex
+	for r := lo; r < hi; r++ {
+		lse := softmaxRow(probs[r*C:(r+1)*C], logits.Data[r*C:(r+1)*C], false)
+		if t := int(targets[r]); t != ignoreIndex {
+			lossRow[r] = T(lse - float64(logits.Data[r*C+t]))
+		} else {
+			lossRow[r] = 0
+		}
+	}
 }
 
 func crossEntropyBackward[T Float](g *Graph[T], n *node[T]) {
@@ -141,19 +175,31 @@ func crossEntropyBackward[T Float](g *Graph[T], n *node[T]) {
 	ignore, count := n.ints[0], n.ints[1]
 	scale := n.out.Grad[0] / T(max(count, 1))
 	probs, dX := n.aux[0], g.grad(logits)
-	pfor2(rows, C, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			t := int(n.idx[r])
-			if t == ignore {
-				continue
-			}
-			pr, dr := probs[r*C:(r+1)*C], dX[r*C:(r+1)*C]
-			for i, p := range pr {
-				dr[i] += scale * p
-			}
-			dr[t] -= scale
+	prun2(rows, C, crossEntropyGrad[T]{probs, dX, n, C, ignore, scale})
+}
+
+// crossEntropyGrad accumulates the logits' gradient of rows [lo, hi), scaled
+// by scale.
+type crossEntropyGrad[T Float] struct {
+	probs, dX []T
+	n         *node[T]
+	C, ignore int
+	scale     T
+}
+
+func (k *crossEntropyGrad[T]) Range(lo, hi int) {
+	probs, dX, n, C, ignore, scale := k.probs, k.dX, k.n, k.C, k.ignore, k.scale
+	for r := lo; r < hi; r++ {
+		t := int(n.idx[r])
+		if t == ignore {
+			continue
 		}
-	})
+		pr, dr := probs[r*C:(r+1)*C], dX[r*C:(r+1)*C]
+		for i, p := range pr {
+			dr[i] += scale * p
+		}
+		dr[t] -= scale
+	}
 }
 
 // KL returns the mean over rows of KL(softmax(p) ‖ softmax(q)), the
@@ -183,30 +229,41 @@ func (g *Graph[T]) KL(p, q *Tensor[T]) *Tensor[T] {
 		dq = g.bufNoZero(q.Len())
 	}
 	klr := g.bufNoZero(rows)
-	pfor2(rows, 4*C, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			s := r * C
-			var gp, gq []T
-			if dp != nil {
-				gp = dp[s : s+C]
-			}
-			if dq != nil {
-				gq = dq[s : s+C]
-			}
-			kl, _ := klRow(p.Data[s:s+C], q.Data[s:s+C], w[s:s+C], gp, gq, false)
-			klr[r] = T(kl)
-		}
-	})
+	prun2(rows, 4*C, klRows[T]{dp, dq, w, klr, p, q, C})
 	var s float64
 	for _, v := range klr {
 		s += float64(v)
 	}
 	out := g.newTensor()
 	out.Data[0] = T(s / float64(max(rows, 1)))
-	if n := g.record(out, klBackward[T], p, q); n != nil {
+	if n := g.record(out, ruleKL, p, q); n != nil {
 		n.aux[0], n.aux[1] = dp, dq
 	}
 	return out
+}
+
+// klRows writes the KL divergence of rows [lo, hi) into klr and its
+// gradients into dp and dq when they are not nil.
+type klRows[T Float] struct {
+	dp, dq, w, klr []T
+	p, q           *Tensor[T]
+	C              int
+}
+
+func (k *klRows[T]) Range(lo, hi int) {
+	dp, dq, w, klr, p, q, C := k.dp, k.dq, k.w, k.klr, k.p, k.q, k.C
+	for r := lo; r < hi; r++ {
+		s := r * C
+		var gp, gq []T
+		if dp != nil {
+			gp = dp[s : s+C]
+		}
+		if dq != nil {
+			gq = dq[s : s+C]
+		}
+		kl, _ := klRow(p.Data[s:s+C], q.Data[s:s+C], w[s:s+C], gp, gq, false)
+		klr[r] = T(kl)
+	}
 }
 
 func klBackward[T Float](g *Graph[T], n *node[T]) {
@@ -219,11 +276,20 @@ func klBackward[T Float](g *Graph[T], n *node[T]) {
 			continue
 		}
 		dX := g.grad(n.in[i])
-		pfor(len(d), func(lo, hi int) {
-			for j := lo; j < hi; j++ {
-				dX[j] += scale * d[j]
-			}
-		})
+		prun(len(d), addScaled[T]{dX, d, scale})
+	}
+}
+
+// addScaled adds scale·d into dX for elements [lo, hi).
+type addScaled[T Float] struct {
+	dX, d []T
+	scale T
+}
+
+func (k *addScaled[T]) Range(lo, hi int) {
+	dX, d, scale := k.dX, k.d, k.scale
+	for j := lo; j < hi; j++ {
+		dX[j] += scale * d[j]
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -53,7 +54,7 @@ func FromSlice[T Float](data []T, shape ...int) *Tensor[T] {
 	t := &Tensor[T]{}
 	t.SetShape(shape...)
 	if len(data) != t.Len() {
-		panic(fmt.Sprintf("tensor: FromSlice: %d elements do not fill shape %v (%d)", len(data), shape, t.Len()))
+		panic(fmt.Sprintf("tensor: FromSlice: %d elements do not fill shape %v (%d)", len(data), t.Shape(), t.Len()))
 	}
 	t.Data = data
 	return t
@@ -94,13 +95,15 @@ func NewRNG(seed uint64) *rand.Rand {
 // more than MaxDims dimensions.
 func (t *Tensor[T]) SetShape(shape ...int) {
 	if len(shape) > MaxDims {
-		panic(fmt.Sprintf("tensor: shape %v has more than %d dimensions", shape, MaxDims))
+		panic(fmt.Sprintf("tensor: shape %v has more than %d dimensions", slices.Clone(shape), MaxDims))
 	}
 	for _, d := range shape {
 		if d < 0 {
-			panic(fmt.Sprintf("tensor: negative dimension in shape %v", shape))
+			panic(fmt.Sprintf("tensor: negative dimension in shape %v", slices.Clone(shape)))
 		}
 	}
+	// The messages format copies of shape, so that shape does not escape:
+	// callers pass shapes built in local arrays without allocating.
 	t.ndim = copy(t.shape[:], shape)
 }
 

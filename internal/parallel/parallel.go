@@ -5,10 +5,12 @@
 // count and range, so any kernel whose chunks write disjoint outputs gives
 // bit-identical results for a given thread count.
 //
-// Chunks run on persistent workers (started on first use), so a call
-// allocates nothing beyond the caller's closure. A chunk finding every
-// worker busy (nested or concurrent calls) runs on the calling goroutine
-// instead of waiting, so calls never deadlock.
+// Chunks run on persistent workers (started on first use). For allocates
+// nothing beyond the caller's closure; Run, which takes the loop body as a
+// value with a Range method instead of a closure, allocates nothing at all
+// once warm. A chunk finding every worker busy (nested or concurrent calls)
+// runs on the calling goroutine instead of waiting, so calls never
+// deadlock.
 package parallel
 
 import (
@@ -43,15 +45,24 @@ func SetThreads(n int) int {
 	return int(threads.Swap(int64(n)))
 }
 
-// A call is one For invocation shared by its chunks.
+// A Body is a parallel loop's body: Range(lo, hi) processes indices [lo, hi).
+type Body interface{ Range(lo, hi int) }
+
+// funcBody adapts For's closure to a Body (without allocating: a func value
+// fits in an interface as it is).
+type funcBody func(lo, hi int)
+
+func (f funcBody) Range(lo, hi int) { f(lo, hi) }
+
+// A call is one For or Run invocation shared by its chunks.
 type call struct {
-	fn      func(lo, hi int)
+	body    Body
 	n, k    int
 	pending sync.WaitGroup
 }
 
 // chunk runs chunk c of the call.
-func (c *call) chunk(i int) { c.fn(i*c.n/c.k, (i+1)*c.n/c.k) }
+func (c *call) chunk(i int) { c.body.Range(i*c.n/c.k, (i+1)*c.n/c.k) }
 
 type job struct {
 	c *call
@@ -94,6 +105,44 @@ func For(n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
+	run(n, grain, funcBody(fn))
+}
+
+// Run is For for a loop body given as a value, whose Range method is the
+// loop: it calls body.Range(lo, hi) on the chunks For would use. The value
+// is copied into an object pooled per body type, so after the first calls
+// Run allocates nothing, whereas a closure passed to For is one allocation
+// per call (it escapes to the workers). Kernels that run at every training
+// step use Run; a body type holds what their closure would capture.
+func Run[B any, P interface {
+	*B
+	Body
+}](n, grain int, body B) {
+	if n <= 0 {
+		return
+	}
+	pl := bodyPool[B]()
+	p := pl.Get().(*B)
+	*p = body
+	run(n, grain, P(p))
+	var zero B
+	*p = zero // drop the references body held
+	pl.Put(p)
+}
+
+// bodyPools maps a body type, as a nil *B, to the *sync.Pool of its objects.
+var bodyPools sync.Map
+
+func bodyPool[B any]() *sync.Pool {
+	key := any((*B)(nil))
+	if pl, ok := bodyPools.Load(key); ok {
+		return pl.(*sync.Pool)
+	}
+	pl, _ := bodyPools.LoadOrStore(key, &sync.Pool{New: func() any { return new(B) }})
+	return pl.(*sync.Pool)
+}
+
+func run(n, grain int, body Body) {
 	if grain < 1 {
 		grain = 1
 	}
@@ -103,7 +152,7 @@ func For(n, grain int, fn func(lo, hi int)) {
 		k = t
 	}
 	if k <= 1 {
-		fn(0, n)
+		body.Range(0, n)
 		return
 	}
 	ensureWorkers(t - 1)
@@ -111,7 +160,7 @@ func For(n, grain int, fn func(lo, hi int)) {
 	if c == nil {
 		c = &call{}
 	}
-	c.fn, c.n, c.k = fn, n, k
+	c.body, c.n, c.k = body, n, k
 	for i := 1; i < k; i++ {
 		c.pending.Add(1)
 		select {
@@ -123,6 +172,6 @@ func For(n, grain int, fn func(lo, hi int)) {
 	}
 	c.chunk(0)
 	c.pending.Wait()
-	c.fn = nil
+	c.body = nil
 	pool.Put(c)
 }

@@ -62,3 +62,29 @@ func TestForAllocatesOnlyTheClosure(t *testing.T) {
 		t.Fatalf("%v allocations per call", a)
 	}
 }
+
+// addOne is a loop body for Run: what a closure would capture, as fields.
+type addOne struct{ out []float64 }
+
+func (b *addOne) Range(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		b.out[i]++
+	}
+}
+
+func TestRunCoversRangeOnceWithoutAllocating(t *testing.T) {
+	defer SetThreads(SetThreads(3))
+	for _, n := range []int{0, 1, 2, 7, 1000} {
+		out := make([]float64, n)
+		Run(n, 1, addOne{out})
+		for i, v := range out {
+			if v != 1 {
+				t.Fatalf("n=%d: index %d visited %v times", n, i, v)
+			}
+		}
+	}
+	out := make([]float64, 1000)
+	if a := testing.AllocsPerRun(100, func() { Run(len(out), 1, addOne{out}) }); a > 0.1 {
+		t.Fatalf("%v allocations per call", a)
+	}
+}
