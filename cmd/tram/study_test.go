@@ -111,3 +111,39 @@ func TestStudyQuick(t *testing.T) {
 		t.Errorf("bad study: rc %d, said %q", rc, stderr.String())
 	}
 }
+
+// TestStudyRegimes: a study with two regimes runs every row in each, one
+// record per regime (IDs ROW.REGIME.sSEED) with the regime's flags, and
+// reports one table per regime.
+func TestStudyRegimes(t *testing.T) {
+	data, pre := familyFixture(t)
+	dir := t.TempDir()
+	study := filepath.Join(dir, "regimes.yaml")
+	os.WriteFile(study, []byte(`name: regimes
+family: vision
+base: sgd
+seeds: 2
+regimes:
+  - {name: fast, flags: {lr: "0.04"}}
+  - {name: slow, flags: {lr: "0.005"}}
+rows:
+  - {name: sgd}
+  - {name: tram-theta0}
+`), 0o644)
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	if rc := runMain([]string{"reproduce", "--study", study, "--quick", "--data", data, "--model", pre["vision"], "--out", out, "--jobs", "1"}, &stdout, &stderr); rc != 0 {
+		t.Fatal(stderr.String())
+	}
+	for _, c := range []struct{ id, lr string }{{"sgd.fast.s1", "0.04"}, {"tram-theta0.slow.s2", "0.005"}} {
+		r := readRecord(t, out, c.id)
+		if r.Regime == "" || r.Flags["lr"] != c.lr || !strings.Contains(r.Command, "--regime "+r.Regime) {
+			t.Errorf("%s: regime %q, lr %q, command %q", c.id, r.Regime, r.Flags["lr"], r.Command)
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(out, "summary.json"))
+	var sum grid.Summary
+	if err := json.Unmarshal(raw, &sum); err != nil || len(sum.Tables) != 2 || sum.Tables[0].Regime != "fast" || sum.Tables[1].Regime != "slow" {
+		t.Errorf("tables: %v, %+v", err, sum.Tables)
+	}
+}
