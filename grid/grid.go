@@ -14,6 +14,7 @@
 package grid
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"regexp"
@@ -91,6 +92,17 @@ type Grid struct {
 	WiseFT []float64 `json:"wise_ft,omitempty"`
 	// Source is the study file it was read from.
 	Source string `json:"source,omitempty"`
+	// rowLines are the lines of the rows in Source (ParseStudy).
+	rowLines map[string]int
+}
+
+// Where names the place a row is defined: "FILE:LINE" for a row of a
+// study file, else the study's source or name.
+func (g *Grid) Where(row string) string {
+	if n, ok := g.rowLines[row]; ok && g.Source != "" {
+		return fmt.Sprintf("%s:%d", g.Source, n)
+	}
+	return cmp.Or(g.Source, g.Name, g.Family)
 }
 
 // Equivalence holds the margins Δ of the equivalence tests (TOST, see

@@ -292,6 +292,10 @@ func ParseStudy(file string, raw []byte) (*Grid, error) {
 			}
 		}
 		g.Rows = append(g.Rows, r)
+		if g.rowLines == nil {
+			g.rowLines = map[string]int{}
+		}
+		g.rowLines[r.Name] = nodeLine(&doc, "rows", i)
 	}
 	if _, ok := g.Row(g.Base); !ok {
 		return nil, fmt.Errorf("%s: base: no row named %q (the base optimizer's row)", at("base"), g.Base)

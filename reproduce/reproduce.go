@@ -701,8 +701,12 @@ func (r *reproducer) checkAll(trials []grid.Run) error {
 			err = f.Validate()
 		}
 		if err != nil {
+			row := run.Row.Name
+			if run.Trial != "" {
+				row = run.Trial
+			}
 			if r.study != "" {
-				return fmt.Errorf("%s: row %s: %v", r.study, run.Row.Name, err)
+				return fmt.Errorf("%s: row %s: %v", r.g.Where(row), run.Row.Name, err)
 			}
 			return err
 		}
