@@ -291,12 +291,8 @@ type Tensor struct {
 // WriteSafetensors writes tensors (in the given order) and metadata to path
 // atomically.
 func WriteSafetensors(path string, tensors []Tensor, metadata map[string]string) error {
-	hdr := map[string]any{}
-	if len(metadata) > 0 {
-		hdr["__metadata__"] = metadata
-	}
-	var off int64
-	for _, t := range tensors {
+	raw := make([]RawTensor, len(tensors))
+	for i, t := range tensors {
 		dt := t.DType
 		if dt == "" {
 			dt = "F32"
@@ -311,33 +307,9 @@ func WriteSafetensors(path string, tensors []Tensor, metadata map[string]string)
 		if n != int64(len(t.Data)) {
 			return fmt.Errorf("checkpoint: tensor %q: shape %v does not match %d values", t.Name, t.Shape, len(t.Data))
 		}
-		if _, dup := hdr[t.Name]; dup {
-			return fmt.Errorf("checkpoint: tensor %q written twice", t.Name)
-		}
-		sz := n * int64(dtypeSize[dt])
-		shape := t.Shape
-		if shape == nil {
-			shape = []int{}
-		}
-		hdr[t.Name] = map[string]any{"dtype": dt, "shape": shape, "data_offsets": []int64{off, off + sz}}
-		off += sz
+		raw[i] = RawTensor{Name: t.Name, DType: dt, Shape: t.Shape, Size: n * int64(dtypeSize[dt])}
 	}
-	js, err := json.Marshal(hdr)
-	if err != nil {
-		return err
-	}
-	for len(js)%8 != 0 { // align the data section, as the reference writer does
-		js = append(js, ' ')
-	}
-	return WriteAtomic(path, func(w io.Writer) error {
-		var lb [8]byte
-		binary.LittleEndian.PutUint64(lb[:], uint64(len(js)))
-		if _, err := w.Write(lb[:]); err != nil {
-			return err
-		}
-		if _, err := w.Write(js); err != nil {
-			return err
-		}
+	return WriteRaw(path, raw, metadata, func(w io.Writer) error {
 		buf := make([]byte, 0, 1<<16)
 		for _, t := range tensors {
 			for _, v := range t.Data {
@@ -359,6 +331,55 @@ func WriteSafetensors(path string, tensors []Tensor, metadata map[string]string)
 		}
 		_, err := w.Write(buf)
 		return err
+	})
+}
+
+// RawTensor is one tensor of a safetensors file written by WriteRaw: its
+// name, dtype ("F32", "F16", "BF16", "F64", "I64", …), shape and size in
+// bytes.
+type RawTensor struct {
+	Name, DType string
+	Shape       []int
+	Size        int64
+}
+
+// WriteRaw writes a safetensors file atomically: the header for tensors
+// (data in the given order) and metadata, then what data writes, which
+// must be each tensor's bytes in that order, little-endian.
+func WriteRaw(path string, tensors []RawTensor, metadata map[string]string, data func(w io.Writer) error) error {
+	hdr := map[string]any{}
+	if len(metadata) > 0 {
+		hdr["__metadata__"] = metadata
+	}
+	var off int64
+	for _, t := range tensors {
+		if _, dup := hdr[t.Name]; dup {
+			return fmt.Errorf("checkpoint: tensor %q written twice", t.Name)
+		}
+		shape := t.Shape
+		if shape == nil {
+			shape = []int{}
+		}
+		hdr[t.Name] = map[string]any{"dtype": t.DType, "shape": shape, "data_offsets": []int64{off, off + t.Size}}
+		off += t.Size
+	}
+	js, err := json.Marshal(hdr)
+	if err != nil {
+		return err
+	}
+	for len(js)%8 != 0 { // align the data section, as the reference writer does
+		js = append(js, ' ')
+	}
+	return WriteAtomic(path, func(w io.Writer) error {
+		var lb [8]byte
+		binary.LittleEndian.PutUint64(lb[:], uint64(len(js)))
+		if _, err := w.Write(lb[:]); err != nil {
+			return err
+		}
+		if _, err := w.Write(js); err != nil {
+			return err
+		}
+		return data(w)
 	})
 }
 

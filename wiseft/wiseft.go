@@ -57,7 +57,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -306,13 +305,6 @@ func hashFile(f *os.File, path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// header is one tensor's entry in a safetensors header.
-type header struct {
-	DType       string   `json:"dtype"`
-	Shape       []int    `json:"shape"`
-	DataOffsets [2]int64 `json:"data_offsets"`
-}
-
 // writeModel writes the fine-tuned model's tensors, in the order of their
 // data in its file, interpolating those in mix.
 func writeModel(path string, pre, tun *model, mix map[string]bool, alpha float64, meta map[string]string) error {
@@ -320,34 +312,12 @@ func writeModel(path string, pre, tun *model, mix map[string]bool, alpha float64
 	slices.SortStableFunc(order, func(x, y string) int {
 		return cmp.Compare(tun.tensors[x].Begin, tun.tensors[y].Begin)
 	})
-	hdr := map[string]any{"__metadata__": meta}
-	var off int64
-	for _, name := range order {
+	raw := make([]checkpoint.RawTensor, len(order))
+	for i, name := range order {
 		info := tun.tensors[name]
-		shape := info.Shape
-		if shape == nil {
-			shape = []int{}
-		}
-		n := info.End - info.Begin
-		hdr[name] = header{info.DType, shape, [2]int64{off, off + n}}
-		off += n
+		raw[i] = checkpoint.RawTensor{Name: name, DType: info.DType, Shape: info.Shape, Size: info.End - info.Begin}
 	}
-	js, err := json.Marshal(hdr)
-	if err != nil {
-		return err
-	}
-	for len(js)%8 != 0 { // align the data section, as the reference writer does
-		js = append(js, ' ')
-	}
-	return checkpoint.WriteAtomic(path, func(w io.Writer) error {
-		var lb [8]byte
-		binary.LittleEndian.PutUint64(lb[:], uint64(len(js)))
-		if _, err := w.Write(lb[:]); err != nil {
-			return err
-		}
-		if _, err := w.Write(js); err != nil {
-			return err
-		}
+	return checkpoint.WriteRaw(path, raw, meta, func(w io.Writer) error {
 		for _, name := range order {
 			b, err := tun.read(name)
 			if err != nil {

@@ -3,7 +3,7 @@ package wiseft
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -357,17 +357,18 @@ func encodeVals(dtype string, vals []float64) []byte {
 
 func writeRaw(t *testing.T, dir string, ts []rawTensor) {
 	t.Helper()
-	hdr := map[string]any{}
+	var raw []checkpoint.RawTensor
 	var data []byte
 	for _, x := range ts {
 		b := encodeVals(x.dtype, x.vals)
-		hdr[x.name] = header{x.dtype, x.shape, [2]int64{int64(len(data)), int64(len(data) + len(b))}}
+		raw = append(raw, checkpoint.RawTensor{Name: x.name, DType: x.dtype, Shape: x.shape, Size: int64(len(b))})
 		data = append(data, b...)
 	}
-	js, _ := json.Marshal(hdr)
-	file := binary.LittleEndian.AppendUint64(nil, uint64(len(js)))
-	file = append(append(file, js...), data...)
-	if err := os.WriteFile(filepath.Join(dir, ModelFile), file, 0o644); err != nil {
+	err := checkpoint.WriteRaw(filepath.Join(dir, ModelFile), raw, nil, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
