@@ -200,7 +200,7 @@ func evalVision(dir string, o EvalOptions, r *Report) error {
 	if err != nil {
 		return err
 	}
-	switch n := m.Config().NumClasses; n {
+	switch n := m.NumClasses(); n {
 	case len(DigitLabels):
 	case len(datavision.Classes):
 		// A pretrained glyph model: score it zero-shot on its digit rows.

@@ -42,7 +42,8 @@ type Model interface {
 	// Features returns the representation the classification head reads,
 	// [N, features].
 	Features(p *nn.Pass, x *nn.Tensor) *nn.Tensor
-	Config() Config
+	// NumClasses is the number of classes the head scores.
+	NumClasses() int
 }
 
 // New builds the model a configuration describes, initialized from seed.
@@ -152,6 +153,7 @@ func newResNet(cfg Config, seed uint64) *ResNet {
 func (m *ResNet) Params() *nn.Params  { return &m.ps }
 func (m *ResNet) Buffers() *nn.Params { return &m.bufs }
 func (m *ResNet) Config() Config      { return m.cfg }
+func (m *ResNet) NumClasses() int     { return m.cfg.NumClasses }
 
 // Logits runs the network.
 func (m *ResNet) Logits(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
@@ -212,6 +214,7 @@ func newMLP(cfg Config, seed uint64) *MLP {
 func (m *MLP) Params() *nn.Params  { return &m.ps }
 func (m *MLP) Buffers() *nn.Params { return &m.bufs }
 func (m *MLP) Config() Config      { return m.cfg }
+func (m *MLP) NumClasses() int     { return m.cfg.NumClasses }
 
 // Logits runs the network.
 func (m *MLP) Logits(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
@@ -234,8 +237,13 @@ func (m *MLP) Features(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
 func Save(m Model, dir string) error { return SaveWithMetadata(m, dir, nil) }
 
 // SaveWithMetadata is Save with extra entries for model.safetensors'
-// __metadata__ (run provenance: tram version, method, seed…).
+// __metadata__ (run provenance: tram version, method, seed…). m is a model
+// of this package (one with a Config method).
 func SaveWithMetadata(m Model, dir string, metadata map[string]string) error {
+	c, ok := m.(interface{ Config() Config })
+	if !ok {
+		return fmt.Errorf("vision: SaveWithMetadata: %T is not a model of package vision", m)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -256,7 +264,7 @@ func SaveWithMetadata(m Model, dir string, metadata map[string]string) error {
 	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, meta); err != nil {
 		return err
 	}
-	return checkpoint.WriteJSON(filepath.Join(dir, "config.json"), m.Config())
+	return checkpoint.WriteJSON(filepath.Join(dir, "config.json"), c.Config())
 }
 
 // Load reads a model directory written by Save (or by PyTorch with the same
