@@ -49,6 +49,9 @@ type Classification struct {
 	Loss       float64 // mean cross-entropy
 	// Predictions holds the predicted class of every example, in order.
 	Predictions []int32
+	// Logits holds every example's logits, in order: N rows of Classes.
+	Logits  []float32
+	Classes int
 }
 
 // Accuracy returns the fraction of correct predictions.
@@ -77,6 +80,8 @@ func (c *Classification) add(g *nn.Graph, logits *nn.Tensor, labels []int32) {
 	loss := g.CrossEntropy(logits, labels, -1)
 	c.Loss += float64(loss.Item()) * float64(len(labels))
 	k := logits.Dim(-1)
+	c.Classes = k
+	c.Logits = append(c.Logits, logits.Data[:len(labels)*k]...)
 	for r, y := range labels {
 		row := logits.Data[r*k : (r+1)*k]
 		best := 0
@@ -99,6 +104,7 @@ func (c *Classification) add(g *nn.Graph, logits *nn.Tensor, labels []int32) {
 func Texts(m *bert.Model, s *train.Texts, batch int) Classification {
 	g := autograd.NewGraph[float32]()
 	res := Classification{N: s.N(), Predictions: make([]int32, s.N())}
+	var logits []float32
 	order := make([]int, s.N())
 	for i := range order {
 		order[i] = i
@@ -109,12 +115,17 @@ func Texts(m *bert.Model, s *train.Texts, batch int) Classification {
 		idx := order[i:min(i+batch, s.N())]
 		b, labels := s.Batch(idx)
 		g.Reset()
-		part.Predictions = part.Predictions[:0]
+		part.Predictions, part.Logits = part.Predictions[:0], part.Logits[:0]
 		g.NoGrad(func() { part.add(g, m.ClassLogits(&nn.Pass{G: g}, b), labels) })
+		if logits == nil {
+			logits = make([]float32, s.N()*part.Classes)
+		}
 		for j, k := range idx {
 			res.Predictions[k] = part.Predictions[j]
+			copy(logits[k*part.Classes:(k+1)*part.Classes], part.Logits[j*part.Classes:(j+1)*part.Classes])
 		}
 	}
 	res.Correct, res.Loss = part.Correct, part.Loss/float64(max(res.N, 1))
+	res.Logits, res.Classes = logits, part.Classes
 	return res
 }

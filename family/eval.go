@@ -10,11 +10,13 @@ import (
 	"github.com/tramlab/tram/autograd"
 	"github.com/tramlab/tram/checkpoint"
 	datalm "github.com/tramlab/tram/data/lm"
+	"github.com/tramlab/tram/data/userdata"
 	datavision "github.com/tramlab/tram/data/vision"
 	"github.com/tramlab/tram/eval"
 	"github.com/tramlab/tram/models/bert"
 	"github.com/tramlab/tram/models/gpt2"
 	"github.com/tramlab/tram/models/vision"
+	"github.com/tramlab/tram/models/vit"
 	"github.com/tramlab/tram/nn"
 	"github.com/tramlab/tram/sharp"
 	"github.com/tramlab/tram/tokenizer"
@@ -49,6 +51,12 @@ type EvalOptions struct {
 	// on CKAExamples examples per domain.
 	CKARef      string
 	CKAExamples int
+	// Tests, when set, are the user's test sets (labelled-text files,
+	// image folders or text files, as the model takes them; package
+	// userdata), each a domain of the report, instead of the family's
+	// built-in domains; Columns name their fields.
+	Tests   []userdata.Named
+	Columns userdata.Columns
 }
 
 // DomainResult holds one domain's metrics.
@@ -126,10 +134,12 @@ func Evaluate(dir string, o EvalOptions) (*Report, error) {
 	if o.MaxTokens > 0 {
 		r.Settings["max_tokens"] = o.MaxTokens
 	}
-	switch fam {
-	case "vision":
+	switch {
+	case len(o.Tests) > 0:
+		err = evalUser(dir, fam, o, r)
+	case fam == "vision":
 		err = evalVision(dir, o, r)
-	case "lm":
+	case fam == "lm":
 		err = evalLM(dir, o, r)
 	default:
 		err = evalXling(dir, o, r)
@@ -222,25 +232,31 @@ func evalVision(dir string, o EvalOptions, r *Report) error {
 		if err != nil {
 			return err
 		}
-		if o.MaxExamples > 0 {
-			set = set.Subset(spread(set.N(), o.MaxExamples))
-		}
-		res := classResult(d, eval.Images(m, set, 256))
-		if o.Sharpness {
-			task := train.NewImageTask(m, set.Subset(spread(set.N(), o.SharpExamples)), min(o.SharpExamples, set.N()), false, 0)
-			task.Micro = microsFor(task.Batch, 128)
-			task.Next()
-			res.Sharpness = ptr(eval.EpsSharpness(m, task, o.SharpOptions))
-		}
-		if ref != nil {
-			sub := set.Subset(spread(set.N(), o.CKAExamples))
-			a, da := imageFeatures(m, sub)
-			b, db := imageFeatures(ref, sub)
-			res.CKA = ptr(eval.CKA(a, da, b, db))
-		}
-		r.Domains = append(r.Domains, res)
+		r.Domains = append(r.Domains, scoreImages(d, m, ref, set, o))
 	}
 	return nil
+}
+
+// scoreImages measures an image classifier on one domain's images: loss
+// and accuracy, and ε-sharpness and CKA against ref when o asks.
+func scoreImages(d string, m, ref vision.Model, set *train.Images, o EvalOptions) DomainResult {
+	if o.MaxExamples > 0 {
+		set = set.Subset(spread(set.N(), o.MaxExamples))
+	}
+	res := classResult(d, eval.Images(m, set, 256))
+	if o.Sharpness {
+		task := train.NewImageTask(m, set.Subset(spread(set.N(), o.SharpExamples)), min(o.SharpExamples, set.N()), false, 0)
+		task.Micro = microsFor(task.Batch, 128)
+		task.Next()
+		res.Sharpness = ptr(eval.EpsSharpness(m, task, o.SharpOptions))
+	}
+	if ref != nil {
+		sub := set.Subset(spread(set.N(), o.CKAExamples))
+		a, da := imageFeatures(m, sub)
+		b, db := imageFeatures(ref, sub)
+		res.CKA = ptr(eval.CKA(a, da, b, db))
+	}
+	return res
 }
 
 // microsFor returns the number of micro-batches that keeps each at most
@@ -262,6 +278,15 @@ func loadVisionBody(dir string) (vision.Model, error) {
 	}
 	if fam != "vision" {
 		return nil, fmt.Errorf("--cka %s: a %s model cannot be compared with a vision model", dir, fam)
+	}
+	var cfg struct {
+		ModelType string `json:"model_type"`
+	}
+	if err := checkpoint.ReadConfig(dir, &cfg); err != nil {
+		return nil, err
+	}
+	if cfg.ModelType == "vit" {
+		return vit.LoadWith(dir, vit.LoadOptions{Fresh: vit.IsHead}) // the head is not compared
 	}
 	return vision.Load(dir)
 }
@@ -315,31 +340,41 @@ func evalLM(dir string, o EvalOptions, r *Report) error {
 		if err != nil {
 			return err
 		}
-		texts = capTokens(texts, tok, o.MaxExamples, o.MaxTokens)
-		p, err := eval.LMPerplexity(m, tok, texts, 16)
+		res, err := scoreLM(d, m, ref, tok, texts, o)
 		if err != nil {
 			return fmt.Errorf("lm domain %s: %w", d, err)
-		}
-		res := DomainResult{Domain: d, Examples: p.Documents, Documents: p.Documents, Tokens: p.Tokens, NLL: p.NLL, Perplexity: p.PPL}
-		if o.Sharpness || ref != nil {
-			seqs := train.Pack(tok, texts, m.Config.NPositions, eotID(tok), max(o.SharpExamples, o.CKAExamples))
-			if o.Sharpness && seqs.N() > 0 {
-				n := min(seqs.N(), o.SharpExamples)
-				task := train.NewLMTask(m, &train.Sequences{T: seqs.T, IDs: seqs.IDs[:n*seqs.T]}, n, false, 0)
-				task.Micro = microsFor(n, 16)
-				task.Next()
-				res.Sharpness = ptr(eval.EpsSharpness(m, task, o.SharpOptions))
-			}
-			if ref != nil && seqs.N() > 1 {
-				n := min(seqs.N(), o.CKAExamples)
-				sub := &train.Sequences{T: seqs.T, IDs: seqs.IDs[:n*seqs.T]}
-				a, b := meanHidden(m, sub), meanHidden(ref, sub)
-				res.CKA = ptr(eval.CKA(a, m.Config.NEmbd, b, ref.Config.NEmbd))
-			}
 		}
 		r.Domains = append(r.Domains, res)
 	}
 	return nil
+}
+
+// scoreLM measures a language model on one domain's documents: perplexity,
+// and ε-sharpness and CKA against ref when o asks.
+func scoreLM(d string, m, ref *gpt2.Model, tok tokenizer.Tokenizer, texts []string, o EvalOptions) (DomainResult, error) {
+	texts = capTokens(texts, tok, o.MaxExamples, o.MaxTokens)
+	p, err := eval.LMPerplexity(m, tok, texts, 16)
+	if err != nil {
+		return DomainResult{}, err
+	}
+	res := DomainResult{Domain: d, Examples: p.Documents, Documents: p.Documents, Tokens: p.Tokens, NLL: p.NLL, Perplexity: p.PPL}
+	if o.Sharpness || ref != nil {
+		seqs := train.Pack(tok, texts, m.Config.NPositions, eotID(tok), max(o.SharpExamples, o.CKAExamples))
+		if o.Sharpness && seqs.N() > 0 {
+			n := min(seqs.N(), o.SharpExamples)
+			task := train.NewLMTask(m, &train.Sequences{T: seqs.T, IDs: seqs.IDs[:n*seqs.T]}, n, false, 0)
+			task.Micro = microsFor(n, 16)
+			task.Next()
+			res.Sharpness = ptr(eval.EpsSharpness(m, task, o.SharpOptions))
+		}
+		if ref != nil && seqs.N() > 1 {
+			n := min(seqs.N(), o.CKAExamples)
+			sub := &train.Sequences{T: seqs.T, IDs: seqs.IDs[:n*seqs.T]}
+			a, b := meanHidden(m, sub), meanHidden(ref, sub)
+			res.CKA = ptr(eval.CKA(a, m.Config.NEmbd, b, ref.Config.NEmbd))
+		}
+	}
+	return res, nil
 }
 
 // capTokens keeps the first documents (at most maxDocs) whose token count
@@ -431,25 +466,31 @@ func evalXling(dir string, o EvalOptions, r *Report) error {
 		if err != nil {
 			return err
 		}
-		if o.MaxExamples > 0 && set.N() > o.MaxExamples {
-			set = subsetTexts(set, o.MaxExamples)
-		}
-		res := classResult(d, eval.Texts(m, set, 64))
-		if o.Sharpness {
-			sub := subsetTexts(set, min(set.N(), o.SharpExamples))
-			task := &train.TextClassTask{Model: m, Data: sub, Batch: sub.N(), Order: train.Order{N: sub.N()}}
-			task.Micro = microsFor(sub.N(), 64)
-			task.Next()
-			res.Sharpness = ptr(eval.EpsSharpness(m, task, o.SharpOptions))
-		}
-		if ref != nil {
-			sub := subsetTexts(set, min(set.N(), o.CKAExamples))
-			a, b := clsHidden(m, sub), clsHidden(ref, sub)
-			res.CKA = ptr(eval.CKA(a, m.Config.HiddenSize, b, ref.Config.HiddenSize))
-		}
-		r.Domains = append(r.Domains, res)
+		r.Domains = append(r.Domains, scoreTexts(d, m, ref, set, o))
 	}
 	return nil
+}
+
+// scoreTexts measures a text classifier on one domain's texts: loss and
+// accuracy, and ε-sharpness and CKA against ref when o asks.
+func scoreTexts(d string, m, ref *bert.Model, set *train.Texts, o EvalOptions) DomainResult {
+	if o.MaxExamples > 0 && set.N() > o.MaxExamples {
+		set = subsetTexts(set, o.MaxExamples)
+	}
+	res := classResult(d, eval.Texts(m, set, 64))
+	if o.Sharpness {
+		sub := subsetTexts(set, min(set.N(), o.SharpExamples))
+		task := &train.TextClassTask{Model: m, Data: sub, Batch: sub.N(), Order: train.Order{N: sub.N()}}
+		task.Micro = microsFor(sub.N(), 64)
+		task.Next()
+		res.Sharpness = ptr(eval.EpsSharpness(m, task, o.SharpOptions))
+	}
+	if ref != nil {
+		sub := subsetTexts(set, min(set.N(), o.CKAExamples))
+		a, b := clsHidden(m, sub), clsHidden(ref, sub)
+		res.CKA = ptr(eval.CKA(a, m.Config.HiddenSize, b, ref.Config.HiddenSize))
+	}
+	return res
 }
 
 // loadEncoder loads the encoder of a BERT-family directory, whatever head
@@ -474,7 +515,7 @@ func loadEncoder(dir string) (*bert.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = transplant(dir, m, func(n string) []string { return []string{m.FileName(n), "bert." + n, "roberta." + n, n} }, fresh)
+	_, err = transplant(dir, m, m.FileNames, fresh)
 	return m, err
 }
 

@@ -37,14 +37,14 @@ func Detect(dir string) (string, error) {
 		return "", err
 	}
 	switch c.ModelType {
-	case "tram-resnet", "tram-mlp":
+	case "tram-resnet", "tram-mlp", "vit":
 		return "vision", nil
 	case "gpt2":
 		return "lm", nil
-	case "bert", "roberta", "xlm-roberta":
+	case "bert", "roberta", "xlm-roberta", "distilbert":
 		return "xling", nil
 	}
-	return "", fmt.Errorf("%s: model_type %q belongs to no family (vision: tram-resnet, tram-mlp; lm: gpt2; xling: bert, roberta, xlm-roberta)", dir, c.ModelType)
+	return "", fmt.Errorf("%s: model_type %q belongs to no family (vision: tram-resnet, tram-mlp, vit; lm: gpt2; xling: bert, roberta, xlm-roberta, distilbert)", dir, c.ModelType)
 }
 
 // Options describe a fine-tuning setup.
@@ -60,9 +60,10 @@ type Options struct {
 	Batch, Micro int
 	// Seed fixes the data order, the new head's initialization and masks.
 	Seed uint64
-	// Head is "new" (default: a fresh head sized to the labels) or
-	// "pretrained-rows" (vision: keep the pretrained 62-way head's rows of
-	// the ten digits).
+	// Head is "new" (default: a fresh head sized to the labels),
+	// "keep" (the checkpoint's own head, whose id2label must be the data's
+	// labels) or "pretrained-rows" (vision: keep the pretrained 62-way
+	// head's rows of the ten digits).
 	Head string
 	// SpectralHead spectrally normalizes the new head (R4F).
 	SpectralHead bool
@@ -72,6 +73,9 @@ type Options struct {
 	// ValidMax caps the validation set (examples, or sequences for lm;
 	// 0: the family's default).
 	ValidMax int
+	// User, when set, replaces the family's built-in data (Data, Domain,
+	// Task) with the user's own files.
+	User *UserData
 }
 
 // Setup is a model ready to be fine-tuned on one domain.
@@ -111,14 +115,20 @@ func Open(dir string, o Options) (*Setup, error) {
 	if o.Head == "" {
 		o.Head = "new"
 	}
-	if o.Head != "new" && o.Head != "pretrained-rows" {
-		return nil, fmt.Errorf("--head %q: valid: new, pretrained-rows", o.Head)
+	if o.Head != "new" && o.Head != "keep" && o.Head != "pretrained-rows" {
+		return nil, fmt.Errorf("--head %q: valid: new, keep, pretrained-rows", o.Head)
+	}
+	if o.Head == "keep" && o.User == nil {
+		return nil, fmt.Errorf("--head keep needs your own data (--train FILE): the built-in tasks' labels are not a pretrained head's")
 	}
 	if o.Head == "pretrained-rows" && fam != "vision" {
 		return nil, fmt.Errorf("--head pretrained-rows needs a vision model (its 62-way glyph head holds digit rows); %s is a %s model", dir, fam)
 	}
 	if o.Dropout != nil && (*o.Dropout < 0 || *o.Dropout >= 1) {
 		return nil, fmt.Errorf("--dropout %g: must lie in [0, 1)", *o.Dropout)
+	}
+	if o.User != nil {
+		return openUser(dir, fam, o)
 	}
 	switch fam {
 	case "vision":

@@ -3,7 +3,7 @@ package family
 import (
 	"fmt"
 	"path/filepath"
-	"strconv"
+	"strings"
 
 	"github.com/tramlab/tram/checkpoint"
 	dataxling "github.com/tramlab/tram/data/xling"
@@ -84,9 +84,17 @@ func xlingHead(dir string) (func(string) bool, error) {
 			hasPooler = true
 		}
 	}
-	return func(n string) bool {
-		return len(n) >= 11 && n[:11] == "classifier." || !hasPooler && len(n) >= 7 && n[:7] == "pooler."
-	}, nil
+	return func(n string) bool { return isClassifier(n) || !hasPooler && strings.HasPrefix(n, "pooler.") }, nil
+}
+
+// headPrefixes are the parameter names of an encoder's classification head
+// (and of the pooler BERT's head reads).
+var headPrefixes = []string{"classifier.", "pre_classifier.", "pooler."}
+
+// isClassifier reports whether a parameter belongs to an encoder's
+// classification head proper (not the pooler).
+func isClassifier(n string) bool {
+	return strings.HasPrefix(n, "classifier.") || strings.HasPrefix(n, "pre_classifier.")
 }
 
 func openXling(dir string, o Options) (*Setup, error) {
@@ -101,6 +109,47 @@ func openXling(dir string, o Options) (*Setup, error) {
 	if err != nil {
 		return nil, err
 	}
+	enc, err := openEncoder(dir, xt.Labels, o)
+	if err != nil {
+		return nil, err
+	}
+	s, m := enc.setup, enc.model
+	s.Family, s.Domain = "xling", "en"
+	tr, err := EncodeTexts(dd, "train", enc.tok, xt.Labels, enc.T)
+	if err != nil {
+		return nil, err
+	}
+	va, err := EncodeTexts(dd, "dev", enc.tok, xt.Labels, enc.T)
+	if err != nil {
+		return nil, err
+	}
+	if n := max(o.ValidMax, xlValid); va.N() > n {
+		va = subsetTexts(va, n)
+	}
+	s.TrainSize = tr.N()
+	task := train.NewTextClassTask(m, tr, o.Batch, o.Seed)
+	task.Micro = o.Micro
+	s.Task = task
+	s.Validate = func() (float64, float64) {
+		r := eval.Texts(m, va, 64)
+		return r.Loss, r.Accuracy()
+	}
+	return s, nil
+}
+
+// encoder is a BERT-family classifier being set up for fine-tuning.
+type encoder struct {
+	model *bert.Model
+	tok   tokenizer.Tokenizer
+	// T is the longest text the model takes.
+	T     int
+	setup *Setup // Model, Labels, Dropout, Notices, HeadLo/HeadHi and Save set
+}
+
+// openEncoder loads the encoder in dir with a classification head for
+// labels: a fresh one initialized from o.Seed (o.Head "new"), or the
+// checkpoint's own when o.Head is "keep" and its labels are these.
+func openEncoder(dir string, labels []string, o Options) (*encoder, error) {
 	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
 		return nil, fmt.Errorf("%s: an encoder needs its tokenizer: %w", dir, err)
@@ -110,15 +159,9 @@ func openXling(dir string, o Options) (*Setup, error) {
 		return nil, err
 	}
 	orig := cfg
-	cfg.ID2Label = map[string]string{}
-	for i, l := range xt.Labels {
-		cfg.ID2Label[strconv.Itoa(i)] = l
-	}
+	cfg.ID2Label, cfg.Label2ID = labelMaps(labels)
 	cfg.SpectralHead = o.SpectralHead
-	cfg.Architectures = []string{"BertForSequenceClassification"}
-	if cfg.IsRoBERTa() {
-		cfg.Architectures = []string{"RobertaForSequenceClassification"}
-	}
+	cfg.Architectures = []string{cfg.ClassificationArchitecture()}
 	if o.Dropout != nil {
 		cfg.HiddenDropout, cfg.AttnDropout = *o.Dropout, *o.Dropout
 		cfg.ClassifierDropout = nil
@@ -131,45 +174,31 @@ func openXling(dir string, o Options) (*Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	unused, err := transplant(dir, m, func(n string) []string { return []string{m.FileName(n), "bert." + n, "roberta." + n, n} }, fresh)
+	if o.Head == "keep" {
+		if err := sameLabels(dir, orig.ID2Label, labels); err != nil {
+			return nil, err
+		}
+		keepFresh := fresh
+		fresh = func(n string) bool { return !isClassifier(n) && keepFresh(n) }
+	}
+	unused, err := transplant(dir, m, func(n string) []string {
+		return []string{m.FileName(n), "bert." + n, "roberta." + n, "distilbert." + n, n}
+	}, fresh)
 	if err != nil {
 		return nil, err
 	}
-	s := &Setup{Family: "xling", Domain: "en", Model: m, Labels: xt.Labels,
+	s := &Setup{Model: m, Labels: labels,
 		Dropout: map[string]float64{"hidden_dropout_prob": cfg.HiddenDropout, "attention_probs_dropout_prob": cfg.AttnDropout}}
 	if cfg.ClassifierDropout != nil {
 		s.Dropout["classifier_dropout"] = *cfg.ClassifierDropout
 	}
 	if len(unused) > 0 {
-		s.Notices = append(s.Notices, fmt.Sprintf("head: the pretrained head (%d tensors) was dropped; a new %d-way classification head is initialized from seed %d", len(unused), len(xt.Labels), o.Seed))
+		s.Notices = append(s.Notices, fmt.Sprintf("head: the pretrained head (%d tensors) was dropped; a new %d-way classification head is initialized from seed %d", len(unused), len(labels), o.Seed))
 	}
 	if cfg.HiddenDropout > 0 || cfg.AttnDropout > 0 {
 		s.Notices = append(s.Notices, fmt.Sprintf("dropout on (hidden %.2g, attention %.2g): d_t measures dropout noise too", cfg.HiddenDropout, cfg.AttnDropout))
 	}
-	T := cfg.MaxPositions
-	if cfg.IsRoBERTa() {
-		T -= cfg.PadTokenID + 1
-	}
-	tr, err := EncodeTexts(dd, "train", tok, xt.Labels, T)
-	if err != nil {
-		return nil, err
-	}
-	va, err := EncodeTexts(dd, "dev", tok, xt.Labels, T)
-	if err != nil {
-		return nil, err
-	}
-	if n := max(o.ValidMax, xlValid); va.N() > n {
-		va = subsetTexts(va, n)
-	}
-	s.TrainSize = tr.N()
-	s.HeadLo, s.HeadHi = headRange(m.Params(), "classifier.", "pooler.")
-	task := train.NewTextClassTask(m, tr, o.Batch, o.Seed)
-	task.Micro = o.Micro
-	s.Task = task
-	s.Validate = func() (float64, float64) {
-		r := eval.Texts(m, va, 64)
-		return r.Loss, r.Accuracy()
-	}
+	s.HeadLo, s.HeadHi = headRange(m.Params(), headPrefixes...)
 	tokPath := filepath.Join(dir, "tokenizer.json")
 	s.Save = func(out string, meta map[string]string) error {
 		// config.json keeps the pretrained model's dropout.
@@ -182,7 +211,15 @@ func openXling(dir string, o Options) (*Setup, error) {
 		}
 		return copyFile(tokPath, filepath.Join(out, "tokenizer.json"))
 	}
-	return s, nil
+	return &encoder{model: m, tok: tok, T: maxTextLen(cfg), setup: s}, nil
+}
+
+// maxTextLen is the longest text, in tokens, an encoder takes.
+func maxTextLen(cfg bert.Config) int {
+	if cfg.IsRoBERTa() {
+		return cfg.MaxPositions - (cfg.PadTokenID + 1)
+	}
+	return cfg.MaxPositions
 }
 
 // subsetTexts keeps n texts spread evenly over s (every class stays

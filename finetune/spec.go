@@ -24,6 +24,7 @@ import (
 	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/data"
 	datalm "github.com/tramlab/tram/data/lm"
+	"github.com/tramlab/tram/data/userdata"
 	datavision "github.com/tramlab/tram/data/vision"
 	"github.com/tramlab/tram/family"
 	"github.com/tramlab/tram/internal/buildinfo"
@@ -45,6 +46,13 @@ type Spec struct {
 	lr, momentum, wd, beta1, beta2, adamEps, clip                        float64
 	seed                                                                 uint64
 	noShuffle, stopNonFinite                                             bool
+
+	// The user's own data (package userdata): --train FILE|DIR with
+	// --valid, --test NAME=PATH, the column flags and --block-size.
+	validFile string
+	tests     userdata.NamedList
+	columns   userdata.Columns
+	blockSize int
 
 	// options holds the parsed values of the method-option flags
 	// (optionFlags), by flag name: *float64, *bool or *string.
@@ -78,6 +86,8 @@ type Spec struct {
 type Outcome struct {
 	Kept, Skipped int
 	Wall          time.Duration
+	// Eval is the test sets' report (--test), written to EvalResultsFile.
+	Eval *family.Report
 }
 
 // optionFlags are the command-line flags of sharp.Options, in the order
@@ -112,7 +122,16 @@ var optimizerFlags = map[string]string{"momentum": "sgd", "beta1": "adamw", "bet
 // outputFiles are the files tram finetune writes into OUTDIR. An existing
 // OUTDIR holding anything else is refused, since OUTDIR is replaced as a
 // whole at the end of the run.
-var outputFiles = []string{"config.json", "model.safetensors", "tokenizer.json", RunInfoFile}
+var outputFiles = []string{"config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json", RunInfoFile, EvalResultsFile}
+
+// EvalResultsFile is written beside the model when --test names test
+// sets: their family.Report (as Hugging Face's Trainer writes
+// eval_results.json).
+const EvalResultsFile = "eval_results.json"
+
+// userDataFlags were added after the first committed runs: when not given
+// they are left out of Flags, so that snapshots of those runs still resume.
+var userDataFlags = map[string]bool{"valid": true, "test": true, "text-column": true, "text-pair-column": true, "label-column": true, "block-size": true}
 
 // RunInfoFile is written beside the model: what varies between two runs that
 // compute the same model (wall time, the step a resumed run resumed at).
@@ -137,7 +156,9 @@ func Description() string {
 		"text) with one of the methods of docs/METHOD.md and writes the result to OUTDIR with the same\n" +
 		"tensor names. The data are a family's training domain (--data DIR --domain D: vision digits,\n" +
 		"LM-Register text, GetText-X sentences; a new classification head is added where the family has\n" +
-		"one) or, for a GPT-2 model, pre-tokenized sequences (--train FILE). A language model's loss is\n" +
+		"one) or your own (--train, --valid, --test NAME=PATH: labelled texts in JSONL or CSV for an\n" +
+		"encoder, image folders DIR/<class>/*.png for an image model, text for a GPT-2 model, or\n" +
+		"pre-tokenized sequences; docs/DATA-YOURS.md). A language model's loss is\n" +
 		"the mean cross-entropy over every predicted position (1…T−1), and its divergences average over\n" +
 		"the logits of positions 0…T−2; a classifier's are over its examples' logits.\n" +
 		"Methods: " + wrapList(sharp.MethodNames, 100-len("Methods: "), 100) + ".\n\n" +
@@ -158,16 +179,26 @@ func Description() string {
 func DefineFlags(fs *flag.FlagSet) *Spec {
 	f := &Spec{options: map[string]any{}, set: map[string]bool{}, fs: fs}
 	fs.StringVar(&f.model, "model", "", "input model directory: config.json and model.safetensors, tokenizer.json copied to OUTDIR\nwhen present (required)")
-	fs.StringVar(&f.trainFile, "train", "", `pre-tokenized training data for a GPT-2 model: JSONL lines {"input_ids": [...]}, all of one\n`+
-		`length T ≤ n_positions (instead of --data/--domain)`)
+	fs.StringVar(&f.trainFile, "train", "", "your training data instead of --data/--domain (docs/DATA-YOURS.md): labelled texts for an\n"+
+		"encoder (.jsonl, .csv, .tsv; the label set is the file's, sorted, written to config.json's\n"+
+		"id2label), an image folder DIR/<class>/*.png|*.jpg for an image model, or for a GPT-2 model text\n"+
+		"(.txt, one document per line, or .jsonl with a text field) packed into --block-size blocks, or\n"+
+		`pre-tokenized JSONL lines {"input_ids": [...]} all of one length T ≤ n_positions`)
+	fs.StringVar(&f.validFile, "valid", "", "your validation data, as --train (needed by --eval-every and --select best)")
+	fs.Var(&f.tests, "test", "a test set of your data as `NAME=PATH` (repeatable): after training, each is scored as a\n"+
+		"domain (accuracy with its 95% interval, or perplexity), written to OUTDIR/"+EvalResultsFile)
+	f.columns.DefineFlags(fs)
+	fs.IntVar(&f.blockSize, "block-size", 0, "your text for a GPT-2 model: tokens per training block (documents joined by <|endoftext|>;\n0: n_positions)")
 	fs.StringVar(&f.dataDir, "data", data.DefaultOutDir(), "`DIR` that `tram data build` wrote; with --domain, the family's training data (the family\n"+
 		"comes from the model's config.json)")
 	fs.StringVar(&f.domain, "domain", "", "training domain: vision, a digit domain ("+strings.Join(datavision.DigitDomains, ", ")+");\n"+
 		"lm, an LM-Register domain ("+strings.Join(datalm.Domains, ", ")+");\nxling: en (the default; training is on English)")
 	fs.StringVar(&f.task, "task", "gettext", "xling task: gettext (GetText-X) or mansec (ManSec-X)")
 	fs.StringVar(&f.head, "head", "new", "classification head: new (a fresh head sized to the task's labels, initialized from --seed;\n"+
-		"the pretrained head is dropped) or pretrained-rows (vision: the pretrained 62-way glyph head's\n"+
-		"rows of the digits 0-9, so that TRAM-θ0's reference predicts digits rather than noise)")
+		"the pretrained head is dropped, as Hugging Face's ignore_mismatched_sizes), keep (your data: the\n"+
+		"checkpoint's own head, whose id2label must be the data's labels) or pretrained-rows (vision: the\n"+
+		"pretrained 62-way glyph head's rows of the digits 0-9, so that TRAM-θ0's reference predicts\n"+
+		"digits rather than noise)")
 	fs.IntVar(&f.headWarmup, "head-warmup", 0, "train the new head alone for N steps (a linear probe, plain base optimizer) before full\n"+
 		"fine-tuning; TRAM's θ0 is taken after it (≥ 0)")
 	fs.IntVar(&f.evalEvery, "eval-every", 0, "validate on the training domain's validation split every N steps and after the last; each\n"+
@@ -274,6 +305,7 @@ func (f *Spec) Resolve() error {
 	fs.VisitAll(func(fl *flag.Flag) {
 		switch _, option := f.options[fl.Name]; {
 		case fl.Name == "out" || fl.Name == "log" || fl.Name == "save-every" || fl.Name == "config":
+		case userDataFlags[fl.Name] && !f.set[fl.Name]:
 		case option && !f.set[fl.Name]:
 			f.args[fl.Name] = "(method default)"
 		default:
@@ -538,19 +570,36 @@ func validate(f *Spec) (sched optim.Schedule, opts sharp.Options, err error) {
 			return nil, opts, fmt.Errorf("--%s must be %s (got %v)", c.flag, c.rng, c.got)
 		}
 	}
+	seqs := f.trainFile != "" && userdata.HasTokenIDs(f.trainFile)
+	user := f.trainFile != "" && !seqs
 	switch {
 	case f.trainFile != "" && f.set["domain"]:
-		return nil, opts, errors.New("--train and --domain exclude each other: --train takes pre-tokenized sequences for a GPT-2 model, --data/--domain a family's domain")
-	case f.trainFile != "" && (f.evalEvery > 0 || f.headWarmup > 0 || f.set["head"] || f.set["task"]):
-		return nil, opts, errors.New("--eval-every, --head-warmup, --head and --task need a family's domain (--data, --domain), not --train")
+		return nil, opts, errors.New("--train and --domain exclude each other: --train takes your data, --data/--domain a family's domain")
+	case f.trainFile != "" && f.set["task"]:
+		return nil, opts, errors.New("--task chooses a built-in xling task (--data); with --train the task is your data's")
+	case seqs && (f.evalEvery > 0 || f.headWarmup > 0 || f.set["head"] || f.validFile != "" || len(f.tests) > 0 || f.set["block-size"]):
+		return nil, opts, fmt.Errorf("--train %s holds pre-tokenized sequences: --eval-every, --head-warmup, --head, --valid, --test and --block-size need text or labelled data", f.trainFile)
+	case f.trainFile == "" && (f.validFile != "" || len(f.tests) > 0 || f.set["block-size"] || f.columns != userdata.Columns{}):
+		return nil, opts, errors.New("--valid, --test, --block-size and the column flags describe your own data: give --train FILE|DIR too")
+	case user && f.evalEvery > 0 && f.validFile == "":
+		return nil, opts, errors.New("--eval-every needs --valid FILE|DIR with your data (the validation set)")
+	case f.blockSize < 0:
+		return nil, opts, fmt.Errorf("--block-size must be ≥ 0 (got %d)", f.blockSize)
+	case f.head == "keep" && !user:
+		return nil, opts, errors.New("--head keep needs your own data (--train): the built-in tasks' labels are not a pretrained head's")
 	case f.selectBy != "last" && f.selectBy != "best":
 		return nil, opts, fmt.Errorf("--select must be last or best (got %q)", f.selectBy)
 	case f.selectBy == "best" && f.evalEvery == 0:
 		return nil, opts, errors.New("--select best needs --eval-every N (the validation loss decides)")
-	case f.head != "new" && f.head != "pretrained-rows":
-		return nil, opts, fmt.Errorf("--head must be new or pretrained-rows (got %q)", f.head)
+	case f.head != "new" && f.head != "keep" && f.head != "pretrained-rows":
+		return nil, opts, fmt.Errorf("--head must be new, keep or pretrained-rows (got %q)", f.head)
 	case f.task != "gettext" && f.task != "mansec":
 		return nil, opts, fmt.Errorf("--task must be gettext or mansec (got %q)", f.task)
+	}
+	for _, p := range append([]string{f.trainFile, f.validFile}, testPaths(f.tests)...) {
+		if _, err := os.Stat(p); p != "" && err != nil {
+			return nil, opts, fmt.Errorf("your data: %w", err)
+		}
 	}
 	if f.trainFile == "" {
 		if st, err := os.Stat(f.dataDir); err != nil || !st.IsDir() {
@@ -665,7 +714,16 @@ func (s *Spec) Execute(ctx context.Context, stderr io.Writer) (*Outcome, error) 
 	// The model, its data and its validation split: pre-tokenized
 	// sequences (--train), or a family's domain (--data, --domain).
 	var setup *family.Setup
-	if f.trainFile != "" {
+	if f.trainFile != "" && !userdata.HasTokenIDs(f.trainFile) {
+		if fam, err := family.Detect(f.model); err != nil {
+			return nil, err
+		} else if method.SpectralHead && fam == "lm" {
+			return nil, fmt.Errorf("--method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
+		}
+		setup, err = family.Open(f.model, family.Options{Batch: f.batch, Micro: f.micro, Seed: f.seed, Head: f.head,
+			SpectralHead: method.SpectralHead, Dropout: dropout,
+			User: &family.UserData{Train: f.trainFile, Valid: f.validFile, Columns: f.columns, BlockSize: f.blockSize}})
+	} else if f.trainFile != "" {
 		if method.SpectralHead {
 			return nil, fmt.Errorf("--method %s needs a spectrally normalized classification head; a GPT-2 language model has none", f.method)
 		}
@@ -690,7 +748,7 @@ func (s *Spec) Execute(ctx context.Context, stderr io.Writer) (*Outcome, error) 
 		return nil, fmt.Errorf("--head-warmup %d: the %s model gets no new head", f.headWarmup, setup.Family)
 	}
 	if f.evalEvery > 0 && setup.Validate == nil {
-		return nil, errors.New("--eval-every needs a validation split: fine-tune on a family's domain (--data, --domain) instead of --train")
+		return nil, errors.New("--eval-every needs a validation split: fine-tune on a family's domain (--data, --domain), or give --valid")
 	}
 	for _, n := range setup.Notices {
 		fmt.Fprintf(stderr, "tram finetune: %s\n", n)
@@ -769,9 +827,22 @@ func (s *Spec) Execute(ctx context.Context, stderr io.Writer) (*Outcome, error) 
 	if f.headWarmup > 0 {
 		meta["tram_head_warmup"] = fmt.Sprint(f.headWarmup)
 	}
+	var evalReport *family.Report
 	save := func(dir string) error {
 		if err := setup.Save(dir, meta); err != nil {
 			return err
+		}
+		if len(f.tests) > 0 {
+			// Score the written model on the test sets, as `tram eval
+			// --test` would score OUTDIR.
+			rep, err := family.Evaluate(dir, family.EvalOptions{Tests: f.tests, Columns: f.columns})
+			if err != nil {
+				return fmt.Errorf("--test: %w", err)
+			}
+			rep.Model, evalReport = f.out, rep
+			if err := checkpoint.WriteJSON(filepath.Join(dir, EvalResultsFile), rep); err != nil {
+				return err
+			}
 		}
 		return checkpoint.WriteJSON(filepath.Join(dir, RunInfoFile), info)
 	}
@@ -789,7 +860,16 @@ func (s *Spec) Execute(ctx context.Context, stderr io.Writer) (*Outcome, error) 
 	if f.Progress == nil {
 		fmt.Fprintf(stderr, "tram finetune: %d steps in %s (%d skipped)%s; model written to %s\n", f.steps-res.Resumed, res.Wall.Round(time.Millisecond), res.Skipped, kept, f.out)
 	}
-	return &Outcome{Kept: res.Kept, Skipped: res.Skipped, Wall: res.Wall}, nil
+	return &Outcome{Kept: res.Kept, Skipped: res.Skipped, Wall: res.Wall, Eval: evalReport}, nil
+}
+
+// testPaths returns the paths of named test sets.
+func testPaths(tests []userdata.Named) []string {
+	var out []string
+	for _, t := range tests {
+		out = append(out, t.Path)
+	}
+	return out
 }
 
 // writeOutput writes the model, the input's config.json and tokenizer.json

@@ -5,13 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tramlab/tram/data"
 	"github.com/tramlab/tram/data/debpkg"
 	"github.com/tramlab/tram/data/lm"
+	"github.com/tramlab/tram/data/userdata"
 	"github.com/tramlab/tram/data/vision"
 	"github.com/tramlab/tram/data/xling"
 )
@@ -176,6 +179,8 @@ func runDataDemo(args []string, stdout, stderr io.Writer) error {
 			"      --domain "+vision.DemoTrainDomain+" --method sgd --steps 60 --out RUN\n"+
 			"  tram eval --model RUN --data DIR        (or --model pretrained/vision: zero-shot)", stderr)
 	out := fs.String("out", defaultDemoDir(), "output `DIR`; the data is written to DIR/vision (replacing what was there);\npass DIR as --data to tram finetune and tram eval")
+	folders := fs.Bool("folders", false, "also write every set as an image folder, DIR/folders/<domain>-<split>/<digit>/NNNNN.png (the\n"+
+		"layout of your own image data: tram finetune --train DIR/folders/"+vision.DemoTrainDomain+"-train …; docs/DATA-YOURS.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -185,6 +190,12 @@ func runDataDemo(args []string, stdout, stderr io.Writer) error {
 	m, err := vision.BuildDemo(data.BuildOptions{Out: dir, Progress: prefixWriter{stderr, "demo: "}})
 	if err != nil {
 		return fmt.Errorf("data demo: %w", err)
+	}
+	if *folders {
+		if err := demoFolders(dir, filepath.Join(*out, "folders")); err != nil {
+			return fmt.Errorf("data demo --folders: %w", err)
+		}
+		fmt.Fprintf(stderr, "demo: image folders in %s\n", filepath.Join(*out, "folders"))
 	}
 	var bytes int64
 	for _, f := range m.Files {
@@ -231,4 +242,35 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// demoFolders writes every digit set of the built demo data in dd as an
+// image folder under out (replacing out).
+func demoFolders(dd, out string) error {
+	idx, err := vision.ReadIndex(dd)
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(out); err != nil {
+		return err
+	}
+	for _, si := range idx.Sets {
+		name, ok := strings.CutPrefix(si.Name, "digits-")
+		if !ok {
+			continue
+		}
+		set, err := vision.Load(dd, si.Name)
+		if err != nil {
+			return err
+		}
+		images := make([][]uint8, len(set.Labels))
+		labels := make([]string, len(set.Labels))
+		for i, l := range set.Labels {
+			images[i], labels[i] = set.Image(i), strconv.Itoa(int(l))
+		}
+		if err := userdata.WriteImageFolder(filepath.Join(out, name), images, labels, vision.Size); err != nil {
+			return err
+		}
+	}
+	return nil
 }

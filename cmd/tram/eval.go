@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/data"
+	"github.com/tramlab/tram/data/userdata"
 	"github.com/tramlab/tram/eval"
 	"github.com/tramlab/tram/family"
 )
@@ -19,13 +21,16 @@ func init() {
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("eval", "--model DIR [--data DIR] [--domains a,b|all] [--split test] [--json FILE] [flags]",
+	fs := newFlagSet("eval", "--model DIR [--data DIR] [--domains a,b|all] [--split test] [--test NAME=PATH]… [--json FILE] [flags]",
 		"Measures a model on every domain of its family in one run and prints one JSON object with\n"+
 			"per-domain metrics (to --json FILE, or stdout):\n"+
 			"  vision  each digit domain: accuracy with its 95% Wilson interval, and loss\n"+
 			"  lm      each LM-Register domain: token-level perplexity, each record of the split one document,\n"+
 			"          windowed exactly as `tram score` does\n"+
 			"  xling   each language of GetText-X (or ManSec-X with --task mansec): accuracy and interval\n"+
+			"or, with --test NAME=PATH (repeatable), on your own test sets instead, each a domain: labelled\n"+
+			"texts (.jsonl, .csv, .tsv) for an encoder, image folders for an image model, text for a GPT-2\n"+
+			"model (docs/DATA-YOURS.md); labels must be ones the model's id2label knows.\n"+
 			"The family comes from the model's config.json. --sharpness adds ε-sharpness (Keskar et al.):\n"+
 			"the loss maximized over the box |z_i| ≤ ε(|θ_i|+1) by --sharp-steps of projected sign-gradient\n"+
 			"ascent, ×100 relative to 1 + loss. --cka REF adds linear CKA between the representation before\n"+
@@ -39,13 +44,17 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	maxEx := fs.Int("max-examples", -1, "cap each domain at this many examples (evenly spaced over the split, whose classes are\n"+
 		"grouped, so they stay balanced; lm: documents in order); 0: all; -1: the family's default\n"+
 		"(xling: 1000 per language, which scores all eight in about 30 s here; vision and lm: all)")
-	maxTok := fs.Int("max-tokens", 24576, "lm: cap each domain at its first documents, in order, until their tokens reach this many\n(the document that crosses it included; 24576 scores all eight domains in under 30 s here); 0: all")
+	maxTok := fs.Int("max-tokens", 24576, "lm: cap each domain at its first documents, in order, until their tokens reach this many\n(the document that crosses it included; 24576 scores all eight domains in under 30 s here); 0: all;\nwith --test the default is 0")
 	sharpness := fs.Bool("sharpness", false, "also compute ε-sharpness per domain")
 	eps := fs.Float64("sharp-eps", 1e-5, "ε of ε-sharpness (the paper's 1e-5)")
 	steps := fs.Int("sharp-steps", 10, "projected-ascent steps of ε-sharpness")
 	sharpN := fs.Int("sharp-examples", 256, "examples (lm: sequences) per domain for ε-sharpness")
 	cka := fs.String("cka", "", "reference model `DIR` (the pretrained model) for linear CKA")
 	ckaN := fs.Int("cka-examples", 512, "examples (lm: sequences) per domain for CKA")
+	var tests userdata.NamedList
+	fs.Var(&tests, "test", "your test set as `NAME=PATH` (repeatable), scored instead of the family's domains")
+	var cols userdata.Columns
+	cols.DefineFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,12 +72,20 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	case *sharpN < 1 || *ckaN < 2:
 		return fmt.Errorf("--sharp-examples must be ≥ 1 and --cka-examples ≥ 2")
 	}
-	if st, err := os.Stat(*dataDir); err != nil || !st.IsDir() {
+	maxTokSet := false
+	fs.Visit(func(f *flag.Flag) { maxTokSet = maxTokSet || f.Name == "max-tokens" })
+	if len(tests) > 0 && !maxTokSet {
+		*maxTok = 0 // your test sets are scored whole unless asked otherwise
+	}
+	if len(tests) > 0 && (*doms != "all" || *split != "test") {
+		return errors.New("--test scores your test sets: --domains and --split choose built-in domains")
+	}
+	if st, err := os.Stat(*dataDir); len(tests) == 0 && (err != nil || !st.IsDir()) {
 		return fmt.Errorf("--data %s: no such directory (run `tram data fetch && tram data build`)", *dataDir)
 	}
 	if *maxEx == -1 {
 		*maxEx = 0
-		if fam, err := family.Detect(*model); err == nil && fam == "xling" {
+		if fam, err := family.Detect(*model); err == nil && fam == "xling" && len(tests) == 0 {
 			*maxEx = 1000
 		}
 	}
@@ -78,7 +95,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	rep, err := family.Evaluate(*model, family.EvalOptions{Data: *dataDir, Domains: ds, Split: *split, Task: *task,
 		MaxExamples: *maxEx, MaxTokens: *maxTok, Sharpness: *sharpness,
-		SharpOptions: eval.SharpnessOptions{Eps: *eps, Steps: *steps}, SharpExamples: *sharpN, CKARef: *cka, CKAExamples: *ckaN})
+		SharpOptions: eval.SharpnessOptions{Eps: *eps, Steps: *steps}, SharpExamples: *sharpN, CKARef: *cka, CKAExamples: *ckaN,
+		Tests: tests, Columns: cols})
 	if err != nil {
 		return err
 	}

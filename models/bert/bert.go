@@ -1,15 +1,22 @@
-// Package bert is a BERT/RoBERTa-family bidirectional encoder whose
-// parameter names match Hugging Face's: BertModel / RobertaModel
-// ("embeddings.*", "encoder.layer.N.*", "pooler.*"), with a
-// sequence-classification head (BertForSequenceClassification's
-// "classifier.*", RobertaForSequenceClassification's "classifier.dense" and
-// "classifier.out_proj") and a masked-LM head (BertForMaskedLM's
-// "cls.predictions.*", RobertaForMaskedLM's "lm_head.*"), its decoder tied
-// to the word embeddings.
+// Package bert is the BERT family of bidirectional encoders — BERT,
+// RoBERTa, XLM-RoBERTa and DistilBERT — with parameter names that match
+// Hugging Face's: BertModel / RobertaModel ("embeddings.*",
+// "encoder.layer.N.*", "pooler.*") and DistilBertModel ("embeddings.*",
+// "transformer.layer.N.*"), with a sequence-classification head
+// (BertForSequenceClassification's "classifier.*",
+// RobertaForSequenceClassification's "classifier.dense" and
+// "classifier.out_proj", DistilBertForSequenceClassification's
+// "pre_classifier" and "classifier") and a masked-LM head
+// (BertForMaskedLM's "cls.predictions.*", RobertaForMaskedLM's "lm_head.*",
+// DistilBertForMaskedLM's "vocab_transform", "vocab_layer_norm" and
+// "vocab_projector"), its decoder tied to the word embeddings.
 //
 // Blocks are post-LN, as in the original BERT. model_type "bert",
-// "roberta" and "xlm-roberta" are accepted; RoBERTa positions start after
-// the padding index, as Hugging Face numbers them.
+// "roberta", "xlm-roberta" and "distilbert" are accepted; RoBERTa and
+// XLM-R positions start after the padding index, as Hugging Face numbers
+// them. DistilBERT is BERT's block without token types, pooler or dropout
+// on the attention output, and with its own config.json keys (dim,
+// n_layers, n_heads, …), which Config reads and writes.
 package bert
 
 import (
@@ -23,8 +30,15 @@ import (
 	"github.com/tramlab/tram/tensor"
 )
 
-// Config is the subset of Hugging Face's BertConfig/RobertaConfig that tram
-// uses.
+// Config is the subset of Hugging Face's BertConfig/RobertaConfig (and
+// DistilBertConfig) that tram uses. The JSON tags are BERT's and RoBERTa's
+// config.json keys; a config.json of model_type "distilbert" is read from
+// and written in DistilBERT's own keys (see MarshalJSON): dim, n_layers,
+// n_heads, hidden_dim, activation, dropout, attention_dropout and
+// seq_classif_dropout fill HiddenSize, NumLayers, NumHeads,
+// IntermediateSize, HiddenAct, HiddenDropout, AttnDropout and
+// ClassifierDropout; DistilBERT has no token types (TypeVocabSize 0) and
+// its layer norms use eps 1e-12.
 type Config struct {
 	ModelType        string `json:"model_type"`
 	VocabSize        int    `json:"vocab_size"`
@@ -39,19 +53,29 @@ type Config struct {
 	// projections before their residual adds, attention_probs_dropout_prob
 	// on the attention probabilities, and classifier_dropout (default
 	// hidden_dropout_prob) before the classification head's layers. The
-	// masked-LM head has none.
-	HiddenDropout     float64           `json:"hidden_dropout_prob"`
-	AttnDropout       float64           `json:"attention_probs_dropout_prob"`
-	MaxPositions      int               `json:"max_position_embeddings"`
-	TypeVocabSize     int               `json:"type_vocab_size"`
-	LayerNormEps      float64           `json:"layer_norm_eps"`
-	PadTokenID        int               `json:"pad_token_id"`
-	InitRange         float64           `json:"initializer_range"`
-	ID2Label          map[string]string `json:"id2label,omitempty"`
-	Architectures     []string          `json:"architectures,omitempty"`
-	ClassifierDropout *float64          `json:"classifier_dropout,omitempty"`
+	// masked-LM head has none. DistilBERT's dropout is hidden_dropout_prob
+	// after the embedding layer norm and on the FFN output (there is none
+	// on its attention output), attention_dropout is attention_probs_dropout_prob,
+	// and seq_classif_dropout is classifier_dropout, applied once, between
+	// pre_classifier's ReLU and the classifier.
+	HiddenDropout float64           `json:"hidden_dropout_prob"`
+	AttnDropout   float64           `json:"attention_probs_dropout_prob"`
+	MaxPositions  int               `json:"max_position_embeddings"`
+	TypeVocabSize int               `json:"type_vocab_size"`
+	LayerNormEps  float64           `json:"layer_norm_eps"`
+	PadTokenID    int               `json:"pad_token_id"`
+	InitRange     float64           `json:"initializer_range"`
+	ID2Label      map[string]string `json:"id2label,omitempty"`
+	// Label2ID is id2label's inverse, as Hugging Face writes it beside it.
+	Label2ID          map[string]int `json:"label2id,omitempty"`
+	Architectures     []string       `json:"architectures,omitempty"`
+	ClassifierDropout *float64       `json:"classifier_dropout,omitempty"`
 	// SpectralHead spectrally normalizes the classifier's output layer (R4F).
 	SpectralHead bool `json:"spectral_norm_head,omitempty"`
+
+	// distil holds DistilBERT's config.json keys that tram reads but does
+	// not use (nil for other model types).
+	distil *distilExtra
 }
 
 // Head selects the task head on top of the encoder.
@@ -69,6 +93,23 @@ const (
 // IsRoBERTa reports whether the configuration is RoBERTa-style.
 func (c Config) IsRoBERTa() bool { return c.ModelType == "roberta" || c.ModelType == "xlm-roberta" }
 
+// IsDistilBERT reports whether the configuration is DistilBERT's.
+func (c Config) IsDistilBERT() bool { return c.ModelType == "distilbert" }
+
+// ClassificationArchitecture returns Hugging Face's sequence-classification
+// class of the configuration's model type (config.json's architectures).
+func (c Config) ClassificationArchitecture() string {
+	switch {
+	case c.IsDistilBERT():
+		return "DistilBertForSequenceClassification"
+	case c.ModelType == "xlm-roberta":
+		return "XLMRobertaForSequenceClassification"
+	case c.IsRoBERTa():
+		return "RobertaForSequenceClassification"
+	}
+	return "BertForSequenceClassification"
+}
+
 // NumLabels returns the number of classification labels (2 by default).
 func (c Config) NumLabels() int {
 	if len(c.ID2Label) > 0 {
@@ -77,11 +118,15 @@ func (c Config) NumLabels() int {
 	return 2
 }
 
-// Validate reports the first inconsistency.
+// Validate reports the first inconsistency, naming the config.json keys of
+// the model type (DistilBERT's for "distilbert").
 func (c Config) Validate() error {
+	if c.IsDistilBERT() {
+		return c.validateDistil()
+	}
 	switch {
 	case c.ModelType != "bert" && !c.IsRoBERTa():
-		return fmt.Errorf("model_type %q is not bert, roberta or xlm-roberta", c.ModelType)
+		return fmt.Errorf("model_type %q is not bert, roberta, xlm-roberta or distilbert", c.ModelType)
 	case c.VocabSize < 1 || c.HiddenSize < 1 || c.NumHeads < 1 || c.NumLayers < 0 || c.IntermediateSize < 1 || c.MaxPositions < 1:
 		return fmt.Errorf("sizes must be positive (vocab %d, hidden %d, heads %d, layers %d, intermediate %d, positions %d)",
 			c.VocabSize, c.HiddenSize, c.NumHeads, c.NumLayers, c.IntermediateSize, c.MaxPositions)
@@ -101,8 +146,11 @@ func (c Config) eps() float64 {
 }
 
 func (c Config) prefix() string {
-	if c.IsRoBERTa() {
+	switch {
+	case c.IsRoBERTa():
 		return "roberta."
+	case c.IsDistilBERT():
+		return "distilbert."
 	}
 	return "bert."
 }
@@ -120,11 +168,12 @@ type Model struct {
 	Word, Pos, Type *nn.Embedding
 	EmbLN           *nn.LayerNorm
 	Layers          []*Layer
-	Pooler          *nn.Linear // nil for RoBERTa classification and MLM models
+	Pooler          *nn.Linear // nil for RoBERTa classification and MLM models and for DistilBERT
 
 	// Classification: BERT uses Classifier on the pooled output; RoBERTa
-	// uses ClsDense → tanh → Classifier on the first token.
-	ClsDense, Classifier *nn.Linear
+	// uses ClsDense → tanh → Classifier on the first token; DistilBERT
+	// PreClassifier → ReLU → Classifier on the first token.
+	ClsDense, PreClassifier, Classifier *nn.Linear
 	// MaskedLM: Transform → activation → TransformLN → tied decoder + LMBias.
 	Transform   *nn.Linear
 	TransformLN *nn.LayerNorm
@@ -133,7 +182,9 @@ type Model struct {
 	zeros []int32 // token types of batches that give none
 }
 
-// Layer is one post-LN encoder block.
+// Layer is one post-LN encoder block. DistilBERT's names its parts
+// attention.{q,k,v,out}_lin, sa_layer_norm, ffn.lin1, ffn.lin2 and
+// output_layer_norm.
 type Layer struct {
 	Q, K, V, AttnOut  *nn.Linear
 	AttnLN            *nn.LayerNorm
@@ -151,21 +202,29 @@ func (l *Layer) qkv(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
 
 // New returns a model with BERT's initialization (normal weights with
 // std initializer_range, zero biases, unit layer-norm gains) drawn from seed.
+// A DistilBERT model has no token-type embeddings and no pooler.
 func New(cfg Config, head Head, seed uint64) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
 	m := &Model{Config: cfg, Head: head}
 	ps, D, I, eps := &m.params, cfg.HiddenSize, cfg.IntermediateSize, cfg.eps()
+	distil := cfg.IsDistilBERT()
 	types := cfg.TypeVocabSize
 	if types == 0 {
 		types = 2
 	}
 	m.Word = nn.NewEmbedding(ps, "embeddings.word_embeddings", cfg.VocabSize, D)
 	m.Pos = nn.NewEmbedding(ps, "embeddings.position_embeddings", cfg.MaxPositions, D)
-	m.Type = nn.NewEmbedding(ps, "embeddings.token_type_embeddings", types, D)
+	if !distil {
+		m.Type = nn.NewEmbedding(ps, "embeddings.token_type_embeddings", types, D)
+	}
 	m.EmbLN = nn.NewLayerNorm(ps, "embeddings.LayerNorm", D, eps)
 	for l := range cfg.NumLayers {
+		if distil {
+			m.Layers = append(m.Layers, distilLayer(ps, l, D, I, eps))
+			continue
+		}
 		p := fmt.Sprintf("encoder.layer.%d.", l)
 		m.Layers = append(m.Layers, &Layer{
 			Q:            nn.NewLinear(ps, p+"attention.self.query", D, D, true, nn.OutIn),
@@ -179,10 +238,17 @@ func New(cfg Config, head Head, seed uint64) (*Model, error) {
 		})
 	}
 	roberta := cfg.IsRoBERTa()
-	if head == NoHead || (head == Classification && !roberta) {
+	if !distil && (head == NoHead || (head == Classification && !roberta)) {
 		m.Pooler = nn.NewLinear(ps, "pooler.dense", D, D, true, nn.OutIn)
 	}
 	switch {
+	case head == Classification && distil:
+		m.PreClassifier = nn.NewLinear(ps, "pre_classifier", D, D, true, nn.OutIn)
+		m.Classifier = classifier(ps, &m.bufs, "classifier", D, cfg, seed)
+	case head == MaskedLM && distil:
+		m.Transform = nn.NewLinear(ps, "vocab_transform", D, D, true, nn.OutIn)
+		m.TransformLN = nn.NewLayerNorm(ps, "vocab_layer_norm", D, eps)
+		m.LMBias = ps.Add("vocab_projector.bias", cfg.VocabSize)
 	case head == Classification && roberta:
 		m.ClsDense = nn.NewLinear(ps, "classifier.dense", D, D, true, nn.OutIn)
 		m.Classifier = classifier(ps, &m.bufs, "classifier.out_proj", D, cfg, seed)
@@ -224,14 +290,30 @@ func (m *Model) Params() *nn.Params { return &m.params }
 // head (classifier[.out_proj].weight_u and weight_v); it is empty otherwise.
 func (m *Model) Buffers() *nn.Params { return &m.bufs }
 
+// headPrefixes start the names of head parameters, which a Hugging Face
+// checkpoint stores without the encoder's prefix.
+var headPrefixes = []string{"classifier", "cls.", "lm_head", "pre_classifier.", "vocab_transform.", "vocab_layer_norm.", "vocab_projector."}
+
 // FileName maps a parameter name to its name in a Hugging Face checkpoint
-// of the model with its head: encoder names carry the "bert." or
-// "roberta." prefix when a head is present.
+// of the model with its head: encoder names carry the "bert.", "roberta."
+// or "distilbert." prefix when a head is present.
 func (m *Model) FileName(name string) string {
-	if m.Head == NoHead || strings.HasPrefix(name, "classifier") || strings.HasPrefix(name, "cls.") || strings.HasPrefix(name, "lm_head") {
+	if m.Head == NoHead {
 		return name
 	}
+	for _, h := range headPrefixes {
+		if strings.HasPrefix(name, h) {
+			return name
+		}
+	}
 	return m.Config.prefix() + name
+}
+
+// FileNames lists the names under which Load accepts a parameter in a
+// checkpoint: FileName's first, then the name with the encoder's prefix
+// ("bert.", "roberta." or "distilbert.") and without any.
+func (m *Model) FileNames(name string) []string {
+	return []string{m.FileName(name), m.Config.prefix() + name, name}
 }
 
 func (m *Model) act(p *nn.Pass, x *nn.Tensor) *nn.Tensor {
@@ -259,10 +341,14 @@ type Batch struct {
 func (m *Model) Hidden(p *nn.Pass, b *Batch) *nn.Tensor {
 	cfg, g := m.Config, p.G
 	x := m.embed(p, b)
+	attnOutDrop := cfg.HiddenDropout
+	if cfg.IsDistilBERT() {
+		attnOutDrop = 0 // DistilBERT's block adds out_lin's output as it is
+	}
 	for _, l := range m.Layers {
 		qkv := l.qkv(p, x)
 		a := nn.Attention(p, qkv, cfg.NumHeads, false, b.Attend, cfg.AttnDropout)
-		x = l.AttnLN.Forward(p, g.Add(x, nn.Dropout(p, l.AttnOut.Forward(p, a), cfg.HiddenDropout)))
+		x = l.AttnLN.Forward(p, g.Add(x, nn.Dropout(p, l.AttnOut.Forward(p, a), attnOutDrop)))
 		h := m.act(p, l.Intermediate.Forward(p, x))
 		x = l.OutLN.Forward(p, g.Add(x, nn.Dropout(p, l.Out.Forward(p, h), cfg.HiddenDropout)))
 	}
@@ -271,9 +357,11 @@ func (m *Model) Hidden(p *nn.Pass, b *Batch) *nn.Tensor {
 
 // embed returns the embedding layer's output [B, T, hidden]: word,
 // position and token-type embeddings summed, normalized and dropped out.
+// DistilBERT has no token types: it ignores b.Types.
 func (m *Model) embed(p *nn.Pass, b *Batch) *nn.Tensor {
 	cfg, g, D := m.Config, p.G, m.Config.HiddenSize
-	if b.B*b.T != len(b.IDs) || (b.Types != nil && len(b.Types) != len(b.IDs)) || (b.Attend != nil && len(b.Attend) != len(b.IDs)) {
+	distil := cfg.IsDistilBERT()
+	if b.B*b.T != len(b.IDs) || (!distil && b.Types != nil && len(b.Types) != len(b.IDs)) || (b.Attend != nil && len(b.Attend) != len(b.IDs)) {
 		panic(fmt.Sprintf("bert: batch [%d, %d] with %d ids, %d types, %d mask entries", b.B, b.T, len(b.IDs), len(b.Types), len(b.Attend)))
 	}
 	off := 0
@@ -298,19 +386,21 @@ func (m *Model) embed(p *nn.Pass, b *Batch) *nn.Tensor {
 			next++
 		}
 	}
-	types := b.Types
-	if types == nil {
-		if len(m.zeros) < len(b.IDs) {
-			m.zeros = make([]int32, len(b.IDs))
-		}
-		types = m.zeros[:len(b.IDs)]
-	}
 	x := m.Word.Forward(p, b.IDs, b.B, b.T, D)
 	if p.InputNoise != nil {
 		p.InputNoise(x.Data)
 	}
 	x = g.Add(x, m.Pos.Forward(p, b.posIDs, b.B, b.T, D))
-	x = g.Add(x, m.Type.Forward(p, types, b.B, b.T, D))
+	if !distil {
+		types := b.Types
+		if types == nil {
+			if len(m.zeros) < len(b.IDs) {
+				m.zeros = make([]int32, len(b.IDs))
+			}
+			types = m.zeros[:len(b.IDs)]
+		}
+		x = g.Add(x, m.Type.Forward(p, types, b.B, b.T, D))
+	}
 	return nn.Dropout(p, m.EmbLN.Forward(p, x), cfg.HiddenDropout)
 }
 
@@ -343,6 +433,10 @@ func (m *Model) ClassLogits(p *nn.Pass, b *Batch) *nn.Tensor {
 		x = nn.Dropout(p, p.G.Tanh(m.ClsDense.Forward(p, x)), drop)
 		return m.Classifier.Forward(p, x)
 	}
+	if m.PreClassifier != nil { // DistilBERT: seq_classif_dropout after the ReLU only
+		x := p.G.ReLU(m.PreClassifier.Forward(p, first(p, h)))
+		return m.Classifier.Forward(p, nn.Dropout(p, x, drop))
+	}
 	return m.Classifier.Forward(p, nn.Dropout(p, m.Pooled(p, h), drop))
 }
 
@@ -364,11 +458,15 @@ func (m *Model) MLMLogits(p *nn.Pass, b *Batch) *nn.Tensor {
 func ignored(name string) bool {
 	return strings.HasSuffix(name, "position_ids") || strings.HasSuffix(name, "predictions.decoder.weight") ||
 		strings.HasSuffix(name, "predictions.decoder.bias") || strings.HasSuffix(name, "lm_head.decoder.weight") ||
-		strings.HasSuffix(name, "lm_head.decoder.bias") || strings.HasSuffix(name, "token_type_ids")
+		strings.HasSuffix(name, "lm_head.decoder.bias") || strings.HasSuffix(name, "token_type_ids") ||
+		name == "vocab_projector.weight"
 }
 
 // Load reads a model directory (config.json + model.safetensors) with the
-// given head. Encoder tensors may carry the "bert."/"roberta." prefix or not.
+// given head. Encoder tensors may carry the "bert."/"roberta."/"distilbert."
+// prefix or not. A tensor missing from the file, one of the wrong shape or
+// one the model does not use fails the load with a *checkpoint.LoadError
+// that names the file and lists every problem.
 func Load(dir string, head Head) (*Model, error) {
 	var cfg Config
 	if err := checkpoint.ReadConfig(dir, &cfg); err != nil {
@@ -383,8 +481,7 @@ func Load(dir string, head Head) (*Model, error) {
 		return nil, err
 	}
 	defer sf.Close()
-	names := func(n string) []string { return []string{m.FileName(n), cfg.prefix() + n, n} }
-	exp := append(checkpoint.ExpectedFor(m.params.List(), names), checkpoint.ExpectedFor(m.bufs.List(), names)...)
+	exp := append(checkpoint.ExpectedFor(m.params.List(), m.FileNames), checkpoint.ExpectedFor(m.bufs.List(), m.FileNames)...)
 	if _, err := sf.LoadInto(exp, ignored); err != nil {
 		return nil, err
 	}
@@ -411,5 +508,5 @@ func (m *Model) Save(dir string) error {
 	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, meta); err != nil {
 		return err
 	}
-	return checkpoint.WriteJSON(filepath.Join(dir, "config.json"), m.Config)
+	return checkpoint.WriteJSON(filepath.Join(dir, "config.json"), m.Config) // DistilBERT's keys for distilbert (Config.MarshalJSON)
 }

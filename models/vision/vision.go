@@ -31,6 +31,10 @@ type Config struct {
 	Hidden []int `json:"hidden,omitempty"`
 	// SpectralHead spectrally normalizes the final classifier (R4F).
 	SpectralHead bool `json:"spectral_norm_head,omitempty"`
+	// ID2Label and Label2ID name the classes (string keys, as Hugging
+	// Face writes them); absent for the digit and glyph models.
+	ID2Label map[string]string `json:"id2label,omitempty"`
+	Label2ID map[string]int    `json:"label2id,omitempty"`
 }
 
 // Model is an image classifier.
