@@ -41,10 +41,11 @@ type Pass struct {
 	// InputNoise, when set, is called once per model forward with the
 	// model's input representation and may add noise to it in place: the
 	// token (word) embeddings right after the lookup, before position and
-	// token-type embeddings are added (GPT-2, BERT, RoBERTa), or a copy of
-	// the normalized pixels (vision models; the caller's images are never
-	// modified). It is the input noise of TRAM-x, TRAM-Fisher and R3F
-	// (docs/METHOD.md).
+	// token-type embeddings are added (GPT-2, BERT, RoBERTa, DistilBERT),
+	// ViT's patch embeddings before the class token and positions, or a
+	// copy of the normalized pixels (tram's CNN and MLP; the caller's
+	// images are never modified). It is the input noise of TRAM-x,
+	// TRAM-Fisher and R3F (docs/METHOD.md).
 	InputNoise func(x []float32)
 	// LogitsOnly tells a task that the caller needs only the logits (a
 	// trust-region target): it may skip computing the loss and return nil.
