@@ -68,18 +68,19 @@ func reviews(t *testing.T, path string, n int, seed uint64, csv bool) {
 	things := []string{"film", "plot", "acting", "music", "ending"}
 	var b strings.Builder
 	if csv {
-		b.WriteString("review,sentiment\n")
+		b.WriteString("review,aspect,sentiment\n")
 	}
 	for i := 0; i < n; i++ {
 		label, words := "pos", good
 		if i%2 == 1 {
 			label, words = "neg", bad
 		}
-		text := fmt.Sprintf("the %s was %s", things[r.IntN(len(things))], words[r.IntN(len(words))])
+		thing := things[r.IntN(len(things))]
+		text := fmt.Sprintf("the %s was %s", thing, words[r.IntN(len(words))])
 		if csv {
-			fmt.Fprintf(&b, "%q,%s\n", text, label)
+			fmt.Fprintf(&b, "%q,%s,%s\n", text, thing, label)
 		} else {
-			line, _ := json.Marshal(map[string]string{"review": text, "sentiment": label})
+			line, _ := json.Marshal(map[string]string{"review": text, "aspect": thing, "sentiment": label})
 			b.Write(append(line, '\n'))
 		}
 	}
@@ -140,12 +141,18 @@ func TestYourTextClassifier(t *testing.T) {
 	reviews(t, filepath.Join(dir, "train.csv"), 24, 1, true)
 	reviews(t, filepath.Join(dir, "valid.csv"), 8, 2, true)
 	reviews(t, filepath.Join(dir, "shifted.jsonl"), 10, 3, false)
-	tokenizer := "../../pretrained/xling/tokenizer.json"
-	for _, c := range []struct{ name, config string }{
+	wordpiece, unigram := "../../pretrained/xling/tokenizer.json", "../../tokenizer/testdata/unigram_xlmr.json"
+	for _, c := range []struct {
+		name, config, tokenizer string
+		pair                    bool // classify (review, aspect) pairs
+	}{
 		{"bert", `{"model_type": "bert", "vocab_size": 8192, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-			"intermediate_size": 32, "hidden_act": "gelu", "max_position_embeddings": 32, "type_vocab_size": 2, "pad_token_id": 0}`},
+			"intermediate_size": 32, "hidden_act": "gelu", "max_position_embeddings": 32, "type_vocab_size": 2, "pad_token_id": 0}`, wordpiece, true},
 		{"distilbert", `{"model_type": "distilbert", "vocab_size": 8192, "dim": 16, "n_layers": 1, "n_heads": 2,
-			"hidden_dim": 32, "activation": "gelu", "max_position_embeddings": 32, "pad_token_id": 0}`},
+			"hidden_dim": 32, "activation": "gelu", "max_position_embeddings": 32, "pad_token_id": 0}`, wordpiece, false},
+		// XLM-R: a SentencePiece Unigram tokenizer, positions after the padding index, one token type.
+		{"xlm-roberta", `{"model_type": "xlm-roberta", "vocab_size": 2002, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+			"intermediate_size": 32, "hidden_act": "gelu", "max_position_embeddings": 34, "type_vocab_size": 1, "pad_token_id": 1}`, unigram, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var cfg bert.Config
@@ -160,9 +167,12 @@ func TestYourTextClassifier(t *testing.T) {
 			if err := m.Save(model); err != nil {
 				t.Fatal(err)
 			}
-			copyTo(t, tokenizer, filepath.Join(model, "tokenizer.json"))
+			copyTo(t, c.tokenizer, filepath.Join(model, "tokenizer.json"))
 			out := filepath.Join(dir, c.name+"-tuned")
 			common := []string{"--text-column", "review", "--label-column", "sentiment"}
+			if c.pair {
+				common = append(common, "--text-pair-column", "aspect")
+			}
 			tram(t, append([]string{"finetune", "--model", model, "--train", filepath.Join(dir, "train.csv"),
 				"--valid", filepath.Join(dir, "valid.csv"), "--test", "shifted=" + filepath.Join(dir, "shifted.jsonl"),
 				"--method", "tram-theta0", "--steps", "3", "--batch-size", "4", "--lr", "1e-3", "--eval-every", "3",
@@ -189,7 +199,14 @@ func TestYourTextClassifier(t *testing.T) {
 				t.Errorf("tram eval %+v differs from eval_results.json %+v", again.Domains[0], rep.Domains[0])
 			}
 			// tram predict needs no label column.
-			preds := readPredictions(t, tram(t, "predict", "--model", out, "--input", filepath.Join(dir, "shifted.jsonl"), "--text-column", "review"))
+			preds := readPredictions(t, tram(t, append([]string{"predict", "--model", out, "--input", filepath.Join(dir, "shifted.jsonl")}, common[:2]...)...))
+			if c.pair {
+				// Pairs are classified as pairs: other logits than the first text alone.
+				pairs := readPredictions(t, tram(t, append([]string{"predict", "--model", out, "--input", filepath.Join(dir, "shifted.jsonl")}, common...)...))
+				if slices.Equal(pairs[0].Logits, preds[0].Logits) {
+					t.Error("--text-pair-column made no difference to the logits")
+				}
+			}
 			checkClassPredictions(t, preds, 10, []string{"neg", "pos"})
 			// --head keep fine-tunes the tuned model's own head further.
 			tram(t, append([]string{"finetune", "--model", out, "--train", filepath.Join(dir, "train.csv"), "--head", "keep",
@@ -211,7 +228,7 @@ func TestYourTextClassifier(t *testing.T) {
 	}
 	msg = tramFails(t, "finetune", "--model", filepath.Join(dir, "bert"), "--train", filepath.Join(dir, "train.csv"),
 		"--method", "adamw", "--steps", "1", "--batch-size", "2", "--lr", "1e-3", "--out", out)
-	if !strings.Contains(msg, `train.csv:1: missing column "text" (the header has "review", "sentiment")`) {
+	if !strings.Contains(msg, `train.csv:1: missing column "text" (the header has "review", "aspect", "sentiment")`) {
 		t.Errorf("missing column: %s", msg)
 	}
 	// --head keep with a head of other labels says how to get a new one.
