@@ -316,13 +316,9 @@ func evalLM(dir string, o EvalOptions, r *Report) error {
 	if err != nil {
 		return err
 	}
-	m, err := gpt2.Load(dir)
+	m, tok, err := loadLM(dir)
 	if err != nil {
 		return err
-	}
-	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
-	if err != nil {
-		return fmt.Errorf("%s: a language model needs its tokenizer: %w", dir, err)
 	}
 	var ref *gpt2.Model
 	if o.CKARef != "" {

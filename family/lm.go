@@ -50,24 +50,11 @@ func openLM(dir string, o Options) (*Setup, error) {
 	if err := checkDomain("lm", o.Domain, datalm.Domains); err != nil {
 		return nil, err
 	}
-	m, err := gpt2.Load(dir)
+	s, m, tok, err := openLMModel(dir, o)
 	if err != nil {
 		return nil, err
 	}
-	tokPath := filepath.Join(dir, "tokenizer.json")
-	tok, err := tokenizer.Load(tokPath)
-	if err != nil {
-		return nil, fmt.Errorf("%s: a language model needs its tokenizer: %w", dir, err)
-	}
-	s := &Setup{Family: "lm", Domain: o.Domain, Model: m}
-	cfg := m.Config
-	if o.Dropout != nil {
-		m.Config.ResidPdrop, m.Config.EmbdPdrop, m.Config.AttnPdrop = *o.Dropout, *o.Dropout, *o.Dropout
-	}
-	s.Dropout = gptDropout(m.Config)
-	if c := m.Config; c.ResidPdrop > 0 || c.EmbdPdrop > 0 || c.AttnPdrop > 0 {
-		s.Notices = append(s.Notices, fmt.Sprintf("dropout on (resid %.2g, embd %.2g, attn %.2g): d_t measures dropout noise too", c.ResidPdrop, c.EmbdPdrop, c.AttnPdrop))
-	}
+	s.Domain = o.Domain
 	T, eot := m.Config.NPositions, eotID(tok)
 	texts, err := LMTexts(dd, o.Domain, "train")
 	if err != nil {
@@ -82,11 +69,41 @@ func openLM(dir string, o Options) (*Setup, error) {
 	if data.N() == 0 || valid.N() == 0 {
 		return nil, fmt.Errorf("lm domain %s: too little text for one %d-token sequence (%d train, %d valid)", o.Domain, T, data.N(), valid.N())
 	}
-	s.TrainSize = data.N()
-	task := train.NewLMTask(m, data, o.Batch, true, o.Seed)
-	task.Micro = o.Micro
-	s.Task = task
-	s.Validate = func() (float64, float64) { return eval.LMLoss(m, valid, 16), math.NaN() }
+	setLMData(s, m, data, valid, o)
+	return s, nil
+}
+
+// loadLM loads the language model in dir and its tokenizer.
+func loadLM(dir string) (*gpt2.Model, tokenizer.Tokenizer, error) {
+	m, err := gpt2.Load(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: a language model needs its tokenizer: %w", dir, err)
+	}
+	return m, tok, nil
+}
+
+// openLMModel loads the language model in dir for fine-tuning: o's
+// dropout applied, and a Setup with the model, its dropout, notices and
+// Save set (the data are the caller's).
+func openLMModel(dir string, o Options) (*Setup, *gpt2.Model, tokenizer.Tokenizer, error) {
+	m, tok, err := loadLM(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s := &Setup{Family: "lm", Model: m}
+	cfg := m.Config
+	if o.Dropout != nil {
+		m.Config.ResidPdrop, m.Config.EmbdPdrop, m.Config.AttnPdrop = *o.Dropout, *o.Dropout, *o.Dropout
+	}
+	s.Dropout = gptDropout(m.Config)
+	if c := m.Config; c.ResidPdrop > 0 || c.EmbdPdrop > 0 || c.AttnPdrop > 0 {
+		s.Notices = append(s.Notices, fmt.Sprintf("dropout on (resid %.2g, embd %.2g, attn %.2g): d_t measures dropout noise too", c.ResidPdrop, c.EmbdPdrop, c.AttnPdrop))
+	}
+	tokPath := filepath.Join(dir, "tokenizer.json")
 	s.Save = func(out string, meta map[string]string) error {
 		// config.json keeps the pretrained model's dropout: fine-tuning
 		// settings are recorded in the metadata, not in the architecture.
@@ -99,7 +116,18 @@ func openLM(dir string, o Options) (*Setup, error) {
 		}
 		return copyFile(tokPath, filepath.Join(out, "tokenizer.json"))
 	}
-	return s, nil
+	return s, m, tok, nil
+}
+
+// setLMData makes s train on data and validate on valid (when not nil).
+func setLMData(s *Setup, m *gpt2.Model, data, valid *train.Sequences, o Options) {
+	s.TrainSize = data.N()
+	task := train.NewLMTask(m, data, o.Batch, true, o.Seed)
+	task.Micro = o.Micro
+	s.Task = task
+	if valid != nil {
+		s.Validate = func() (float64, float64) { return eval.LMLoss(m, valid, 16), math.NaN() }
+	}
 }
 
 func copyFile(src, dst string) error {

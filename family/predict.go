@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 
 	"github.com/tramlab/tram/checkpoint"
@@ -20,7 +21,6 @@ import (
 	"github.com/tramlab/tram/models/vit"
 	"github.com/tramlab/tram/tokenizer"
 	"github.com/tramlab/tram/train"
-	"path/filepath"
 )
 
 // modelLabels returns a classifier's label names: its id2label in id
@@ -99,13 +99,9 @@ func evalUser(dir, fam string, o EvalOptions, r *Report) error {
 			r.Domains = append(r.Domains, scoreImages(t.Name, m, ref, set, o))
 		}
 	case "lm":
-		m, err := gpt2.Load(dir)
+		m, tok, err := loadLM(dir)
 		if err != nil {
 			return err
-		}
-		tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
-		if err != nil {
-			return fmt.Errorf("%s: a language model needs its tokenizer: %w", dir, err)
 		}
 		var ref *gpt2.Model
 		if o.CKARef != "" {
@@ -189,13 +185,9 @@ func Predict(dir, input string, o PredictOptions, w io.Writer) error {
 	enc := json.NewEncoder(w)
 	switch fam {
 	case "lm":
-		m, err := gpt2.Load(dir)
+		m, tok, err := loadLM(dir)
 		if err != nil {
 			return err
-		}
-		tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
-		if err != nil {
-			return fmt.Errorf("%s: a language model needs its tokenizer: %w", dir, err)
 		}
 		docs, err := userdata.ReadDocuments(input, o.Columns.Text)
 		if err != nil {

@@ -6,7 +6,6 @@ package family
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/data/userdata"
 	"github.com/tramlab/tram/eval"
-	"github.com/tramlab/tram/models/gpt2"
 	"github.com/tramlab/tram/models/vision"
 	"github.com/tramlab/tram/models/vit"
 	"github.com/tramlab/tram/tokenizer"
@@ -416,15 +414,11 @@ func openUserLM(dir string, o Options) (*Setup, error) {
 			return nil, err
 		}
 	}
-	m, err := gpt2.Load(dir)
+	s, m, tok, err := openLMModel(dir, o)
 	if err != nil {
 		return nil, err
 	}
-	tokPath := filepath.Join(dir, "tokenizer.json")
-	tok, err := tokenizer.Load(tokPath)
-	if err != nil {
-		return nil, fmt.Errorf("%s: a language model needs its tokenizer: %w", dir, err)
-	}
+	s.Domain = dataName(u.Train)
 	T := u.BlockSize
 	if T == 0 {
 		T = m.Config.NPositions
@@ -432,39 +426,17 @@ func openUserLM(dir string, o Options) (*Setup, error) {
 	if T < 2 || T > m.Config.NPositions {
 		return nil, fmt.Errorf("--block-size %d: must lie in [2, n_positions %d]", T, m.Config.NPositions)
 	}
-	cfg := m.Config
-	if o.Dropout != nil {
-		m.Config.ResidPdrop, m.Config.EmbdPdrop, m.Config.AttnPdrop = *o.Dropout, *o.Dropout, *o.Dropout
-	}
-	s := &Setup{Family: "lm", Domain: dataName(u.Train), Model: m, Dropout: gptDropout(m.Config)}
-	if c := m.Config; c.ResidPdrop > 0 || c.EmbdPdrop > 0 || c.AttnPdrop > 0 {
-		s.Notices = append(s.Notices, fmt.Sprintf("dropout on (resid %.2g, embd %.2g, attn %.2g): d_t measures dropout noise too", c.ResidPdrop, c.EmbdPdrop, c.AttnPdrop))
-	}
 	eot := eotID(tok)
 	data := train.Pack(tok, docs, T, eot, 0)
 	if data.N() == 0 {
 		return nil, fmt.Errorf("%s: too little text for one %d-token block", u.Train, T)
 	}
+	var valid *train.Sequences
 	if vdocs != nil {
-		valid := train.Pack(tok, vdocs, T, eot, 0)
-		if valid.N() == 0 {
+		if valid = train.Pack(tok, vdocs, T, eot, 0); valid.N() == 0 {
 			return nil, fmt.Errorf("%s: too little text for one %d-token block", u.Valid, T)
 		}
-		s.Validate = func() (float64, float64) { return eval.LMLoss(m, valid, 16), math.NaN() }
 	}
-	s.TrainSize = data.N()
-	task := train.NewLMTask(m, data, o.Batch, true, o.Seed)
-	task.Micro = o.Micro
-	s.Task = task
-	s.Save = func(out string, meta map[string]string) error {
-		tuned := m.Config
-		m.Config = cfg
-		defer func() { m.Config = tuned }()
-		m.Metadata = meta
-		if err := m.Save(out); err != nil {
-			return err
-		}
-		return copyFile(tokPath, filepath.Join(out, "tokenizer.json"))
-	}
+	setLMData(s, m, data, valid, o)
 	return s, nil
 }
