@@ -55,7 +55,7 @@ func applyConfig(fs *flag.FlagSet, set map[string]bool, file string) error {
 		if value.Kind != yaml.ScalarNode {
 			return fmt.Errorf("--config %s:%d: the value of %q must be a scalar", file, value.Line, name)
 		}
-		if given[name] {
+		if given[name] || given["train"] && builtinDataKey(name, value.Value, given["valid"]) {
 			return nil // the command line wins
 		}
 		if err := fs.Set(name, value.Value); err != nil {
@@ -104,4 +104,20 @@ func applyConfig(fs *flag.FlagSet, set map[string]bool, file string) error {
 		}
 	}
 	return nil
+}
+
+// builtinDataKey reports whether a recipe key describes the built-in
+// datasets rather than the training, so that a run on the user's own data
+// (--train) skips it: --domain, --task, --data, --head pretrained-rows, and,
+// without --valid, the validation schedule (--eval-every, --select).
+func builtinDataKey(name, value string, valid bool) bool {
+	switch name {
+	case "domain", "task", "data":
+		return true
+	case "head":
+		return value == "pretrained-rows"
+	case "eval-every", "select":
+		return !valid
+	}
+	return false
 }

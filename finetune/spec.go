@@ -208,7 +208,9 @@ func DefineFlags(fs *flag.FlagSet) *Spec {
 	fs.StringVar(&f.configFile, "config", "", "YAML recipe `FILE` whose keys are these flags' names (and \"methods\": {METHOD: {flag: value}}\n"+
 		"for per-method options); flags given on the command line override it; an unknown key is an\n"+
 		"error naming its line. recipe:NAME reads a recipe built into tram (recipe:vision, recipe:lm,\n"+
-		"recipe:xling: the files of the repository's recipes/)")
+		"recipe:xling: the files of the repository's recipes/). With --train (your data) a recipe's keys\n"+
+		"about the built-in data are skipped: domain, task, data, head: pretrained-rows, and eval-every and\n"+
+		"select unless --valid is given")
 	fs.StringVar(&f.out, "out", "", "output model directory (required); its parent must be writable, and it must differ from --model")
 	fs.StringVar(&f.method, "method", "", "method (required): "+wrapList(sharp.MethodNames, 80, 90)+";\nr4f needs a spectrally normalized classification head, which a GPT-2 language model lacks")
 	fs.IntVar(&f.steps, "steps", 0, "number of optimizer steps (required, ≥ 0). 0 writes the starting model without fine-tuning: the\nzero-shot model, or with --head-warmup N a linear probe (the new head trained alone)")

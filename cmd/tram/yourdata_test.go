@@ -309,6 +309,11 @@ func TestYourImageClassifier(t *testing.T) {
 			}
 		})
 	}
+	// A built-in recipe applies to your data: its keys about the built-in
+	// data (domain, head: pretrained-rows; eval-every and select without
+	// --valid) are skipped.
+	tram(t, "finetune", "--config", "recipe:vision", "--model", filepath.Join(dir, "resnet"), "--train", filepath.Join(dir, "train"),
+		"--method", "sam", "--steps", "1", "--warmup", "0", "--batch-size", "6", "--out", filepath.Join(dir, "recipe"))
 	// Mixed image sizes where the model needs one size.
 	bad := filepath.Join(dir, "bad")
 	grayImages(t, bad, 1, 4)
