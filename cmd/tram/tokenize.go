@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tramlab/tram/checkpoint"
+	"github.com/tramlab/tram/data/userdata"
 	"github.com/tramlab/tram/tokenizer"
 )
 
@@ -41,7 +41,7 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "model `DIR` holding tokenizer.json (required, or --tokenizer)")
 	tokFile := fs.String("tokenizer", "", "a tokenizer.json `FILE` instead of --model")
 	input := fs.String("input", "", "input `FILE` (required)")
-	textCol := fs.String("text-column", "text", "the column (JSONL key, CSV header) holding the text")
+	textCol := fs.String("text-column", "text", "the column (JSONL key, CSV/TSV header) holding the text")
 	pairCol := fs.String("text-pair-column", "", "the column of the second text of sentence pairs (default: none)")
 	out := fs.String("out", "", "write to this `FILE` (atomically) instead of standard output")
 	if err := parseFlags(fs, args); err != nil {
@@ -104,90 +104,36 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 }
 
 // readTexts reads the texts (and second texts, with pairCol) of a JSONL,
-// CSV or plain-text file; an error names the file and line.
+// CSV or TSV file (package userdata: labels are not needed) or of a plain
+// text file, one text per line; an error names the file and line.
 func readTexts(path, textCol, pairCol string) ([][2]string, error) {
+	if _, err := userdata.Format(path); err == nil {
+		ex, err := userdata.ReadTexts(path, userdata.Columns{Text: textCol, Pair: pairCol}, false)
+		if err != nil {
+			return nil, err
+		}
+		out := make([][2]string, len(ex))
+		for i, e := range ex {
+			out[i] = [2]string{e.Text, e.Pair}
+		}
+		return out, nil
+	}
+	if pairCol != "" {
+		return nil, fmt.Errorf("%s: --text-pair-column needs a JSONL, CSV or TSV file, not plain text", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	var out [][2]string
-	switch ext := strings.ToLower(filepath.Ext(path)); ext {
-	case ".jsonl", ".json":
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
-		for line := 1; sc.Scan(); line++ {
-			if strings.TrimSpace(sc.Text()) == "" {
-				continue
-			}
-			var obj map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
-				return nil, fmt.Errorf("%s:%d: %v", path, line, err)
-			}
-			var t [2]string
-			for i, col := range []string{textCol, pairCol} {
-				if col == "" {
-					continue
-				}
-				v, ok := obj[col].(string)
-				if !ok {
-					return nil, fmt.Errorf("%s:%d: no text column %q (a string) in this object", path, line, col)
-				}
-				t[i] = v
-			}
-			out = append(out, t)
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	case ".csv":
-		r := csv.NewReader(f)
-		head, err := r.Read()
-		if err != nil {
-			return nil, fmt.Errorf("%s:1: reading the header row: %w", path, err)
-		}
-		idx := [2]int{-1, -1}
-		for i, col := range []string{textCol, pairCol} {
-			if col == "" {
-				continue
-			}
-			for j, h := range head {
-				if h == col {
-					idx[i] = j
-				}
-			}
-			if idx[i] < 0 {
-				return nil, fmt.Errorf("%s:1: no column %q in the header (%s)", path, col, strings.Join(head, ", "))
-			}
-		}
-		for {
-			rec, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			var t [2]string
-			for i := range idx {
-				if idx[i] >= 0 {
-					t[i] = rec[idx[i]]
-				}
-			}
-			out = append(out, t)
-		}
-	default:
-		if pairCol != "" {
-			return nil, fmt.Errorf("%s: --text-pair-column needs a JSONL or CSV file, not plain text", path)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
-		for sc.Scan() {
-			out = append(out, [2]string{strings.TrimSuffix(sc.Text(), "\r")})
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		out = append(out, [2]string{strings.TrimSuffix(sc.Text(), "\r")})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return out, nil
 }

@@ -77,8 +77,8 @@ func Format(path string) (string, error) {
 }
 
 // ReadTexts reads the labelled texts of a JSONL or CSV file. With
-// needLabel false, a file without the label column reads with empty labels
-// (for prediction); a label present is still read.
+// needLabel false the labels are not read (prediction, tokenization): a
+// file without a label column reads, with empty labels.
 func ReadTexts(path string, cols Columns, needLabel bool) ([]TextExample, error) {
 	cols = cols.withDefaults()
 	format, err := Format(path)
@@ -130,8 +130,10 @@ func readJSONLTexts(r io.Reader, path string, cols Columns, needLabel bool) ([]T
 				return nil, fmt.Errorf("%s:%d: %v", path, line, err)
 			}
 		}
-		if e.Label, err = labelField(obj, cols.Label, needLabel); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
+		if needLabel {
+			if e.Label, err = labelField(obj, cols.Label); err != nil {
+				return nil, fmt.Errorf("%s:%d: %v", path, line, err)
+			}
 		}
 		out = append(out, e)
 	}
@@ -159,12 +161,9 @@ func stringField(obj map[string]json.RawMessage, key string, need bool) (string,
 
 // labelField returns obj[key] as a label: a string, or an integer in its
 // decimal form.
-func labelField(obj map[string]json.RawMessage, key string, need bool) (string, error) {
+func labelField(obj map[string]json.RawMessage, key string) (string, error) {
 	raw, ok := obj[key]
 	if !ok {
-		if !need {
-			return "", nil
-		}
 		return "", fmt.Errorf("missing label column %q (the keys are %s; choose it with --label-column)", key, keys(obj))
 	}
 	var s string
@@ -226,9 +225,11 @@ func readCSVTexts(r io.Reader, path string, tab bool, cols Columns, needLabel bo
 			return nil, err
 		}
 	}
-	li, err := col(cols.Label, needLabel)
-	if err != nil {
-		return nil, err
+	li := -1
+	if needLabel {
+		if li, err = col(cols.Label, true); err != nil {
+			return nil, err
+		}
 	}
 	var out []TextExample
 	for {
