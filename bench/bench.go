@@ -138,13 +138,21 @@ type Result struct {
 
 // Time runs two warm-up steps, then steps until budget has elapsed and at
 // least three steps ran, as the anchor does.
-func (r *Runner) Time(budget time.Duration) (Result, error) {
+func (r *Runner) Time(budget time.Duration) (Result, error) { return r.TimeAround(budget, nil) }
+
+// TimeAround is Time that calls timed(true) after the warm-up and
+// timed(false) after the timed steps (to profile them alone); timed may be
+// nil.
+func (r *Runner) TimeAround(budget time.Duration, timed func(start bool)) (Result, error) {
 	var loss float64
 	var err error
 	for range 2 {
 		if loss, err = r.Step(); err != nil {
 			return Result{}, err
 		}
+	}
+	if timed != nil {
+		timed(true)
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -157,6 +165,9 @@ func (r *Runner) Time(budget time.Duration) (Result, error) {
 	}
 	el := time.Since(t0)
 	runtime.ReadMemStats(&after)
+	if timed != nil {
+		timed(false)
+	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return Result{}, fmt.Errorf("%s/%s: loss became %v", r.Workload, r.Method, loss)
 	}

@@ -40,7 +40,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	methods := fs.String("methods", "sgd,adamw", "comma-separated methods: "+strings.Join(bench.Methods, ", "))
 	seconds := fs.Float64("seconds", 5, "time budget per (workload, method), in seconds")
 	threads := fs.Int("threads", 2, "worker threads for the kernels (TRAM_THREADS sets the default elsewhere)")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (inspect with go tool pprof)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps (after the warm-up; not the model's construction) to\nthis file, or, for several runs, to FILE-WORKLOAD-METHOD each (inspect with go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -59,17 +59,6 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--threads must be ≥ 1 and --seconds > 0 (got %d and %v)", *threads, *seconds)
 	}
 	parallel.SetThreads(*threads)
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	if err := gemm.InitError(); err != nil {
 		fmt.Fprintf(stderr, "tram bench: %v; using the %s backend\n", err, gemm.Backend())
 	}
@@ -79,7 +68,31 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-			res, err := r.Time(time.Duration(*seconds * float64(time.Second)))
+			var timed func(bool)
+			var profErr error
+			if *cpuprofile != "" {
+				path := *cpuprofile
+				if len(ws)*len(ms) > 1 {
+					path += "-" + w + "-" + m // one profile per run; go tool pprof merges several
+				}
+				var f *os.File
+				timed = func(start bool) {
+					if !start {
+						pprof.StopCPUProfile()
+						if err := f.Close(); profErr == nil {
+							profErr = err
+						}
+						return
+					}
+					if f, profErr = os.Create(path); profErr == nil {
+						profErr = pprof.StartCPUProfile(f)
+					}
+				}
+			}
+			res, err := r.TimeAround(time.Duration(*seconds*float64(time.Second)), timed)
+			if err == nil {
+				err = profErr
+			}
 			if err != nil {
 				return err
 			}
