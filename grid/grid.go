@@ -61,7 +61,8 @@ type Grid struct {
 	// Model is the pretrained model directory (default pretrained/FAMILY).
 	Model string `json:"model,omitempty"`
 	// Domains are the training domains (one run per row, seed and
-	// domain); "" is the recipe's.
+	// domain); "" is the recipe's. With UserData, the one test set that is
+	// in-domain.
 	Domains []string `json:"train_domains"`
 	Rows    []Row    `json:"rows"`
 	// Flags are `tram finetune` flags set for every run, on top of the
@@ -92,8 +93,81 @@ type Grid struct {
 	WiseFT []float64 `json:"wise_ft,omitempty"`
 	// Source is the study file it was read from.
 	Source string `json:"source,omitempty"`
-	// rowLines are the lines of the rows in Source (ParseStudy).
-	rowLines map[string]int
+	// UserData, when set, is the study's own data (the study file's data:
+	// key): every run fine-tunes on its training set instead of a family's
+	// built-in domain and is evaluated on its test sets, which are then the
+	// report's domains. Domains is the one test set drawn like the training
+	// data (the in-domain one); it names the training set in run IDs.
+	UserData *UserData `json:"user_data,omitempty"`
+	// rowLines are the lines of the rows in Source (ParseStudy); dataLines
+	// those of the data: keys ("data", "data.train", "data.tests.NAME", …).
+	rowLines, dataLines map[string]int
+}
+
+// UserData are a study's own data sets (see docs/DATA-YOURS.md for the
+// formats): labelled texts, image folders or text files, as the family's
+// model takes them. Paths are relative to the working directory
+// (ParseStudy resolves a study file's against the file's directory).
+type UserData struct {
+	// Train is the training set (tram finetune --train), Valid the
+	// validation set (--valid; what --eval-every, --select best and tuning
+	// measure), "" for none.
+	Train string `json:"train"`
+	Valid string `json:"valid,omitempty"`
+	// Tests are the test sets in the study file's order: the report's
+	// domains.
+	Tests []TestSet `json:"tests"`
+	// TextColumn, TextPairColumn and LabelColumn name the fields of
+	// labelled texts ("": tram finetune's defaults); BlockSize is a
+	// language model's training block length (0: n_positions).
+	TextColumn     string `json:"text_column,omitempty"`
+	TextPairColumn string `json:"text_pair_column,omitempty"`
+	LabelColumn    string `json:"label_column,omitempty"`
+	BlockSize      int    `json:"block_size,omitempty"`
+}
+
+// TestSet is one named test set of a study's own data.
+type TestSet struct {
+	Name string `json:"name"`
+	Path string `json:"path"`
+}
+
+// Flags returns the `tram finetune` flags that point a run at the data:
+// --train, --valid, the column flags and --block-size (those given).
+func (u *UserData) Flags() map[string]string {
+	f := map[string]string{"train": u.Train}
+	for k, v := range map[string]string{"valid": u.Valid, "text-column": u.TextColumn, "text-pair-column": u.TextPairColumn, "label-column": u.LabelColumn} {
+		if v != "" {
+			f[k] = v
+		}
+	}
+	if u.BlockSize > 0 {
+		f["block-size"] = strconv.Itoa(u.BlockSize)
+	}
+	return f
+}
+
+// TestArgs returns the test sets as `tram finetune` arguments, --test
+// NAME=PATH each, in order.
+func (u *UserData) TestArgs() []string {
+	var args []string
+	for _, t := range u.Tests {
+		args = append(args, "--test", t.Name+"="+t.Path)
+	}
+	return args
+}
+
+// DataWhere names the place of a data: key of a study file ("FILE:LINE";
+// key as "data", "data.train", "data.valid", "data.tests.NAME"), or the
+// study's source or name.
+func (g *Grid) DataWhere(key string) string {
+	if n, ok := g.dataLines[key]; ok && g.Source != "" {
+		return fmt.Sprintf("%s:%d", g.Source, n)
+	}
+	if n, ok := g.dataLines["data"]; ok && g.Source != "" {
+		return fmt.Sprintf("%s:%d", g.Source, n)
+	}
+	return cmp.Or(g.Source, g.Name, g.Family)
 }
 
 // Where names the place a row is defined: "FILE:LINE" for a row of a
@@ -281,7 +355,8 @@ func (g *Grid) Regime(name string) (Regime, bool) {
 
 // FinetuneFlags returns the `tram finetune` flags of a run beyond the
 // recipe: the grid's, the regime's, the row's, the seed and the training
-// domain.
+// domain (--domain), or with UserData the data's flags (--train, --valid,
+// …: the run's Domain then only names the training set).
 func (g *Grid) FinetuneFlags(r Run) map[string]string {
 	f := maps.Clone(g.Flags)
 	if f == nil {
@@ -293,7 +368,9 @@ func (g *Grid) FinetuneFlags(r Run) map[string]string {
 	maps.Copy(f, r.Row.Flags)
 	f["method"] = r.Row.Method
 	f["seed"] = strconv.Itoa(r.Seed)
-	if r.Domain != "" {
+	if g.UserData != nil {
+		maps.Copy(f, g.UserData.Flags())
+	} else if r.Domain != "" {
 		f["domain"] = r.Domain
 	}
 	return f

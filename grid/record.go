@@ -19,7 +19,8 @@ type Record struct {
 	Kind   string `json:"kind"`
 	// Regime is the study's regime ("" without regimes).
 	Regime string `json:"regime,omitempty"`
-	// Domain is the training domain.
+	// Domain is the training domain (with the user's own data, the name of
+	// the in-domain test set: see InDomain).
 	Domain string `json:"train_domain"`
 	Seed   int    `json:"seed"`
 	// Tuned are the flags a tuned row's evaluation run took from tuning
@@ -37,7 +38,8 @@ type Record struct {
 	Steps   int `json:"steps"`
 	Kept    int `json:"kept_step"`
 	Skipped int `json:"skipped_steps"`
-	// Metrics of the kept parameters on every domain of the family.
+	// Metrics of the kept parameters on every domain of the family (every
+	// test set of the study's own data).
 	Metrics []family.DomainResult `json:"metrics"`
 	// ValLoss is the training domain's validation loss of the kept
 	// parameters (absent when the run never validated): what tuning
@@ -60,6 +62,23 @@ type Record struct {
 	Commit       string  `json:"tram_commit"`
 	// EvalSettings records how the metrics were measured.
 	EvalSettings map[string]any `json:"eval_settings,omitempty"`
+}
+
+// InDomain returns the name under which the run's training domain appears
+// among its metrics: the --domain flag's; with the user's own data
+// (--train), the in-domain test set, which the run's Domain names; else
+// the one domain the recipe trains on (xling: English).
+func (r Record) InDomain() string {
+	if d := r.Flags["domain"]; d != "" {
+		return d
+	}
+	if r.Flags["train"] != "" {
+		return r.Domain
+	}
+	if r.Family == "xling" {
+		return "en"
+	}
+	return r.Domain
 }
 
 // Checkpoint is the evaluation of a run's parameters after Step steps.

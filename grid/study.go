@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -35,6 +36,10 @@ import (
 //	tuning: {seeds: [101, 102]}   # tuning seeds, disjoint from 1…N
 //	wise_ft: [0.25, 0.5, 0.75]    # WiSE-FT points of every base run
 //	equivalence: {perplexity_fraction: 0.01}
+//	data:                         # your own data instead of the family's
+//	  train: data/train.csv       # (paths relative to the study file)
+//	  valid: data/valid.csv
+//	  tests: {news: data/news.csv, forum: data/forum.csv}
 //	rows:
 //	  - {name: zero-shot, kind: zeroshot, method: adamw}
 //	  - {name: adamw, tune: {lr: ["1e-3", "3e-4", "1e-4"]}}
@@ -89,6 +94,10 @@ var familyMetric = map[string]string{"vision": "accuracy", "lm": "perplexity", "
 // reservedFlags are set by tram reproduce itself, never by a study.
 var reservedFlags = []string{"method", "model", "data", "out", "log", "seed", "config", "save-every", "domain"}
 
+// DataFlags are the `tram finetune` flags of the user's own data: a study
+// gives them with its data: key (UserData.Flags), never as flags.
+var DataFlags = []string{"train", "valid", "test", "text-column", "text-pair-column", "label-column", "block-size"}
+
 // studyYAML is the file's shape.
 type studyYAML struct {
 	Name         string            `yaml:"name"`
@@ -116,6 +125,7 @@ type studyYAML struct {
 	Regimes []Regime  `yaml:"regimes"`
 	Tuning  *Tuning   `yaml:"tuning"`
 	WiseFT  []float64 `yaml:"wise_ft"`
+	Data    *dataYAML `yaml:"data"`
 	Rows    []struct {
 		Name   string              `yaml:"name"`
 		Method string              `yaml:"method"`
@@ -124,6 +134,18 @@ type studyYAML struct {
 		Flags  map[string]string   `yaml:"flags"`
 		Tune   map[string][]string `yaml:"tune"`
 	} `yaml:"rows"`
+}
+
+// dataYAML is the shape of a study file's data: key. Tests is a mapping
+// NAME: PATH read as a node, to keep the file's order.
+type dataYAML struct {
+	Train          string    `yaml:"train"`
+	Valid          string    `yaml:"valid"`
+	Tests          yaml.Node `yaml:"tests"`
+	TextColumn     string    `yaml:"text_column"`
+	TextPairColumn string    `yaml:"text_pair_column"`
+	LabelColumn    string    `yaml:"label_column"`
+	BlockSize      int       `yaml:"block_size"`
 }
 
 // LoadStudy reads and checks a study file.
@@ -184,8 +206,15 @@ func ParseStudy(file string, raw []byte) (*Grid, error) {
 	if g.Name == "" {
 		g.Name = g.Family
 	}
-	if g.Recipe == "" {
+	hasData := y.Data != nil || hasKey(&doc, "data")
+	switch {
+	case g.Recipe == "" && !hasData:
 		g.Recipe = g.Family
+	}
+	if hasData {
+		if err := g.parseData(y.Data, &doc, at); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkFlags(g.Flags, at("flags"), "flags"); err != nil {
 		return nil, err
@@ -277,6 +306,9 @@ func ParseStudy(file string, raw []byte) (*Grid, error) {
 				if slices.Contains(reservedFlags, k) {
 					return nil, fmt.Errorf("%s: rows[%d].tune: --%s is set by tram reproduce itself", where, i, k)
 				}
+				if slices.Contains(DataFlags, k) {
+					return nil, fmt.Errorf("%s: rows[%d].tune: --%s comes from the study's data: key", where, i, k)
+				}
 				if len(r.Tune[k]) == 0 || len(r.Tune[k]) != len(slicesCompact(r.Tune[k])) {
 					return nil, fmt.Errorf("%s: rows[%d].tune.%s: list distinct candidate values", where, i, k)
 				}
@@ -309,14 +341,125 @@ func slicesCompact(v []string) []string {
 	return slices.Compact(c)
 }
 
-// checkFlags refuses the flags tram reproduce sets itself.
+// checkFlags refuses the flags tram reproduce sets itself and those of the
+// study's own data.
 func checkFlags(flags map[string]string, where, what string) error {
 	for _, k := range slices.Sorted(maps.Keys(flags)) {
 		if slices.Contains(reservedFlags, k) {
 			return fmt.Errorf("%s: %s: --%s is set by tram reproduce itself (rows, --model, --data, --out, seeds, train_domains)", where, what, k)
 		}
+		if slices.Contains(DataFlags, k) {
+			return fmt.Errorf("%s: %s: --%s describes your own data: give it in the study's data: key (train, valid, tests, text_column, text_pair_column, label_column, block_size; docs/STUDIES.md)", where, what, k)
+		}
 	}
 	return nil
+}
+
+// parseData checks a study's data: key and sets g.UserData, with paths
+// resolved against the study file's directory, and the lines of its keys.
+// The files are not opened here: tram reproduce checks they exist.
+func (g *Grid) parseData(y *dataYAML, doc *yaml.Node, at func(path ...any) string) error {
+	if y == nil {
+		return fmt.Errorf("%s: data: give the training set and the test sets (train: FILE|DIR, tests: {NAME: PATH, …})", at("data"))
+	}
+	dir := filepath.Dir(g.Source)
+	resolve := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	u := &UserData{Train: resolve(y.Train), Valid: resolve(y.Valid), TextColumn: y.TextColumn, TextPairColumn: y.TextPairColumn,
+		LabelColumn: y.LabelColumn, BlockSize: y.BlockSize}
+	g.dataLines = map[string]int{"data": nodeLine(doc, "data")}
+	for _, k := range []string{"train", "valid", "tests"} {
+		if hasKey(doc, "data", k) {
+			g.dataLines["data."+k] = nodeLine(doc, "data", k)
+		}
+	}
+	if u.Train == "" {
+		return fmt.Errorf("%s: data.train: missing: the training set (a file or folder; relative paths are relative to the study file)", at("data"))
+	}
+	t := &y.Tests
+	switch {
+	case t.Kind == 0:
+		return fmt.Errorf("%s: data.tests: missing: name at least one test set, NAME: PATH (one of them the in-domain one, named in train_domains)", at("data"))
+	case t.Kind != yaml.MappingNode || len(t.Content) == 0:
+		return fmt.Errorf("%s: data.tests: a mapping of test-set names to paths, NAME: PATH, at least one", at("data", "tests"))
+	}
+	var names []string
+	for i := 0; i+1 < len(t.Content); i += 2 {
+		k, v := t.Content[i], t.Content[i+1]
+		where := fmt.Sprintf("%s:%d", g.Source, k.Line)
+		switch {
+		case k.Kind != yaml.ScalarNode || !safeName.MatchString(k.Value) || strings.Contains(k.Value, ":"):
+			return fmt.Errorf("%s: data.tests: %q is not a valid test-set name (letters, digits, . _ + = -)", where, k.Value)
+		case slices.Contains(names, k.Value):
+			return fmt.Errorf("%s: data.tests: test set %q twice", where, k.Value)
+		case v.Kind != yaml.ScalarNode || v.Value == "" || v.Tag == "!!null":
+			return fmt.Errorf("%s: data.tests.%s: the test set's path (a file or folder)", where, k.Value)
+		}
+		names = append(names, k.Value)
+		u.Tests = append(u.Tests, TestSet{Name: k.Value, Path: resolve(v.Value)})
+		g.dataLines["data.tests."+k.Value] = k.Line
+	}
+	if u.BlockSize < 0 {
+		return fmt.Errorf("%s: data.block_size: must be ≥ 0 (0: the model's n_positions; got %d)", at("data", "block_size"), u.BlockSize)
+	}
+	var refused []string
+	switch g.Family {
+	case "vision":
+		refused = []string{"text_column", "text_pair_column", "label_column", "block_size"}
+	case "lm":
+		refused = []string{"text_pair_column", "label_column"}
+	case "xling":
+		refused = []string{"block_size"}
+	}
+	for _, k := range refused {
+		if hasKey(doc, "data", k) {
+			what := map[string]string{"vision": "image folders, the class being the folder's name",
+				"lm": "texts without labels", "xling": "labelled texts, one example each"}[g.Family]
+			return fmt.Errorf("%s: data.%s: a %s study's data are %s: %s does not apply", at("data", k), k, g.Family, what, k)
+		}
+	}
+	if len(g.Domains) != 1 || !slices.Contains(names, g.Domains[0]) {
+		where := at("train_domains")
+		if !hasKey(doc, "train_domains") {
+			where = at("data")
+		}
+		return fmt.Errorf("%s: train_domains: with data:, name the one test set drawn like the training data (the in-domain one; the others are out of domain): one of %s",
+			where, strings.Join(names, ", "))
+	}
+	if g.Tuning != nil && u.Valid == "" {
+		return fmt.Errorf("%s: tuning: tuned rows are chosen on the validation loss: give data.valid (a validation set)", at("tuning"))
+	}
+	g.UserData = u
+	return nil
+}
+
+// hasKey reports whether the mapping at path in a YAML document has key
+// (the last element of path).
+func hasKey(doc *yaml.Node, path ...string) bool {
+	if len(doc.Content) == 0 {
+		return false
+	}
+	n := doc.Content[0]
+	for _, p := range path {
+		if n.Kind != yaml.MappingNode {
+			return false
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == p {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return false
+		}
+		n = next
+	}
+	return true
 }
 
 // nodeLine returns the line of the node at path (mapping keys as strings,

@@ -156,17 +156,8 @@ func Summarize(g *Grid, recs []Record) *Summary {
 }
 
 // trainDomainOf returns the name under which a run's training domain
-// appears among its metrics: the flag's, or the one domain the recipe
-// trains on.
-func trainDomainOf(r Record) string {
-	if d := r.Flags["domain"]; d != "" {
-		return d
-	}
-	if r.Family == "xling" {
-		return "en"
-	}
-	return r.Domain
-}
+// appears among its metrics (Record.InDomain).
+func trainDomainOf(r Record) string { return r.InDomain() }
 
 func summarizeDomain(g *Grid, td string, recs []Record) Table {
 	t := Table{TrainDomain: td}

@@ -37,7 +37,11 @@ func build(in *input, claims []Claim) (*doc, []*figure) {
 			len(in.expected)-len(in.missing), len(in.expected), len(in.missing))
 	}
 	header(d, in)
-	d.p("**How to read this.** Each table is one training domain: the model is fine-tuned there and tested on every domain of the family; the first column is the training (in-domain) domain, the last the out-of-domain (OOD) average. A cell is the mean over seeds ± the half-width of its 95%% interval (Student's t); n is the number of seeds. Every seed gives all rows the same data order, head initialization and test examples, so rows are compared *paired by seed*: a paired t-test over seeds (two-sided) asks whether the per-seed differences are consistently away from 0, which is far more sensitive than overlapping intervals. Bold marks the best main row of each column. Every comparison the report makes is one family for Holm's adjustment of its p-values (many comparisons would otherwise find differences by chance), and each reads as *better* or *worse* (adjusted p < %.2f), *equivalent* (the equivalence test, TOST, shows the difference lies within ±%s with adjusted p < %.2f), or *inconclusive*: this many seeds can say neither. A claim is *held* only on significant differences the claimed way, and *not held* only on equivalence or significant differences the other way — never on mere non-significance.", Alpha, marginWords(s), Alpha)
+	tables := "Each table is one training domain: the model is fine-tuned there and tested on every domain of the family; the first column is the training (in-domain) domain, the last the out-of-domain (OOD) average."
+	if g.UserData != nil {
+		tables = "Each table is one training set of the study's own data: the model is fine-tuned on it and tested on every test set the study names; the first column is the in-domain test set (drawn like the training data), the others are out of domain, and the last column is their (OOD) average."
+	}
+	d.p("**How to read this.** %s A cell is the mean over seeds ± the half-width of its 95%% interval (Student's t); n is the number of seeds. Every seed gives all rows the same data order, head initialization and test examples, so rows are compared *paired by seed*: a paired t-test over seeds (two-sided) asks whether the per-seed differences are consistently away from 0, which is far more sensitive than overlapping intervals. Bold marks the best main row of each column. Every comparison the report makes is one family for Holm's adjustment of its p-values (many comparisons would otherwise find differences by chance), and each reads as *better* or *worse* (adjusted p < %.2f), *equivalent* (the equivalence test, TOST, shows the difference lies within ±%s with adjusted p < %.2f), or *inconclusive*: this many seeds can say neither. A claim is *held* only on significant differences the claimed way, and *not held* only on equivalence or significant differences the other way — never on mere non-significance.", tables, Alpha, marginWords(s), Alpha)
 
 	d.h(2, "Results")
 	for _, t := range s.Tables {
@@ -235,12 +239,30 @@ func header(d *doc, in *input) {
 	g, m := in.g, in.machine
 	recs := in.recs
 	var items []string
-	family := fmt.Sprintf("**Family** %s: %s; base optimizer `%s`; recipe `%s`", g.Family, metricWords(in.sum), g.Base, g.Recipe)
+	recipe := "recipe `" + g.Recipe + "`"
+	if g.Recipe == "" && g.UserData != nil {
+		recipe = "no recipe (the study's flags)"
+	}
+	family := fmt.Sprintf("**Family** %s: %s; base optimizer `%s`; %s", g.Family, metricWords(in.sum), g.Base, recipe)
 	if in.file.Quick {
 		family += " (**quick**: a smoke-test setting, not the full grid)"
 	}
 	items = append(items, family)
-	if in.file.Model != "" || in.file.Data != "" {
+	if u := g.UserData; u != nil {
+		line := fmt.Sprintf("**Inputs** pretrained model `%s`; your data: training set `%s`", orUnknown(in.file.Model), u.Train)
+		if u.Valid != "" {
+			line += fmt.Sprintf(", validation set `%s`", u.Valid)
+		}
+		var tests []string
+		for _, t := range u.Tests {
+			where := ""
+			if slices.Contains(g.Domains, t.Name) {
+				where = ", in-domain"
+			}
+			tests = append(tests, fmt.Sprintf("%s (`%s`%s)", t.Name, t.Path, where))
+		}
+		items = append(items, line+"; test sets "+strings.Join(tests, ", "))
+	} else if in.file.Model != "" || in.file.Data != "" {
 		items = append(items, fmt.Sprintf("**Inputs** pretrained model `%s`, data `%s`", orUnknown(in.file.Model), orUnknown(in.file.Data)))
 	}
 	version := func(key string, f func(grid.Record) string) string {

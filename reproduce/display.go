@@ -127,10 +127,7 @@ func headline(g *grid.Grid, rec *grid.Record) string {
 	if rec == nil || len(rec.Metrics) == 0 {
 		return ""
 	}
-	in := rec.Flags["domain"]
-	if in == "" {
-		in = "en" // xling trains on English
-	}
+	in := rec.InDomain()
 	var parts []string
 	var sum float64
 	n := 0

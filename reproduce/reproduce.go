@@ -1,7 +1,8 @@
 // Package reproduce runs studies: every run of a grid.Grid (rows ×
 // regimes × training domains × seeds, tuning trials first) is a
-// finetune.Spec executed and then evaluated on every domain of its family
-// (family.Evaluate, plus the WiSE-FT points of base runs), recorded in
+// finetune.Spec executed and then evaluated on every domain of its family,
+// or on the test sets of a study's own data (family.Evaluate, plus the
+// WiSE-FT points of base runs), recorded in
 // DIR/runs/ID.json (DIR/tuning/ for trials); then the summary and the
 // report (package report) are written. Runs go side by side as child
 // processes of the tram binary (`tram reproduce … --no-report` for one run)
@@ -34,6 +35,7 @@ import (
 
 	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/data"
+	"github.com/tramlab/tram/data/userdata"
 	"github.com/tramlab/tram/eval"
 	"github.com/tramlab/tram/family"
 	"github.com/tramlab/tram/finetune"
@@ -120,7 +122,8 @@ type Options struct {
 	TrainDomain, Regime string
 	// Model is the pretrained model directory (default the study's model,
 	// else pretrained/FAMILY), Data the directory `tram data build` wrote
-	// (default data.DefaultOutDir()), Out the study's directory (default
+	// (default data.DefaultOutDir(); unused by a study with its own data,
+	// grid.Grid.UserData), Out the study's directory (default
 	// results/FAMILY, results/FAMILY-quick with Quick).
 	Model, Data, Out string
 	// Quick runs the same pipeline, tiny: for checking the machinery.
@@ -266,6 +269,9 @@ func newReproducer(o Options) (*reproducer, error) {
 		case "method", "model", "data", "out", "log", "seed", "config", "save-every", "domain":
 			return nil, fmt.Errorf("--set %s: set by tram reproduce itself (use --methods, --model, --data, --out, --seed, --train-domain)", k)
 		}
+		if slices.Contains(grid.DataFlags, k) {
+			return nil, fmt.Errorf("--set %s: your own data are the study's data: key (docs/STUDIES.md), not flags", k)
+		}
 		g.Flags[k] = o.Set[k]
 	}
 	switch {
@@ -298,6 +304,9 @@ func newReproducer(o Options) (*reproducer, error) {
 	}
 	if r.out == "" {
 		r.out = filepath.Join("results", fam)
+		if g.UserData != nil {
+			r.out = filepath.Join("results", g.Name) // not among the built-in data's results
+		}
 		if r.quick {
 			r.out += "-quick"
 		}
@@ -349,14 +358,15 @@ func newReproducer(o Options) (*reproducer, error) {
 		return nil, errors.New("--trial is for the child runs of an executor (with --no-report)")
 	}
 	r.domains = g.Domains
+	user := g.UserData != nil
 	if d := o.TrainDomain; d != "" {
 		if len(g.Domains) > 0 && !slices.Contains(g.Domains, d) {
 			return nil, fmt.Errorf("--train-domain %q: the %s grid trains on %s", d, fam, strings.Join(g.Domains, ", "))
 		}
-		if fam == "xling" && d != "en" {
+		if fam == "xling" && !user && d != "en" {
 			return nil, fmt.Errorf("--train-domain %q: xling trains on English (en)", d)
 		}
-		if fam != "xling" {
+		if fam != "xling" || user {
 			r.domains = []string{d}
 		}
 	}
@@ -369,15 +379,47 @@ func newReproducer(o Options) (*reproducer, error) {
 	if fam2, err := family.Detect(r.model); err != nil {
 		return nil, err
 	} else if fam2 != fam {
-		return nil, fmt.Errorf("--model %s is a %s model, not %s", r.model, fam2, fam)
+		return nil, fmt.Errorf("--model %s is a %s model (its config.json's model_type), and the study's family is %s: give a %s model, or set family: %s in the study",
+			r.model, fam2, fam, fam, fam2)
 	}
-	if st, err := os.Stat(r.data); err != nil || !st.IsDir() {
+	if user {
+		if err := checkUserData(&g); err != nil {
+			return nil, err
+		}
+	} else if st, err := os.Stat(r.data); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("--data %s: no such directory (run `tram data fetch && tram data build %s`, or `tram data demo` for the demo)", r.data, fam)
 	}
 	if c := buildinfo.Commit(); strings.HasSuffix(c, "+dirty") && !r.allowDirty {
 		return nil, fmt.Errorf("this binary was built from a modified working tree (commit %s): its records would name code no one can check out; commit first and rebuild (make build), or pass --allow-dirty", c)
 	}
 	return r, nil
+}
+
+// checkUserData checks that every file or folder of a study's own data
+// exists, naming the study file's line otherwise.
+func checkUserData(g *grid.Grid) error {
+	u := g.UserData
+	check := func(key, path string) error {
+		if path == "" {
+			return nil
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s: %s: %w", g.DataWhere(key), key, err)
+		}
+		return nil
+	}
+	if err := check("data.train", u.Train); err != nil {
+		return err
+	}
+	if err := check("data.valid", u.Valid); err != nil {
+		return err
+	}
+	for _, t := range u.Tests {
+		if err := check("data.tests."+t.Name, t.Path); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // trialRow is a tuned row at one candidate: its own row, named
@@ -480,6 +522,9 @@ func quickEval(e grid.Eval) grid.Eval {
 func (r *reproducer) writeGridFile(args []string) error {
 	path := filepath.Join(r.out, "grid.json")
 	gf := gridFile{Grid: *r.g, Quick: r.quick, Model: r.model, Data: r.data}
+	if r.g.UserData != nil {
+		gf.Data = "" // the study's own data are in user_data
+	}
 	gf.Rows = nil
 	var old gridFile
 	if raw, err := os.ReadFile(path); err == nil {
@@ -488,6 +533,10 @@ func (r *reproducer) writeGridFile(args []string) error {
 		}
 		if old.Family != r.g.Family || old.Quick != r.quick {
 			return fmt.Errorf("--out %s holds a %s grid (quick %v), not %s (quick %v): choose another --out", r.out, old.Family, old.Quick, r.g.Family, r.quick)
+		}
+		if (old.UserData == nil) != (r.g.UserData == nil) {
+			what := map[bool]string{true: "the built-in data", false: "its own data (data:)"}
+			return fmt.Errorf("--out %s holds a study on %s, and this one runs on %s: choose another --out", r.out, what[old.UserData == nil], what[r.g.UserData == nil])
 		}
 		gf.Commands = old.Commands
 		gf.SeedList = old.SeedList
@@ -629,6 +678,9 @@ func (r *reproducer) finished(run grid.Run) (bool, error) {
 	}
 	want := definingFlags(f.Flags())
 	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if (k == "train" || k == "valid") && abs(rec.Flags[k]) == abs(want[k]) {
+			continue // the same data, named from another directory (a Slurm task's paths are absolute)
+		}
 		if rec.Flags[k] != want[k] {
 			return false, fmt.Errorf("%s was made with --%s %q, and this grid runs it with %q: use another --out, or remove the file to rerun it",
 				path, k, rec.Flags[k], want[k])
@@ -639,6 +691,16 @@ func (r *reproducer) finished(run grid.Run) (bool, error) {
 
 // finetuneArgs returns the `tram finetune` arguments of a run.
 func (r *reproducer) finetuneArgs(run grid.Run) []string { return grid.Args(r.runFlags(run)) }
+
+// finetuneCommand returns the `tram finetune` command equivalent to a run
+// (with the study's own data, it scores the test sets too: --test).
+func (r *reproducer) finetuneCommand(run grid.Run) string {
+	args := append([]string{"tram", "finetune"}, r.finetuneArgs(run)...)
+	if u := r.g.UserData; u != nil {
+		args = append(args, u.TestArgs()...)
+	}
+	return shellJoin(args)
+}
 
 // runFlags returns the `tram finetune` flags of a run, by name.
 func (r *reproducer) runFlags(run grid.Run) map[string]string {
@@ -656,13 +718,20 @@ func (r *reproducer) runFlags(run grid.Run) map[string]string {
 				flags[k] = v
 			}
 		}
+		if u := r.g.UserData; u != nil && u.Valid == "" {
+			flags["eval-every"] = "0" // nothing to validate on
+		}
 	}
-	flags["config"] = "recipe:" + r.g.Recipe
-	if strings.HasSuffix(r.g.Recipe, ".yaml") {
+	switch {
+	case strings.HasSuffix(r.g.Recipe, ".yaml"):
 		flags["config"] = r.g.Recipe
+	case r.g.Recipe != "":
+		flags["config"] = "recipe:" + r.g.Recipe
 	}
 	flags["model"] = r.model
-	flags["data"] = r.data
+	if r.g.UserData == nil {
+		flags["data"] = r.data
+	}
 	flags["out"] = filepath.Join(r.out, "state", id+".model")
 	flags["log"] = strings.TrimSuffix(r.recordPath(run), ".json") + ".log.jsonl"
 	flags["save-every"] = strconv.Itoa(r.saveEvery)
@@ -700,6 +769,9 @@ func (r *reproducer) checkAll(trials []grid.Run) error {
 		if err == nil {
 			err = f.Validate()
 		}
+		if err == nil && run.Trial != "" && f.Flags()["eval-every"] == "0" {
+			err = errors.New("a tuned row is chosen on its validation loss, and its tuning runs never validate: give eval-every (in the study's flags or the recipe)")
+		}
 		if err != nil {
 			row := run.Row.Name
 			if run.Trial != "" {
@@ -728,6 +800,9 @@ func definingFlags(args map[string]string) map[string]string {
 func (r *reproducer) workerArgs() []string {
 	args := []string{"--data", r.data, "--model", r.model, "--out", r.out,
 		"--threads", strconv.Itoa(r.threads), "--jobs", "1", "--save-every", strconv.Itoa(r.saveEvery), "--no-report"}
+	if r.g.UserData != nil {
+		args = args[2:] // the study's own data: no --data
+	}
 	if r.quick {
 		args = append(args, "--quick")
 	}
@@ -777,7 +852,10 @@ func (r *reproducer) runArgs(run grid.Run) []string {
 func (r *reproducer) command(run grid.Run) string {
 	args := append([]string{"tram", "reproduce"}, r.target()...)
 	args = append(args, r.runArgs(run)...)
-	args = append(args, "--data", r.data, "--model", r.model, "--out", r.out, "--threads", strconv.Itoa(r.threads))
+	if r.g.UserData == nil {
+		args = append(args, "--data", r.data)
+	}
+	args = append(args, "--model", r.model, "--out", r.out, "--threads", strconv.Itoa(r.threads))
 	if r.quick {
 		args = append(args, "--quick")
 	}
@@ -882,7 +960,7 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 	atoi := func(k string) int { v, _ := strconv.Atoi(meta[k]); return v }
 	rec := &grid.Record{Family: r.g.Family, Row: run.Row.Name, Method: run.Row.Method, Kind: run.Row.Kind, Regime: run.Regime, Domain: run.Domain,
 		Seed: run.Seed, Tuned: run.Tuned, ValLoss: info.KeptValLoss, Flags: definingFlags(f.Flags()), Command: r.command(run),
-		Finetune: shellJoin(append([]string{"tram", "finetune"}, r.finetuneArgs(run)...)),
+		Finetune: r.finetuneCommand(run),
 		Steps:    steps, Kept: atoi("tram_kept_step"), Skipped: atoi("tram_skipped_steps"), Metrics: rep.Domains,
 		Log: filepath.ToSlash(filepath.Join("runs", id+".log.jsonl")), TrainSeconds: info.TrainSeconds, EvalSeconds: rep.Seconds,
 		Threads: parallel.Threads(), Backend: gemm.Backend(), Version: buildinfo.Version, Commit: buildinfo.Commit(), EvalSettings: rep.Settings}
@@ -949,6 +1027,13 @@ func (r *reproducer) wiseFT(run grid.Run, modelDir string, opts family.EvalOptio
 func (r *reproducer) evalOptions() family.EvalOptions {
 	e := r.g.Eval
 	o := family.EvalOptions{Data: r.data, MaxExamples: e.MaxExamples, MaxTokens: e.MaxTokens}
+	if u := r.g.UserData; u != nil {
+		o.Data = ""
+		for _, t := range u.Tests {
+			o.Tests = append(o.Tests, userdata.Named{Name: t.Name, Path: t.Path})
+		}
+		o.Columns = userdata.Columns{Text: u.TextColumn, Pair: u.TextPairColumn, Label: u.LabelColumn}
+	}
 	if e.Sharpness {
 		o.Sharpness, o.SharpExamples = true, e.SharpExamples
 		o.SharpOptions = eval.SharpnessOptions{Eps: 1e-5, Steps: cmp.Or(e.SharpSteps, 10)}

@@ -2,6 +2,8 @@ package reproduce
 
 import (
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tramlab/tram/family"
@@ -83,6 +85,23 @@ func TestStudyFilesParse(t *testing.T) {
 			t.Error(err)
 			continue
 		}
+		if u := g.UserData; u != nil {
+			// The data are the user's, absent here: every path must lie in
+			// the repository (written relative to the study file), and
+			// stand-ins that exist take their place for the flags' check.
+			c := *u
+			c.Tests = slices.Clone(u.Tests)
+			for _, p := range append([]*string{&c.Train, &c.Valid}, testPaths(c.Tests)...) {
+				if *p == "" {
+					continue
+				}
+				if rel := filepath.Clean(*p); filepath.IsAbs(rel) || strings.HasPrefix(rel, filepath.Join("..", "..")) {
+					t.Errorf("%s: data path %s lies outside the repository", file, *p)
+				}
+				*p = dir
+			}
+			g.UserData = &c
+		}
 		r := &reproducer{g: g, model: "pretrained/" + g.Family, data: dir, out: dir, saveEvery: 25, study: file}
 		r.rows, r.seeds, r.domains = g.Rows, []int{1}, g.Domains
 		if g.Tuning != nil {
@@ -92,4 +111,12 @@ func TestStudyFilesParse(t *testing.T) {
 			t.Errorf("%s: %v", file, err)
 		}
 	}
+}
+
+func testPaths(tests []grid.TestSet) []*string {
+	var out []*string
+	for i := range tests {
+		out = append(out, &tests[i].Path)
+	}
+	return out
 }

@@ -170,6 +170,17 @@ func (r *reproducer) slurmPrepare() (*slurmPlan, error) {
 	if r.study != "" {
 		r.study = abs(r.study) // the tasks may start in another directory
 	}
+	if u := r.g.UserData; u != nil {
+		// The tasks read the study file by its absolute path, and so
+		// resolve its data's paths to absolute ones: so does this process.
+		c := *u
+		c.Train, c.Valid = abs(c.Train), absOrEmpty(c.Valid)
+		c.Tests = slices.Clone(c.Tests)
+		for i := range c.Tests {
+			c.Tests[i].Path = abs(c.Tests[i].Path)
+		}
+		r.g.UserData = &c
+	}
 	for _, p := range []string{r.out, r.data, r.model} {
 		if strings.ContainsAny(p, "\n\r") {
 			return nil, fmt.Errorf("%q: a path with a line break cannot go into a job script", p)
@@ -781,6 +792,14 @@ func truncate(s string, n int) string {
 		return s[:n-3] + "..."
 	}
 	return s
+}
+
+// absOrEmpty is abs, keeping "" (no such file).
+func absOrEmpty(p string) string {
+	if p == "" {
+		return ""
+	}
+	return abs(p)
 }
 
 func abs(p string) string {

@@ -14,7 +14,11 @@
 //
 // A tensor is interpolated when the pretrained model has a tensor of the
 // same name, dtype and shape and the dtype is a float type (F64, F32, F16,
-// BF16: the float types the checkpoint package reads). Each element is
+// BF16: the float types the checkpoint package reads). The names match
+// with or without the base-model prefix Hugging Face writes when a head is
+// present ("bert.", "roberta.", "distilbert.", "vit."): a pretrained
+// BertModel's encoder.layer.0… is a fine-tuned classifier's
+// bert.encoder.layer.0…. Each element is
 // computed in float64 from the exactly decoded inputs and rounded once, to
 // nearest even, to the tensor's dtype. α = 0 reproduces the pretrained
 // tensors and α = 1 the fine-tuned ones bit for bit (signed zeros and NaNs
@@ -64,6 +68,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tramlab/tram/checkpoint"
 )
@@ -181,10 +186,15 @@ func Interpolate(pretrainedDir, tunedDir, outDir string, alpha float64) (*Result
 	defer tun.f.Close()
 
 	res := &Result{Alpha: alpha}
-	mix := map[string]bool{}
+	mix := map[string]string{} // fine-tuned name → the pretrained tensor's
+	used := map[string]bool{}
 	for _, name := range sortedNames(tun.tensors) {
 		b := tun.tensors[name]
-		a, ok := pre.tensors[name]
+		preName, ok := pretrainedName(name, pre.tensors)
+		a := pre.tensors[preName]
+		if ok {
+			used[preName] = true
+		}
 		var t Taken
 		switch {
 		case !ok:
@@ -196,14 +206,14 @@ func Interpolate(pretrainedDir, tunedDir, outDir string, alpha float64) (*Result
 		case !slices.Equal(a.Shape, b.Shape):
 			t = Taken{name, ShapeDiffers, fmt.Sprintf("shape %v differs from the pretrained model's %v", b.Shape, a.Shape)}
 		default:
-			mix[name] = true
+			mix[name] = preName
 			res.Interpolated = append(res.Interpolated, name)
 			continue
 		}
 		res.FromTuned = append(res.FromTuned, t)
 	}
 	for _, name := range sortedNames(pre.tensors) {
-		if _, ok := tun.tensors[name]; !ok {
+		if !used[name] {
 			res.Ignored = append(res.Ignored, name)
 		}
 	}
@@ -247,6 +257,31 @@ func Interpolate(pretrainedDir, tunedDir, outDir string, alpha float64) (*Result
 		res.Copied = append(res.Copied, filepath.ToSlash(rel))
 	}
 	return res, nil
+}
+
+// basePrefixes are the prefixes Hugging Face's save_pretrained writes on a
+// base model's tensors when the model has a head (BertForSequenceClassification's
+// bert.encoder…, BertModel's encoder…).
+var basePrefixes = []string{"bert.", "roberta.", "distilbert.", "vit."}
+
+// pretrainedName returns the name of the pretrained tensor that matches the
+// fine-tuned tensor name: the same name, else the name without or with a
+// base-model prefix.
+func pretrainedName(name string, pre map[string]checkpoint.Info) (string, bool) {
+	if _, ok := pre[name]; ok {
+		return name, true
+	}
+	for _, p := range basePrefixes {
+		if rest, ok := strings.CutPrefix(name, p); ok {
+			if _, ok := pre[rest]; ok {
+				return rest, true
+			}
+		}
+		if _, ok := pre[p+name]; ok {
+			return p + name, true
+		}
+	}
+	return "", false
 }
 
 // model is an open safetensors file read by raw byte ranges.
@@ -307,7 +342,7 @@ func hashFile(f *os.File, path string) (string, error) {
 
 // writeModel writes the fine-tuned model's tensors, in the order of their
 // data in its file, interpolating those in mix.
-func writeModel(path string, pre, tun *model, mix map[string]bool, alpha float64, meta map[string]string) error {
+func writeModel(path string, pre, tun *model, mix map[string]string, alpha float64, meta map[string]string) error {
 	order := sortedNames(tun.tensors)
 	slices.SortStableFunc(order, func(x, y string) int {
 		return cmp.Compare(tun.tensors[x].Begin, tun.tensors[y].Begin)
@@ -323,8 +358,8 @@ func writeModel(path string, pre, tun *model, mix map[string]bool, alpha float64
 			if err != nil {
 				return err
 			}
-			if mix[name] {
-				a, err := pre.read(name)
+			if preName, ok := mix[name]; ok {
+				a, err := pre.read(preName)
 				if err != nil {
 					return err
 				}

@@ -584,3 +584,38 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestBaseModelPrefix: a pretrained base model saved without the prefix
+// Hugging Face writes when a head is present (BertModel: encoder.…) and a
+// fine-tuned classifier with it (bert.encoder.…) share their encoder, and
+// the output keeps the fine-tuned names.
+func TestBaseModelPrefix(t *testing.T) {
+	pre := modelDir(t, []checkpoint.Tensor{
+		{Name: "encoder.weight", Shape: []int{2}, Data: []float32{1, 3}},
+		{Name: "bert.pooler.weight", Shape: []int{1}, Data: []float32{2}},
+		{Name: "cls.bias", Shape: []int{1}, Data: []float32{9}},
+	}, nil, nil)
+	tun := modelDir(t, []checkpoint.Tensor{
+		{Name: "bert.encoder.weight", Shape: []int{2}, Data: []float32{3, 5}},
+		{Name: "pooler.weight", Shape: []int{1}, Data: []float32{4}},
+		{Name: "classifier.weight", Shape: []int{1}, Data: []float32{7}},
+	}, nil, nil)
+	out := filepath.Join(t.TempDir(), "mid")
+	res, err := Interpolate(pre, tun, out, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Interpolated, []string{"bert.encoder.weight", "pooler.weight"}) || !slices.Equal(res.Ignored, []string{"cls.bias"}) ||
+		len(res.FromTuned) != 1 || res.FromTuned[0].Name != "classifier.weight" {
+		t.Fatalf("result %+v", res)
+	}
+	got, err := checkpoint.ReadAll(filepath.Join(out, ModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][]float32{"bert.encoder.weight": {2, 4}, "pooler.weight": {3}, "classifier.weight": {7}} {
+		if !slices.Equal(got[name], want) {
+			t.Errorf("%s = %v, want %v", name, got[name], want)
+		}
+	}
+}

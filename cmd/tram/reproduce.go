@@ -33,7 +33,9 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 			"vision, lm and xling are the paper's three studies (grid/studies/FAMILY.yaml, embedded);\n"+
 			"--study FILE runs a study file of your own (format: docs/STUDIES.md), which may tune its rows\n"+
 			"(every candidate at the tuning seeds first, chosen on the training domain's validation loss,\n"+
-			"then the evaluation seeds), evaluate WiSE-FT points of the base runs, and name regimes.\n\n"+
+			"then the evaluation seeds), evaluate WiSE-FT points of the base runs, and name regimes; with a\n"+
+			"data: key it fine-tunes any model directory of the family on your own files and tests it on\n"+
+			"the test sets you name (docs/STUDIES.md, \"Your own data\").\n\n"+
 			"Rows (--methods; also all, zeroshot, main, frontier, ablation):\n"+rowsHelp()+"\n"+
 			"Resumable: finished runs (DIR/runs/ID.json) are skipped and an interrupted run resumes from its\n"+
 			"snapshot (DIR/state/ID.model.partial), so after Ctrl-C or kill -9 rerunning the same command\n"+
@@ -49,10 +51,10 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	seeds := fs.Int("seeds", 0, "run seeds 1…N (default: the family's, 5 for vision and xling, 3 for lm; --quick: 2)")
 	seed := fs.Int("seed", 0, "run this one seed only (≥ 1) instead of 1…N")
 	trainDomain := fs.String("train-domain", "", "training domain: lm, one of the grid's two (default both); vision, any digit domain of\n"+
-		"--data (default the recipe's, script); xling: en")
-	dataDir := fs.String("data", data.DefaultOutDir(), "`DIR` that `tram data build` (or `tram data demo`) wrote")
+		"--data (default the recipe's, script); xling: en; a study with its own data (data:): its train_domains")
+	dataDir := fs.String("data", data.DefaultOutDir(), "`DIR` that `tram data build` (or `tram data demo`) wrote (unused by a study with its own data:\nkey, whose files the study names)")
 	model := fs.String("model", "", "pretrained model `DIR` (default pretrained/FAMILY)")
-	out := fs.String("out", "", "output `DIR` (default results/FAMILY, or results/FAMILY-quick with --quick)")
+	out := fs.String("out", "", "output `DIR` (default results/FAMILY, or results/FAMILY-quick with --quick; a study with its own\ndata: results/NAME, the study's name)")
 	quick := fs.Bool("quick", false, "the same pipeline, tiny: "+quickDesc()+", 2 seeds; for checking the\nmachinery (minutes), not for results")
 	jobs := fs.Int("jobs", 0, "runs side by side, each a child process of this binary (default: cores / --threads)")
 	threads := fs.Int("threads", 1, "kernel threads per run; part of what makes a run's numbers (bit-identical for the same\nseed and thread count)")
@@ -93,6 +95,9 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 		if g0, ok = grid.Families[fam]; !ok {
 			return fmt.Errorf("unknown family %q; valid: %s (or --study FILE)", fam, strings.Join(family.Names, ", "))
 		}
+	}
+	if g0.UserData != nil && flagGiven(fs, "data") {
+		return fmt.Errorf("--data names the built-in datasets' directory, and the study %s has its own data (its data: key)", *studyFile)
 	}
 	set := map[string]string{}
 	for _, kv := range sets {
