@@ -89,6 +89,17 @@ func openUser(dir, fam string, o Options) (*Setup, error) {
 	if o.Head == "pretrained-rows" {
 		return nil, fmt.Errorf("--head pretrained-rows is for the built-in digit domains; with your own data use --head new or keep")
 	}
+	c := o.User.Columns
+	switch {
+	case fam == "lm" && o.Head == "keep":
+		return nil, fmt.Errorf("--head keep: %s is a language model, which has no classification head", dir)
+	case fam == "lm" && (c.Pair != "" || c.Label != ""):
+		return nil, fmt.Errorf("--text-pair-column and --label-column describe labelled texts; %s is a language model, which reads text alone (--text-column)", dir)
+	case fam == "vision" && c != userdata.Columns{}:
+		return nil, fmt.Errorf("the column flags describe texts; %s is an image model, which reads image folders DIR/<class>/*.png", dir)
+	case fam != "lm" && o.User.BlockSize != 0:
+		return nil, fmt.Errorf("--block-size packs text for a language model; %s is a %s classifier", dir, fam)
+	}
 	switch fam {
 	case "lm":
 		return openUserLM(dir, o)

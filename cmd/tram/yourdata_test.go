@@ -373,4 +373,9 @@ func TestYourLanguageModel(t *testing.T) {
 	if !strings.Contains(msg, "--block-size 64: must lie in [2, n_positions 32]") {
 		t.Errorf("block size: %s", msg)
 	}
+	msg = tramFails(t, "finetune", "--model", model, "--train", filepath.Join(dir, "train.txt"), "--label-column", "y",
+		"--method", "adamw", "--steps", "1", "--batch-size", "1", "--lr", "1e-3", "--out", filepath.Join(dir, "never"))
+	if !strings.Contains(msg, "is a language model, which reads text alone") {
+		t.Errorf("label column for a language model: %s", msg)
+	}
 }
