@@ -150,6 +150,9 @@ func TestYourTextClassifier(t *testing.T) {
 			"intermediate_size": 32, "hidden_act": "gelu", "max_position_embeddings": 32, "type_vocab_size": 2, "pad_token_id": 0}`, wordpiece, true},
 		{"distilbert", `{"model_type": "distilbert", "vocab_size": 8192, "dim": 16, "n_layers": 1, "n_heads": 2,
 			"hidden_dim": 32, "activation": "gelu", "max_position_embeddings": 32, "pad_token_id": 0}`, wordpiece, false},
+		// RoBERTa: a byte-level BPE tokenizer, positions after the padding index.
+		{"roberta", `{"model_type": "roberta", "vocab_size": 16384, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+			"intermediate_size": 32, "hidden_act": "gelu", "max_position_embeddings": 34, "type_vocab_size": 1, "pad_token_id": 1}`, "../../pretrained/lm/tokenizer.json", false},
 		// XLM-R: a SentencePiece Unigram tokenizer, positions after the padding index, one token type.
 		{"xlm-roberta", `{"model_type": "xlm-roberta", "vocab_size": 2002, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
 			"intermediate_size": 32, "hidden_act": "gelu", "max_position_embeddings": 34, "type_vocab_size": 1, "pad_token_id": 1}`, unigram, true},
