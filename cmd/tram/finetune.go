@@ -22,7 +22,10 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	_, err = f.Execute(ctx, stderr)
+	out, err := f.Execute(ctx, stderr)
+	if err == nil && out.Eval != nil {
+		printEvalTable(stderr, out.Eval) // the --test sets, also in OUTDIR/eval_results.json
+	}
 	return err
 }
 
