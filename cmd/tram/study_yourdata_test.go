@@ -12,7 +12,6 @@ import (
 
 	"github.com/tramlab/tram/grid"
 	"github.com/tramlab/tram/models/bert"
-	"github.com/tramlab/tram/models/gpt2"
 )
 
 // TestStudyYourData runs a study file with a data: key end to end: a small
@@ -237,17 +236,7 @@ rows:
 // (lower is better) on a text file and a JSONL file.
 func TestStudyYourLanguageModel(t *testing.T) {
 	dir := t.TempDir()
-	m, err := gpt2.New(gpt2.Small(16384, 32, 16, 1, 2), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := filepath.Join(dir, "gpt2")
-	if err := m.Save(model); err != nil {
-		t.Fatal(err)
-	}
-	copyTo(t, "../../pretrained/lm/tokenizer.json", filepath.Join(model, "tokenizer.json"))
-	text := strings.Repeat("the cat sat on the mat and looked at the door\nwords follow words in a line of text\n", 8)
-	os.WriteFile(filepath.Join(dir, "train.txt"), []byte(text), 0o644)
+	model := tinyLM(t, dir)
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("the cat looked at the mat\nwords in a line\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "web.jsonl"), []byte(`{"body": "a door of text"}`+"\n"+`{"body": "follow the words"}`+"\n"), 0o644)
 	study := filepath.Join(dir, "notes.yaml")

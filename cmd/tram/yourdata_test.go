@@ -335,9 +335,12 @@ func TestYourImageClassifier(t *testing.T) {
 	}
 }
 
-func TestYourLanguageModel(t *testing.T) {
-	dir := t.TempDir()
-	m, err := gpt2.New(gpt2.Small(16384, 32, 16, 1, 2), 1)
+// tinyLM writes a small GPT-2 in the Hugging Face layout (with
+// pretrained/lm's tokenizer) to dir/gpt2 and a training text to
+// dir/train.txt, and returns the model directory.
+func tinyLM(t *testing.T, dir string) string {
+	t.Helper()
+	m, err := gpt2.New(gpt2.Small(4096, 32, 16, 1, 2), 1) // pretrained/lm's tokenizer has 4096 tokens
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,19 +348,17 @@ func TestYourLanguageModel(t *testing.T) {
 	if err := m.Save(model); err != nil {
 		t.Fatal(err)
 	}
-	var vocab struct {
-		Model struct {
-			Vocab map[string]int `json:"vocab"`
-		} `json:"model"`
-	}
-	raw, _ := os.ReadFile("../../pretrained/lm/tokenizer.json")
-	json.Unmarshal(raw, &vocab)
-	if n := len(vocab.Model.Vocab); n > 16384 {
-		t.Fatalf("the lm tokenizer has %d tokens", n)
-	}
 	copyTo(t, "../../pretrained/lm/tokenizer.json", filepath.Join(model, "tokenizer.json"))
 	text := strings.Repeat("the cat sat on the mat and looked at the door\nwords follow words in a line of text\n", 8)
-	os.WriteFile(filepath.Join(dir, "train.txt"), []byte(text), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "train.txt"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return model
+}
+
+func TestYourLanguageModel(t *testing.T) {
+	dir := t.TempDir()
+	model := tinyLM(t, dir)
 	os.WriteFile(filepath.Join(dir, "test.jsonl"), []byte(`{"text": "the cat sat"}`+"\n"+`{"text": "a line of text about words"}`+"\n"), 0o644)
 	out := filepath.Join(dir, "tuned")
 	tram(t, "finetune", "--model", model, "--train", filepath.Join(dir, "train.txt"), "--valid", filepath.Join(dir, "train.txt"),

@@ -31,3 +31,21 @@ func RelErr(a, b []float32) float64 {
 	}
 	return d / math.Max(s, 1e-5)
 }
+
+// MaxDiff is max|a−b| over the elements of a and b (of equal length).
+func MaxDiff(a, b []float32) float64 {
+	var d float64
+	for i := range a {
+		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+// MaxAbs is max|a|.
+func MaxAbs(a []float32) float64 {
+	var m float64
+	for _, v := range a {
+		m = math.Max(m, math.Abs(float64(v)))
+	}
+	return m
+}

@@ -90,7 +90,7 @@ func TestMatchesPyTorch(t *testing.T) {
 				if strings.HasSuffix(prm.Name(), "attention.self.key.bias") || strings.HasSuffix(prm.Name(), "attention.k_lin.bias") {
 					scale = exp["grad."+m.FileName(strings.TrimSuffix(prm.Name(), "bias")+"weight")]
 				}
-				e := maxDiff(prm.Grad, want) / maxAbs(scale)
+				e := testutil.MaxDiff(prm.Grad, want) / testutil.MaxAbs(scale)
 				if e > 1e-4 {
 					t.Errorf("gradient of %s: relative error %.3g > 1e-4", prm.Name(), e)
 				}
@@ -99,22 +99,6 @@ func TestMatchesPyTorch(t *testing.T) {
 			t.Logf("logits relative error %.2g, worst gradient %.2g", e, worst)
 		})
 	}
-}
-
-func maxDiff(a, b []float32) float64 {
-	var d float64
-	for i := range a {
-		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
-	}
-	return d
-}
-
-func maxAbs(a []float32) float64 {
-	var m float64
-	for _, v := range a {
-		m = math.Max(m, math.Abs(float64(v)))
-	}
-	return m
 }
 
 func TestSaveLoadRoundTrip(t *testing.T) {

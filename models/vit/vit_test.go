@@ -31,22 +31,6 @@ func toInt32(x []float32) []int32 {
 	return out
 }
 
-func maxDiff(a, b []float32) float64 {
-	var d float64
-	for i := range a {
-		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
-	}
-	return d
-}
-
-func maxAbs(a []float32) float64 {
-	var m float64
-	for _, v := range a {
-		m = math.Max(m, math.Abs(float64(v)))
-	}
-	return m
-}
-
 func same(a, b []float32) bool {
 	if len(a) != len(b) {
 		return false
@@ -109,7 +93,7 @@ func TestMatchesPyTorch(t *testing.T) {
 		if strings.HasSuffix(prm.Name(), "attention.attention.key.bias") {
 			scale = exp["grad."+m.FileName(strings.TrimSuffix(prm.Name(), "bias")+"weight")]
 		}
-		ge := maxDiff(prm.Grad, want) / maxAbs(scale)
+		ge := testutil.MaxDiff(prm.Grad, want) / testutil.MaxAbs(scale)
 		if ge > 1e-4 {
 			t.Errorf("gradient of %s: relative error %.3g > 1e-4", prm.Name(), ge)
 		}
@@ -475,7 +459,7 @@ func TestInit(t *testing.T) {
 				}
 			}
 		case p.Dims() == 1:
-			if maxAbs(p.Data) != 0 {
+			if testutil.MaxAbs(p.Data) != 0 {
 				t.Fatalf("%s is not 0", n)
 			}
 		default:
