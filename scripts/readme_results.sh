@@ -42,13 +42,37 @@ done
   echo
   echo "<!-- results:end -->"
 } > "$block"
-python3 - "$block" <<'PY'
+# The regime study's cross-cell table (docs/REPRODUCE.md, "The regime study"):
+# tram report --cross over every finished cell in results/regime/.
+cells=()
+for d in results/regime/*/; do
+  [ "$(basename "$d")" = cross ] && continue
+  ls "$d"runs/*.json >/dev/null 2>&1 && [ -f "$d"summary.json ] && cells+=("${d%/}")
+done
+{
+  echo "<!-- regime:begin (scripts/readme_results.sh writes this block from results/regime/*; do not edit by hand) -->"
+  if [ ${#cells[@]} -gt 0 ]; then
+    "$tram" report --cross results/regime/cross "${cells[@]}" > /dev/null
+    echo
+    echo "Cells with results so far: $(for c in "${cells[@]}"; do printf '[%s](%s/report.md) ' "$(basename "$c")" "$c"; done)· [cross-cell report](results/regime/cross/cross.md)"
+    echo
+    sed -n '/^| claim/,/^$/p' results/regime/cross/cross.md
+  else
+    echo
+    echo "*No cell of the regime study has finished yet.*"
+    echo
+  fi
+  echo "<!-- regime:end -->"
+} > "$block.regime"
+python3 - "$block" "$block.regime" <<'PY'
 import re, sys
-block = open(sys.argv[1]).read().rstrip("\n")
 readme = open("README.md").read()
-pat = re.compile(r"<!-- results:begin.*?<!-- results:end -->", re.S)
-if not pat.search(readme):
-    sys.exit("README.md has no results block (<!-- results:begin --> … <!-- results:end -->)")
-open("README.md", "w").write(pat.sub(lambda m: block, readme))
+for path, name in ((sys.argv[1], "results"), (sys.argv[2], "regime")):
+    block = open(path).read().rstrip("\n")
+    pat = re.compile(r"<!-- %s:begin.*?<!-- %s:end -->" % (name, name), re.S)
+    if not pat.search(readme):
+        sys.exit("README.md has no %s block (<!-- %s:begin --> … <!-- %s:end -->)" % (name, name, name))
+    readme = pat.sub(lambda m: block, readme)
+open("README.md", "w").write(readme)
 PY
-echo "README.md results block rewritten from: ${fams[*]}"
+echo "README.md results block rewritten from: ${fams[*]}; regime cells: ${cells[*]:-none}"
