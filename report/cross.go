@@ -37,6 +37,7 @@ type Cell struct {
 	VsASAM     *grid.Comparison `json:"vs_asam,omitempty"`
 	VsRobust   *grid.Comparison `json:"vs_robust_baseline,omitempty"`
 	RobustRow  string           `json:"robust_baseline_row,omitempty"`
+	Base       string           `json:"base_row,omitempty"`
 	HigherBest bool             `json:"higher_is_better"`
 	Metric     string           `json:"metric"`
 }
@@ -71,7 +72,7 @@ func WriteCross(out string, dirs []string) (*CrossResult, error) {
 			name = filepath.Base(filepath.Clean(dir))
 		}
 		for _, t := range in.sum.Tables {
-			c := Cell{Name: name + " · " + trainLabel(t), Dir: dir, Verdicts: verdicts, HigherBest: in.sum.HigherIsBetter, Metric: in.sum.Metric}
+			c := Cell{Name: name + " · " + trainLabel(t), Dir: dir, Verdicts: verdicts, Base: in.sum.Base, HigherBest: in.sum.HigherIsBetter, Metric: in.sum.Metric}
 			h := in.sum.HigherIsBetter
 			tr, ok := bestOf(t, h, func(r grid.RowSummary) bool { return grid.IsTRAM(r.Method) })
 			if ok {
@@ -109,15 +110,20 @@ func WriteCross(out string, dirs []string) (*CrossResult, error) {
 		}
 		tb.rows = append(tb.rows, row)
 	}
-	row := []string{"TRAM vs the best robust fine-tuning baseline (OOD)"}
-	for _, c := range res.Cells {
-		v := "not measured"
-		if c.VsRobust != nil {
-			v = fmt.Sprintf("%s (%s − %s)", c.VsRobust.Verdict, c.BestTRAM, c.RobustRow)
+	versus := func(title string, cmp func(Cell) (*grid.Comparison, string)) {
+		row := []string{title}
+		for _, c := range res.Cells {
+			v := "not measured"
+			if x, other := cmp(c); x != nil {
+				v = fmt.Sprintf("%s (%s − %s)", x.Verdict, c.BestTRAM, other)
+			}
+			row = append(row, v)
 		}
-		row = append(row, v)
+		tb.rows = append(tb.rows, row)
 	}
-	tb.rows = append(tb.rows, row)
+	versus("best TRAM row vs the base optimizer (OOD)", func(c Cell) (*grid.Comparison, string) { return c.VsBase, c.Base })
+	versus("best TRAM row vs ASAM (OOD)", func(c Cell) (*grid.Comparison, string) { return c.VsASAM, "asam" })
+	versus("TRAM vs the best robust fine-tuning baseline (OOD)", func(c Cell) (*grid.Comparison, string) { return c.VsRobust, c.RobustRow })
 	d.table(tb)
 	fig, err := advantagePlot(res.Cells)
 	if err != nil {

@@ -57,6 +57,8 @@ done
     echo "Cells with results so far: $(for c in "${cells[@]}"; do printf '[%s](%s/report.md) ' "$(basename "$c")" "$c"; done)· [cross-cell report](results/regime/cross/cross.md)"
     echo
     sed -n '/^| claim/,/^$/p' results/regime/cross/cross.md
+    echo "![the best TRAM row's paired OOD advantage over the base optimizer, ASAM and the best robust baseline, cell by cell, in units of each cell's equivalence margin](results/regime/cross/plots/advantage.svg)"
+    echo
   else
     echo
     echo "*No cell of the regime study has finished yet.*"
