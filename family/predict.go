@@ -11,6 +11,7 @@ import (
 	"math"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/tramlab/tram/checkpoint"
 	"github.com/tramlab/tram/data/userdata"
@@ -61,6 +62,18 @@ func loadImageClassifier(dir string) (vision.Model, []string, error) {
 // loadTextClassifier loads the encoder classifier in dir, its tokenizer
 // and its labels.
 func loadTextClassifier(dir string) (*bert.Model, tokenizer.Tokenizer, []string, error) {
+	sf, err := checkpoint.Open(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	head := false
+	for _, n := range sf.Names() {
+		head = head || strings.HasPrefix(n, "classifier.")
+	}
+	sf.Close()
+	if !head {
+		return nil, nil, nil, fmt.Errorf("%s has no classification head (no classifier.* tensors: a pretrained encoder): fine-tune it first, e.g. tram finetune --model %s --train FILE …", dir, dir)
+	}
 	m, err := bert.Load(dir, bert.Classification)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w (is %s a fine-tuned classifier? fine-tune it first with tram finetune)", err, dir)

@@ -234,6 +234,11 @@ func TestYourTextClassifier(t *testing.T) {
 	if !strings.Contains(msg, `train.csv:1: missing column "text" (the header has "review", "aspect", "sentiment")`) {
 		t.Errorf("missing column: %s", msg)
 	}
+	// A bare encoder has nothing to predict with.
+	msg = tramFails(t, "predict", "--model", filepath.Join(dir, "bert"), "--input", filepath.Join(dir, "shifted.jsonl"), "--text-column", "review")
+	if !strings.Contains(msg, "has no classification head") {
+		t.Errorf("predict with a bare encoder: %s", msg)
+	}
 	// --head keep with a head of other labels says how to get a new one.
 	os.WriteFile(bad, []byte("review,sentiment\nfine,good\nodd,bad\n"), 0o644)
 	msg = tramFails(t, "finetune", "--model", filepath.Join(dir, "bert-tuned"), "--train", bad, "--head", "keep",
