@@ -286,12 +286,17 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 }
 
 // headWarmup trains only the arena range of the new head with a fresh
-// plain base optimizer; every other parameter is restored after each step.
+// plain base optimizer, as a linear probe does: the other parameters are
+// frozen for its duration (they require no gradient, so the backward pass
+// stops at the head and gradient clipping sees the head's gradient alone),
+// and restored after each step (the base optimizer's weight decay would
+// otherwise move them).
 func headWarmup(ctx context.Context, c Config) error {
 	s := c.Setup
 	if c.NewHeadWarmupBase == nil {
 		return errors.New("head warm-up: no base optimizer")
 	}
+	defer freezeOutside(s.Model.Params(), s.HeadLo, s.HeadHi)()
 	plain, err := sharp.NewMethod("sgd", sharp.DefaultOptions("sgd"))
 	if err != nil {
 		return err
@@ -309,6 +314,23 @@ func headWarmup(ctx context.Context, c Config) error {
 		}
 	}
 	return nil
+}
+
+// freezeOutside marks every parameter outside the arena range [lo, hi) as
+// requiring no gradient and returns the function that undoes it.
+func freezeOutside(p *tensor.Params[float32], lo, hi int) (undo func()) {
+	var frozen []*tensor.Tensor[float32]
+	for i, t := range p.List() {
+		if off := p.Offset(i); (off < lo || off+t.Len() > hi) && t.RequiresGrad() {
+			t.MarkRequiresGrad(false)
+			frozen = append(frozen, t)
+		}
+	}
+	return func() {
+		for _, t := range frozen {
+			t.MarkRequiresGrad(true)
+		}
+	}
 }
 
 // headOnly updates the arena range [lo, hi) only: the others are put back

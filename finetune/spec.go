@@ -199,8 +199,9 @@ func DefineFlags(fs *flag.FlagSet) *Spec {
 		"checkpoint's own head, whose id2label must be the data's labels) or pretrained-rows (vision: the\n"+
 		"pretrained 62-way glyph head's rows of the digits 0-9, so that TRAM-θ0's reference predicts\n"+
 		"digits rather than noise)")
-	fs.IntVar(&f.headWarmup, "head-warmup", 0, "train the new head alone for N steps (a linear probe, plain base optimizer) before full\n"+
-		"fine-tuning; TRAM's θ0 is taken after it (≥ 0)")
+	fs.IntVar(&f.headWarmup, "head-warmup", 0, "train the new head alone for N steps (a linear probe, plain base optimizer; the rest of the\n"+
+		"model is frozen, so --clip sees the head's gradient alone) before full fine-tuning; TRAM's θ0\n"+
+		"is taken after it (≥ 0)")
 	fs.IntVar(&f.evalEvery, "eval-every", 0, "validate on the training domain's validation split every N steps and after the last; each\n"+
 		"result is a {\"step\", \"eval\"} record in --log (≥ 0; 0: never)")
 	fs.StringVar(&f.selectBy, "select", "last", "checkpoint to keep: last, or best (lowest training-domain validation loss among the\n"+
