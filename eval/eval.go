@@ -101,6 +101,11 @@ func (c *Classification) add(g *nn.Graph, logits *nn.Tensor, labels []int32) {
 // texts at a time. Texts of similar length are batched together (in order
 // of length, ties by position) and each batch is padded to its longest,
 // so that short texts cost little; Predictions stay in the order of s.
+//
+// The batches run longest first, so that the later, shorter ones reuse the
+// graph's buffers instead of allocating larger ones batch after batch; the
+// loss is still summed in order of length, so the result does not depend on
+// the order in which the batches ran.
 func Texts(m *bert.Model, s *train.Texts, batch int) Classification {
 	g := autograd.NewGraph[float32]()
 	res := Classification{N: s.N(), Predictions: make([]int32, s.N())}
@@ -110,13 +115,16 @@ func Texts(m *bert.Model, s *train.Texts, batch int) Classification {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return len(s.IDs[order[a]]) < len(s.IDs[order[b]]) })
+	nb := (s.N() + batch - 1) / batch
+	losses := make([]float64, nb) // each batch's loss sum, by batch
 	var part Classification
-	for i := 0; i < s.N(); i += batch {
-		idx := order[i:min(i+batch, s.N())]
+	for bi := nb - 1; bi >= 0; bi-- {
+		idx := order[bi*batch : min((bi+1)*batch, s.N())]
 		b, labels := s.Batch(idx)
 		g.Reset()
-		part.Predictions, part.Logits = part.Predictions[:0], part.Logits[:0]
+		part.Predictions, part.Logits, part.Loss = part.Predictions[:0], part.Logits[:0], 0
 		g.NoGrad(func() { part.add(g, m.ClassLogits(&nn.Pass{G: g}, b), labels) })
+		losses[bi] = part.Loss
 		if logits == nil {
 			logits = make([]float32, s.N()*part.Classes)
 		}
@@ -125,7 +133,10 @@ func Texts(m *bert.Model, s *train.Texts, batch int) Classification {
 			copy(logits[k*part.Classes:(k+1)*part.Classes], part.Logits[j*part.Classes:(j+1)*part.Classes])
 		}
 	}
-	res.Correct, res.Loss = part.Correct, part.Loss/float64(max(res.N, 1))
+	for _, l := range losses {
+		res.Loss += l
+	}
+	res.Correct, res.Loss = part.Correct, res.Loss/float64(max(res.N, 1))
 	res.Logits, res.Classes = logits, part.Classes
 	return res
 }
