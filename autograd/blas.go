@@ -57,6 +57,23 @@ func mm[T Float](ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb i
 	gemmBatched(ta, tb, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1)
 }
 
+// mmBias computes C = alpha·op(A)·op(B) + bias in every row (bias[:n]),
+// bit-identical to filling C's rows with bias and calling mm with beta = 1.
+// float32 runs gemm.SgemmBias, which writes the bias into each C tile just
+// before the kernel reaches it instead of in a separate pass over C; float64
+// fills C first.
+func mmBias[T Float](ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, bias []T, c []T, ldc int) {
+	if is32[T]() {
+		gemm.SgemmBias(ta, tb, m, n, k, float32(alpha), as32(a), lda, as32(b), ldb, as32(bias), as32(c), ldc)
+		return
+	}
+	bias = bias[:n]
+	for i := 0; i < m; i++ {
+		copy(c[i*ldc:i*ldc+n], bias)
+	}
+	mm(ta, tb, m, n, k, alpha, a, lda, b, ldb, 1, c, ldc)
+}
+
 // grain is the smallest chunk of elementwise work worth a goroutine.
 const grain = 1 << 14
 

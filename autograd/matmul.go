@@ -112,12 +112,11 @@ func (g *Graph[T]) Linear(x, w, bias *Tensor[T], transW bool) *Tensor[T] {
 	sh, nd := shapeOf(x)
 	sh[nd-1] = out
 	y := g.newTensor(sh[:nd]...)
-	var beta T
 	if bias != nil {
-		prun2(rows, out, repeatRows[T]{y.Data, bias.Data})
-		beta = 1
+		mmBias(false, transW, rows, out, in, 1, x.Data, in, w.Data, w.Dim(1), bias.Data, y.Data, out)
+	} else {
+		mm(false, transW, rows, out, in, 1, x.Data, in, w.Data, w.Dim(1), 0, y.Data, out)
 	}
-	mm(false, transW, rows, out, in, 1, x.Data, in, w.Data, w.Dim(1), beta, y.Data, out)
 	if n := g.record(y, ruleLinear, x, w, bias); n != nil {
 		n.ints[0], n.ints[1], n.ints[2], n.ints[3] = rows, in, out, boolInt(transW)
 	}
@@ -154,16 +153,6 @@ func linearBackward[T Float](g *Graph[T], nd *node[T]) {
 // parallel over columns (deterministic: each column sums in row order).
 func sumRows[T Float](dst, x []T, rows, cols int) {
 	prun2(cols, rows, sumCols[T]{dst, x, rows, cols})
-}
-
-// repeatRows copies row into rows [lo, hi) of dst (rows of len(row)).
-type repeatRows[T Float] struct{ dst, row []T }
-
-func (k *repeatRows[T]) Range(lo, hi int) {
-	n := len(k.row)
-	for r := lo; r < hi; r++ {
-		copy(k.dst[r*n:(r+1)*n], k.row)
-	}
 }
 
 // sumCols adds columns [lo, hi) of x (rows of stride ld) summed in row order

@@ -4,8 +4,8 @@ import "fmt"
 
 // LinearQKV returns the three projections x·W_j + bias_j (j = query, key,
 // value) of x [..., in] side by side, [..., 3·out]: the qkv layout that
-// Attention takes. Each projection is computed as Linear computes it (bias
-// rows, then one matrix product per projection) directly into its column
+// Attention takes. Each projection is computed as Linear computes it (one
+// matrix product with the bias fused, see mmBias) directly into its column
 // block of the result, so the result is bit-identical to three Linear ops
 // and two Concats, without the concatenation copies, and the backward pass
 // reads each block of the result's gradient in place (strided) instead of
@@ -39,21 +39,12 @@ func (g *Graph[T]) LinearQKV(x *Tensor[T], w, bias [3]*Tensor[T], transW bool) *
 	sh, nd := shapeOf(x)
 	sh[nd-1] = ld
 	y := g.newTensor(sh[:nd]...)
-	if bias[0] != nil || bias[1] != nil || bias[2] != nil {
-		k := qkvBias[T]{y: y.Data, out: out}
-		for j, b := range bias {
-			if b != nil {
-				k.bias[j] = b.Data
-			}
-		}
-		prun2(rows, ld, k)
-	}
 	for j := range w {
-		var beta T
 		if bias[j] != nil {
-			beta = 1
+			mmBias(false, transW, rows, out, in, 1, x.Data, in, w[j].Data, w[j].Dim(1), bias[j].Data, y.Data[j*out:], ld)
+		} else {
+			mm(false, transW, rows, out, in, 1, x.Data, in, w[j].Data, w[j].Dim(1), 0, y.Data[j*out:], ld)
 		}
-		mm(false, transW, rows, out, in, 1, x.Data, in, w[j].Data, w[j].Dim(1), beta, y.Data[j*out:], ld)
 	}
 	// One node per projection, all with output y: Backward runs them in
 	// reverse (value, key, query), each on its column block of y's gradient.
@@ -93,24 +84,5 @@ func linearColsBackward[T Float](g *Graph[T], nd *node[T]) {
 		db := g.grad(b)
 		// Column sums in row order, as sumRows, over the strided block.
 		prun2(out, rows, sumCols[T]{db, dY, rows, ld})
-	}
-}
-
-// qkvBias copies the biases into rows [lo, hi) of y, whose rows hold the
-// three projections' blocks of out columns (a nil bias is left alone).
-type qkvBias[T Float] struct {
-	y    []T
-	bias [3][]T
-	out  int
-}
-
-func (k *qkvBias[T]) Range(lo, hi int) {
-	ld := 3 * k.out
-	for r := lo; r < hi; r++ {
-		for j, b := range k.bias {
-			if b != nil {
-				copy(k.y[r*ld+j*k.out:r*ld+(j+1)*k.out], b)
-			}
-		}
 	}
 }

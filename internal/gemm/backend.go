@@ -124,33 +124,50 @@ func Backends() []string {
 
 // sgemm dispatches a checked call to the active backend.
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmOn(backend.Load(), true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemmOn(backend.Load(), true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, nil, c, ldc)
 }
 
-func sgemmOn(be int32, par bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// sgemmOn runs one product on backend be. With bias != nil (beta is then
+// ignored) it computes C = alpha·op(A)·op(B) + bias-in-every-row, bit for bit
+// as fillBias followed by the same call with beta = 1: the packed path
+// writes the bias into each C tile just before its first k block, the
+// others fill C first.
+func sgemmOn(be int32, par bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
+	if bias != nil {
+		beta = 1
+	}
 	if k == 0 || alpha == 0 {
+		if bias != nil {
+			fillBias(m, n, bias, c, ldc)
+		}
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
 	switch be {
 	case beOpenBLAS:
-		if m*n*k >= openblasMinWork && openblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
-			return
+		if m*n*k >= openblasMinWork {
+			if bias != nil {
+				fillBias(m, n, bias, c, ldc)
+				bias = nil // C holds it now, also for the fallback below
+			}
+			if openblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+				return
+			}
 		}
 		kern := kernGo
 		if hasAsm {
 			kern = kernAVX2
 		}
-		packedGemm(kern, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		packedGemm(kern, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc)
 	case beGo:
-		packedGemm(kernGo, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		packedGemm(kernGo, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc)
 	case beAVX512:
-		packedGemm(kernAVX512, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		packedGemm(kernAVX512, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc)
 	default:
-		packedGemm(kernAVX2, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		packedGemm(kernAVX2, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc)
 	}
 }
 
@@ -180,7 +197,7 @@ func sgemmBatched(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 		return
 	}
 	for i := 0; i < batch; i++ {
-		sgemmOn(be, true, transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
+		sgemmOn(be, true, transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, nil, c[i*strideC:], ldc)
 	}
 }
 
@@ -217,6 +234,6 @@ var batchPool = sync.Pool{New: func() any {
 func (j *batchJob) run(lo, hi int) {
 	for i := lo; i < hi; i++ {
 		sgemmOn(j.be, false, j.transA, j.transB, j.m, j.n, j.k, j.alpha,
-			j.a[i*j.strideA:], j.lda, j.b[i*j.strideB:], j.ldb, j.beta, j.c[i*j.strideC:], j.ldc)
+			j.a[i*j.strideA:], j.lda, j.b[i*j.strideB:], j.ldb, j.beta, nil, j.c[i*j.strideC:], j.ldc)
 	}
 }

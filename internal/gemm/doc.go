@@ -8,7 +8,12 @@
 // so a transposed A is stored k×m and needs lda ≥ m. As in BLAS, beta == 0
 // means C is only written (NaNs in C disappear), and k == 0 or alpha == 0
 // scales C by beta. SgemmBatched runs a batch of such products with element
-// strides between matrices (0 broadcasts one A or B).
+// strides between matrices (0 broadcasts one A or B). SgemmBias computes
+// C = alpha·op(A)·op(B) + bias with the bias vector added to every row (a
+// linear layer's epilogue), bit-identical to filling C's rows with the bias
+// and calling Sgemm with beta = 1; the packed path writes the bias into each
+// C tile just before the tile's first k block (it is then in L1), so no
+// separate pass over C is made.
 //
 // # Backends
 //

@@ -81,6 +81,7 @@ type job struct {
 	m, n, k        int
 	alpha, beta    float32
 	a, b, c        []float32
+	bias           []float32 // nil, or written into each C tile before its first k block (beta is then 1)
 	lda, ldb, ldc  int
 	asm            bool // assembly kernel and packing (else portable Go)
 	wide           bool // with asm: AVX-512 6×32 kernel on pairs of strips
@@ -112,9 +113,15 @@ const (
 )
 
 // packedGemm computes C = alpha·op(A)·op(B) + beta·C with k > 0, alpha != 0,
-// on up to parallel.Threads() goroutines when parallel is set.
-func packedGemm(kern kernelKind, par bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// on up to parallel.Threads() goroutines when parallel is set. With bias !=
+// nil (and beta == 1), C = alpha·op(A)·op(B) + bias in every row: each tile
+// of C is filled with the bias just before its first kernel call, which
+// then adds the product with beta = 1, exactly as if C had been filled first.
+func packedGemm(kern kernelKind, par bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int) {
 	if m*n*k < smallWork {
+		if bias != nil {
+			fillBias(m, n, bias, c, ldc)
+		}
 		naive(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -123,6 +130,7 @@ func packedGemm(kern kernelKind, par bool, transA, transB bool, m, n, k int, alp
 	j.m, j.n, j.k = m, n, k
 	j.alpha, j.beta = alpha, beta
 	j.a, j.b, j.c = a, b, c
+	j.bias = bias
 	j.lda, j.ldb, j.ldc = lda, ldb, ldc
 	j.asm = kern != kernGo
 	j.wide = kern == kernAVX512
@@ -153,7 +161,7 @@ func packedGemm(kern kernelKind, par bool, transA, transB bool, m, n, k int, alp
 		grain := (minChunkFlops + tileFlops - 1) / tileFlops
 		parallel.For(tiles, grain, j.fn)
 	}
-	j.a, j.b, j.c = nil, nil, nil
+	j.a, j.b, j.c, j.bias = nil, nil, nil, nil
 	jobPool.Put(j)
 }
 
@@ -184,14 +192,14 @@ func (j *job) block(ws *workspace, m0, m1, n0, n1 int) {
 		for pc := 0; pc < k; pc += kcb {
 			kc := min(kcb, k-pc)
 			packB(ws.bp, j.transB, j.b, j.ldb, pc, kc, jc, nc, j.asm)
-			beta := j.beta
+			beta, bias := j.beta, j.bias
 			if pc > 0 {
-				beta = 1
+				beta, bias = 1, nil
 			}
 			for ic := m0; ic < m1; ic += mcMax {
 				mc := min(mcMax, m1-ic)
 				packA(ws.ap, j.transA, j.a, j.lda, ic, mc, pc, kc, j.asm)
-				j.macro(ws, ic, mc, jc, nc, kc, beta)
+				j.macro(ws, ic, mc, jc, nc, kc, beta, bias)
 			}
 		}
 	}
@@ -199,13 +207,15 @@ func (j *job) block(ws *workspace, m0, m1, n0, n1 int) {
 
 // macro multiplies a packed mc×kc block of A by a packed kc×nc panel of B
 // into C[ic:ic+mc, jc:jc+nc]. With the AVX-512 kernel, full 6-row tiles
-// over two consecutive strips run as one 6×32 tile.
-func (j *job) macro(ws *workspace, ic, mc, jc, nc, kc int, beta float32) {
-	j.macroB(ws, ws.bp, ic, mc, jc, nc, kc, beta)
+// over two consecutive strips run as one 6×32 tile. With bias != nil (the
+// first k block of a biased product; beta is 1), each tile of C is first
+// filled with its columns of the bias, while it is about to be loaded anyway.
+func (j *job) macro(ws *workspace, ic, mc, jc, nc, kc int, beta float32, bias []float32) {
+	j.macroB(ws, ws.bp, ic, mc, jc, nc, kc, beta, bias)
 }
 
 // macroB is macro with the packed B panel given explicitly.
-func (j *job) macroB(ws *workspace, bps []float32, ic, mc, jc, nc, kc int, beta float32) {
+func (j *job) macroB(ws *workspace, bps []float32, ic, mc, jc, nc, kc int, beta float32, bias []float32) {
 	c, ldc, alpha := j.c, j.ldc, j.alpha
 	for jr := 0; jr < nc; {
 		w := nr
@@ -216,8 +226,11 @@ func (j *job) macroB(ws *workspace, bps []float32, ic, mc, jc, nc, kc int, beta 
 		for ir := 0; ir < mc; ir += mr {
 			ap := ws.ap[ir*kc : ir*kc+mr*kc]
 			mcr := min(mr, mc-ir)
+			ci := (ic+ir)*ldc + jc + jr
+			if bias != nil {
+				fillBias(mcr, min(w, nc-jr), bias[jc+jr:], c[ci:], ldc)
+			}
 			if w == 2*nr && mcr == mr {
-				ci := (ic+ir)*ldc + jc + jr
 				_ = c[ci+(mr-1)*ldc+2*nr-1] // the whole tile is inside c
 				kernel6x32(kc, &ap[0], &bp[0], &bp[nr*kc], &c[ci], ldc, alpha, beta)
 				continue
@@ -333,12 +346,12 @@ func (j *job) workShared(_, _ int) {
 		for q := 0; q < j.nkb; q++ {
 			pc := q * j.kcb
 			kc := min(j.kcb, j.k-pc)
-			beta := j.beta
+			beta, bias := j.beta, j.bias
 			if q > 0 {
-				beta = 1
+				beta, bias = 1, nil
 			}
 			packA(ws.ap, j.transA, j.a, j.lda, ic, mc, pc, kc, j.asm)
-			j.macroB(ws, j.bpAll[q*j.kcb*j.nPad:], ic, mc, 0, j.n, kc, beta)
+			j.macroB(ws, j.bpAll[q*j.kcb*j.nPad:], ic, mc, 0, j.n, kc, beta, bias)
 		}
 	}
 	putWorkspace(ws)

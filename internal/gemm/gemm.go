@@ -12,6 +12,23 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// SgemmBias computes C = alpha*op(A)*op(B) + bias, the bias vector added to
+// every row: C[i][j] = alpha*(op(A)*op(B))[i][j] + bias[j] (the epilogue of a
+// linear layer), with arguments as in Sgemm; C is only written, and bias must
+// hold at least n elements. The result is bit-identical to copying bias[:n]
+// into every row of C and calling Sgemm with beta = 1, on every backend and
+// thread count; the Go-side backends write the bias into each C tile right
+// before its micro-kernel call instead of in a separate pass over C.
+// Panics with a clear message on inconsistent sizes/strides or too-short
+// slices (programmer error).
+func SgemmBias(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bias []float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if len(bias) < n {
+		panic(fmt.Sprintf("gemm: SgemmBias: len(bias)=%d < n=%d (m=%d n=%d k=%d)", len(bias), n, m, n, k))
+	}
+	sgemmOn(backend.Load(), true, transA, transB, m, n, k, alpha, a, lda, b, ldb, 1, bias, c, ldc)
+}
+
 // SgemmBatched runs batch independent Sgemms; matrix i of A starts at a[i*strideA], etc.
 // strideA or strideB may be 0 (broadcast one matrix across the batch).
 func SgemmBatched(transA, transB bool, m, n, k int, alpha float32, a []float32, lda, strideA int, b []float32, ldb, strideB int, beta float32, c []float32, ldc, strideC int, batch int) {
@@ -114,5 +131,13 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 				row[j] *= beta
 			}
 		}
+	}
+}
+
+// fillBias copies bias[:n] into each of the m rows of C.
+func fillBias(m, n int, bias, c []float32, ldc int) {
+	bias = bias[:n]
+	for i := 0; i < m; i++ {
+		copy(c[i*ldc:i*ldc+n], bias)
 	}
 }

@@ -569,7 +569,8 @@ func TestOpenBLASLoad(t *testing.T) {
 	}
 }
 
-// TestAllocs: steady-state calls reuse packing buffers and job records.
+// TestAllocs: steady-state calls (the fused bias included) reuse packing
+// buffers and job records.
 func TestAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items at random")
@@ -581,7 +582,7 @@ func TestAllocs(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			use(t, v)
 			const n, bm, batch = 96, 24, 8
-			a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+			a, b, c, bias := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n), make([]float32, n)
 			ba, bb, bc := make([]float32, batch*bm*bm), make([]float32, batch*bm*bm), make([]float32, batch*bm*bm)
 			for _, threads := range []int{1, 2} {
 				withThreads(t, threads)
@@ -597,6 +598,11 @@ func TestAllocs(t *testing.T) {
 					f()
 					if got := testing.AllocsPerRun(20, f); got > limit {
 						t.Errorf("threads=%d trans=%v: %v allocs per Sgemm, want ≤ %v", threads, tr, got, limit)
+					}
+					fbias := func() { SgemmBias(tr[0], tr[1], n, n, n, 1, a, n, b, n, bias, c, n) }
+					fbias()
+					if got := testing.AllocsPerRun(20, fbias); got > limit {
+						t.Errorf("threads=%d trans=%v: %v allocs per SgemmBias, want ≤ %v", threads, tr, got, limit)
 					}
 					fb := func() {
 						SgemmBatched(tr[0], tr[1], bm, bm, bm, 1, ba, bm, bm*bm, bb, bm, bm*bm, 0, bc, bm, bm*bm, batch)
