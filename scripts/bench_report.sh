@@ -6,14 +6,20 @@
 #   scripts/bench_report.sh [OUT] [SECONDS]
 #
 # The anchor is scripts/torch_anchor.py (ANCHOR=path overrides it). It needs
-# Debian's python3-torch (skipped, and said so, without it).
+# Debian's python3-torch (skipped, and said so, without it). TRAM=path
+# benchmarks that binary instead of building bin/tram from this checkout
+# (keep a grid's pinned bin/tram untouched).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-docs/bench/latest}
 secs=${2:-5}
 anchor=${ANCHOR:-scripts/torch_anchor.py}
 mkdir -p "$out"
-go build -o bin/tram ./cmd/tram
+tram=${TRAM:-}
+if [ -z "$tram" ]; then
+  go build -buildvcs=auto -o bin/tram ./cmd/tram
+  tram=bin/tram
+fi
 {
   echo "commit: $(git rev-parse HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
   echo "date: $(date -u +%FT%TZ)"
@@ -21,7 +27,7 @@ go build -o bin/tram ./cmd/tram
   echo "anchor: $anchor"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  ./bin/tram version
+  "$tram" version
 } > "$out/env.txt"
 methods=sgd,adamw,sam,tram
 workloads=mlp,gpt,cnn,bert
@@ -35,12 +41,12 @@ else
   echo "PyTorch anchor not available: python3-torch or $anchor missing" | tee -a "$out/env.txt"
   : > "$out/torch.jsonl"
 fi
-./bin/tram bench --json --threads 2 --only "$workloads" --methods "$methods" --seconds "$secs" > "$out/tram.jsonl"
+"$tram" bench --json --threads 2 --only "$workloads" --methods "$methods" --seconds "$secs" > "$out/tram.jsonl"
 for be in avx2 openblas; do
-  TRAM_BLAS=$be ./bin/tram bench --json --threads 2 --only "$workloads" --methods "$methods" --seconds "$secs" > "$out/tram-$be.jsonl" 2>/dev/null || rm -f "$out/tram-$be.jsonl"
+  TRAM_BLAS=$be "$tram" bench --json --threads 2 --only "$workloads" --methods "$methods" --seconds "$secs" > "$out/tram-$be.jsonl" 2>/dev/null || rm -f "$out/tram-$be.jsonl"
 done
 all=adamw,sam,asam,fsam,tram-theta0,tram-prev,tram-ema,tram-x,tram-fisher,trpo,r3f,mesa,asam+trpo
-./bin/tram bench --json --threads 2 --only gpt --methods "$all" --seconds "$secs" > "$out/tram-all-methods.jsonl"
+"$tram" bench --json --threads 2 --only gpt --methods "$all" --seconds "$secs" > "$out/tram-all-methods.jsonl"
 go test -run '^$' -bench 'BenchmarkSgemm$' -benchtime 20x ./internal/gemm > "$out/gemm.txt" 2>&1 || true
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/env.txt"
 python3 - "$out" <<'PY'
