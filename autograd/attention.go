@@ -152,19 +152,34 @@ func dropRow[T Float](dst, p, m []T) {
 
 // maskedSoftmax replaces row (the scores of query i) by its softmax over the
 // keys that are visible: j ≤ i when causal, and keep[j] when keep is given.
+//
+// In float32 the maximum (without keep), the subtraction and the scaling
+// run eight lanes at a time with the scalar loops' results; see softmaxRow
+// for why a vector maximum that differs in the sign of a zero, or by
+// skipping a NaN, leaves the output bits unchanged.
 func maskedSoftmax[T Float](row []T, i int, causal bool, keep []bool) {
 	n := len(row)
 	if causal {
 		n = i + 1
 	}
-	mx := T(math.Inf(-1))
-	for j := 0; j < n; j++ {
+	vis := row[:n]
+	mx, j := T(math.Inf(-1)), 0
+	if keep == nil && is32[T]() {
+		var m float32
+		if j, m = maxVec(as32(vis)); j > 0 {
+			mx = T(m)
+		}
+	}
+	for ; j < n; j++ {
 		if (keep == nil || keep[j]) && row[j] > mx {
 			mx = row[j]
 		}
 	}
-	vis := row[:n]
-	for j := range vis {
+	j = 0
+	if is32[T]() { // v·1 + (−mx) is v − mx exactly
+		j = affineVec(as32(vis), as32(vis), 1, float32(-mx))
+	}
+	for ; j < n; j++ {
 		vis[j] -= mx
 	}
 	expSliceT(vis, vis)
@@ -176,7 +191,11 @@ func maskedSoftmax[T Float](row []T, i int, causal bool, keep []bool) {
 		s += float64(vis[j])
 	}
 	inv := T(1 / s)
-	for j := range vis {
+	j = 0
+	if is32[T]() { // v·inv + (−0) is v·inv exactly
+		j = affineVec(as32(vis), as32(vis), float32(inv), negZero32)
+	}
+	for ; j < n; j++ {
 		vis[j] *= inv
 	}
 	clear(row[n:])

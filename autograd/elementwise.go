@@ -708,6 +708,21 @@ type geluTanhMap[T Float] struct {
 
 func (k *geluTanhMap[T]) Range(lo, hi int) {
 	X, Y, th := k.X, k.Y, k.th
+	if is32[T]() {
+		var t []float32
+		if th != nil {
+			t = as32(th[lo:hi])
+		}
+		lo += geluTanhVec(as32(Y[lo:hi]), t, as32(X[lo:hi]))
+	}
+	geluTanhRange(X, Y, th, lo, hi)
+}
+
+// geluTanhRange is geluTanhMap's Go path: the reference that geluTanhAVX2
+// reproduces bit for bit, and its tail (fewer than 8 elements, where
+// expSliceT takes exp32 as it does past the vector prefix of a whole
+// chunk).
+func geluTanhRange[T Float](X, Y, th []T, lo, hi int) {
 	// 0.5·(1 + tanh u) = σ(2u) = 1/(1 + e^{−2u}): one exponential per
 	// element, computed for the whole chunk at once.
 	for i := lo; i < hi; i++ {
@@ -739,6 +754,15 @@ type geluTanhGrad[T Float] struct {
 
 func (k *geluTanhGrad[T]) Range(lo, hi int) {
 	X, th, dY, dX, fresh := k.X, k.th, k.dY, k.dX, k.fresh
+	if is32[T]() {
+		lo += geluTanhBackVec(as32(dX[lo:hi]), as32(dY[lo:hi]), as32(X[lo:hi]), as32(th[lo:hi]), !fresh)
+	}
+	geluTanhGradRange(X, th, dY, dX, fresh, lo, hi)
+}
+
+// geluTanhGradRange is geluTanhGrad's Go path, the reference of
+// geluTanhBackAVX2 and its tail.
+func geluTanhGradRange[T Float](X, th, dY, dX []T, fresh bool, lo, hi int) {
 	for i := lo; i < hi; i++ {
 		x, t := X[i], th[i]
 		d := dY[i] * (0.5*(1+t) + 0.5*x*(1-t*t)*geluC*(1+3*0.044715*x*x))

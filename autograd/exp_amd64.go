@@ -19,3 +19,28 @@ func expVec(dst, src []float32) int {
 	expAVX2(&dst[0], &src[0], n)
 	return n
 }
+
+// geluTanhAVX2 sets th[i] = tanh u and y[i] = x[i]·(1 + tanh u)/2 with u =
+// √(2/π)·(x[i] + 0.044715·x[i]³) for i < n (n a multiple of 8), in the
+// steps of geluTanhMap's Go loops with expAVX2's exponential, so that each
+// lane equals them bit for bit; th may be y when tanh u is not wanted.
+//
+//go:noescape
+func geluTanhAVX2(y, th, x *float32, n int)
+
+// geluTanhVec runs geluTanhAVX2 on the longest prefix whose length is a
+// multiple of 8 and returns its length (th nil: not kept).
+func geluTanhVec(y, th, x []float32) int {
+	if !haveExpAVX2 || len(x) < 8 {
+		return 0
+	}
+	n := len(x) &^ 7
+	_, _ = y[n-1], x[n-1]
+	t := &y[0]
+	if th != nil {
+		_ = th[n-1]
+		t = &th[0]
+	}
+	geluTanhAVX2(&y[0], t, &x[0], n)
+	return n
+}

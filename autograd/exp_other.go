@@ -8,9 +8,13 @@ func addVec(dst, src []float32) int { return 0 }
 
 func geluErfVec(y, cdf, x []float32) int { return 0 }
 
+func geluTanhVec(y, th, x []float32) int { return 0 }
+
 func sumShiftedVec(x []float32, s float64) (int, float64, float64)      { return 0, 0, 0 }
 func dotCenteredVec(dy, x []float32, m float64) (int, float64, float64) { return 0, 0, 0 }
 func affineVec(y, x []float32, a, b float32) int                        { return 0 }
 func bnBackVec(dx, dy, x []float32, a, b, c float32, add bool) int      { return 0 }
 func reluVec(y, x []float32) int                                        { return 0 }
 func reluBackVec(dx, dy, x []float32, add bool) int                     { return 0 }
+func maxVec(x []float32) (int, float32)                                 { return 0, 0 }
+func geluTanhBackVec(dx, dy, x, th []float32, add bool) int             { return 0 }

@@ -40,15 +40,35 @@ func (k *softmaxRows[T]) Range(lo, hi int) {
 
 // softmaxRow writes softmax (or log-softmax) of x into y; it returns the
 // log of the normalizer, logΣexp(x).
+//
+// In float32 the maximum, the subtraction and the scaling run eight lanes
+// at a time (maxVec, affineVec) with the same results as the scalar loops:
+// x·1 + (−mx) is x − mx and y·inv + (−0) is y·inv, exactly. The vector
+// maximum may differ from the scalar one only in the sign of a zero
+// maximum (±0) or where x holds a NaN; the sum and the result are NaN then
+// either way, and with mx = ±0 the differences x − mx differ at most in
+// the sign of zeros, whose exponential is 1, while lse = ±0 + log s with
+// s ≥ 1 is +0 or log s: the output bits are the same. The sum stays
+// sequential in float64.
 func softmaxRow[T Float](y, x []T, log bool) float64 {
-	mx := x[0]
-	for _, v := range x {
+	mx, i := x[0], 0
+	if is32[T]() {
+		var m float32
+		if i, m = maxVec(as32(x)); i > 0 {
+			mx = T(m)
+		}
+	}
+	for _, v := range x[i:] {
 		if v > mx {
 			mx = v
 		}
 	}
-	for i, v := range x {
-		y[i] = v - mx
+	i = 0
+	if is32[T]() {
+		i = affineVec(as32(y), as32(x), 1, float32(-mx))
+	}
+	for ; i < len(x); i++ {
+		y[i] = x[i] - mx
 	}
 	expSliceT(y, y)
 	var s float64
@@ -62,12 +82,19 @@ func softmaxRow[T Float](y, x []T, log bool) float64 {
 		}
 	} else {
 		inv := T(1 / s)
-		for i := range y {
+		i = 0
+		if is32[T]() {
+			i = affineVec(as32(y), as32(y), float32(inv), negZero32)
+		}
+		for ; i < len(y); i++ {
 			y[i] *= inv
 		}
 	}
 	return lse
 }
+
+// negZero32 is −0: adding it leaves every float32 unchanged (+0 included).
+var negZero32 = math.Float32frombits(1 << 31)
 
 func softmaxBackward[T Float](g *Graph[T], n *node[T]) {
 	x, y := n.in[0], n.out
@@ -366,8 +393,12 @@ func klRow[T Float](a, b, w, da, db []T, symmetric bool) (kl, sym float64) {
 			mx, r = v, i
 		}
 	}
-	for i, v := range a {
-		w[i] = v - mx
+	i := 0
+	if is32[T]() { // a·1 + (−mx) is a − mx exactly
+		i = affineVec(as32(w), as32(a), 1, float32(-mx))
+	}
+	for ; i < len(a); i++ {
+		w[i] = a[i] - mx
 	}
 	expSliceT(w, w)
 	// One pass: the weights e_i = e^{a_i − max}, corrected for the rounding

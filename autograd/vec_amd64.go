@@ -59,6 +59,12 @@ func reluAVX2(y, x *float32, n int)
 //go:noescape
 func reluBackAVX2(dx, dy, x *float32, n int, add bool)
 
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+//go:noescape
+func geluTanhBackAVX2(dx, dy, x, th *float32, n int, add bool)
+
 // The helpers below run the AVX2 kernels on the longest prefix whose
 // length is a multiple of 8 and return its length (0 without AVX2); the
 // caller finishes the tail.
@@ -119,5 +125,27 @@ func reluBackVec(dx, dy, x []float32, add bool) int {
 	n := len(x) &^ 7
 	_, _ = dx[n-1], dy[n-1]
 	reluBackAVX2(&dx[0], &dy[0], &x[0], n, add)
+	return n
+}
+
+// maxVec returns the length n of the longest prefix of x that is a
+// multiple of 8 and the largest of x[:n], NaNs skipped (−Inf when x[:n] is
+// all NaN); of equal zeros it may return either sign. n is 0 (and m
+// meaningless) without AVX2 or below 8 elements.
+func maxVec(x []float32) (n int, m float32) {
+	if !haveExpAVX2 || len(x) < 8 {
+		return 0, 0
+	}
+	n = len(x) &^ 7
+	return n, maxAVX2(&x[0], n)
+}
+
+func geluTanhBackVec(dx, dy, x, th []float32, add bool) int {
+	if !haveExpAVX2 || len(dy) < 8 {
+		return 0
+	}
+	n := len(dy) &^ 7
+	_, _, _ = dx[n-1], x[n-1], th[n-1]
+	geluTanhBackAVX2(&dx[0], &dy[0], &x[0], &th[0], n, add)
 	return n
 }

@@ -336,3 +336,114 @@ rbstore:
 rbdone:
 	VZEROUPPER
 	RET
+
+// func maxAVX2(x *float32, n int) float32
+// The largest x[i], i < n (n a multiple of 8), skipping NaNs (−Inf when
+// there is none other); of equal zeros it may return either sign.
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ     x+0(FP), SI
+	MOVQ     n+8(FP), CX
+	VPCMPEQD Y0, Y0, Y0
+	VPSLLD   $23, Y0, Y0 // 0xff800000: −Inf
+	VMOVAPS  Y0, Y1
+	VMOVAPS  Y0, Y2
+	VMOVAPS  Y0, Y3
+	CMPQ     CX, $32
+	JLT      mxtail
+
+mxloop32:
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VMAXPS  Y0, Y4, Y0 // the second operand (the running max) when x is NaN
+	VMAXPS  Y1, Y5, Y1
+	VMAXPS  Y2, Y6, Y2
+	VMAXPS  Y3, Y7, Y3
+	ADDQ    $128, SI
+	SUBQ    $32, CX
+	CMPQ    CX, $32
+	JGE     mxloop32
+
+mxtail:
+	TESTQ CX, CX
+	JZ    mxred
+
+mxloop8:
+	VMOVUPS (SI), Y4
+	VMAXPS  Y0, Y4, Y0
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+	JNZ     mxloop8
+
+mxred:
+	// No NaN is left in the accumulators.
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSS       X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+DATA gbconst<>+0(SB)/4, $0x3f000000  // 0.5
+DATA gbconst<>+4(SB)/4, $0x3f800000  // 1
+DATA gbconst<>+8(SB)/4, $0x3f4c422a  // √(2/π), as Go rounds it to float32
+DATA gbconst<>+12(SB)/4, $0x3e095d4f // 3·0.044715, likewise
+GLOBL gbconst<>(SB), RODATA|NOPTR, $16
+
+// func geluTanhBackAVX2(dx, dy, x, th *float32, n int, add bool)
+// dx[i] (+)= dy[i]·(0.5·(1 + t) + 0.5·x·(1 − t·t)·√(2/π)·(1 + 3·0.044715·x·x))
+// with x = x[i], t = th[i], n a multiple of 8: one IEEE operation per step,
+// left to right as the Go loop of geluTanhGrad (no fused multiply-add).
+TEXT ·geluTanhBackAVX2(SB), NOSPLIT, $0-41
+	MOVQ         dx+0(FP), DI
+	MOVQ         dy+8(FP), SI
+	MOVQ         x+16(FP), DX
+	MOVQ         th+24(FP), R8
+	MOVQ         n+32(FP), CX
+	MOVBLZX      add+40(FP), AX
+	VBROADCASTSS gbconst<>+0(SB), Y11
+	VBROADCASTSS gbconst<>+4(SB), Y12
+	VBROADCASTSS gbconst<>+8(SB), Y13
+	VBROADCASTSS gbconst<>+12(SB), Y14
+	SHRQ         $3, CX
+	JZ           gbdone
+
+gbloop:
+	VMOVUPS (DX), Y0    // x
+	VMOVUPS (R8), Y1    // t
+	VADDPS  Y1, Y12, Y2 // 1 + t
+	VMULPS  Y2, Y11, Y2 // 0.5·(1 + t)
+	VMULPS  Y1, Y1, Y3  // t·t
+	VSUBPS  Y3, Y12, Y3 // 1 − t·t
+	VMULPS  Y0, Y11, Y4 // 0.5·x
+	VMULPS  Y3, Y4, Y4  // ·(1 − t·t)
+	VMULPS  Y13, Y4, Y4 // ·√(2/π)
+	VMULPS  Y0, Y14, Y5 // 3·0.044715·x
+	VMULPS  Y0, Y5, Y5  // ·x
+	VADDPS  Y5, Y12, Y5 // 1 + 3·0.044715·x·x
+	VMULPS  Y5, Y4, Y4  // ·(1 + 3·0.044715·x·x)
+	VADDPS  Y4, Y2, Y2  // 0.5·(1 + t) + …
+	VMULPS  (SI), Y2, Y2 // dy·(…)
+	TESTQ   AX, AX
+	JZ      gbstore
+	VADDPS  (DI), Y2, Y2
+
+gbstore:
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, R8
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     gbloop
+
+gbdone:
+	VZEROUPPER
+	RET
