@@ -166,7 +166,11 @@ func (k *sumCols[T]) Range(lo, hi int) {
 	dst, x, ld := k.dst, k.x, k.ld
 	for r := 0; r < k.rows; r++ {
 		row := x[r*ld:]
-		for j := lo; j < hi; j++ {
+		j := lo
+		if is32[T]() { // eight columns at a time, each still summed in row order
+			j += addVec(as32(dst[lo:hi]), as32(row[lo:hi]))
+		}
+		for ; j < hi; j++ {
 			dst[j] += row[j]
 		}
 	}
