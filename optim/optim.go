@@ -66,27 +66,52 @@ func (o *SGD) Step(p *tensor.Params[float32]) {
 	}
 	th, g, b := p.Data, p.Grad, o.buf
 	parallel.For(len(th), 1<<15, func(lo, hi int) {
-		switch {
-		case mu == 0 && wd == 0: // the common loop without branches
-			for i := lo; i < hi; i++ {
-				th[i] -= lr * g[i]
-			}
-		case mu == 0:
-			for i := lo; i < hi; i++ {
-				th[i] -= lr * (g[i] + wd*th[i])
-			}
-		default:
-			for i := lo; i < hi; i++ {
-				d := g[i] + wd*th[i]
-				if first {
-					b[i] = d
-				} else {
-					b[i] = mu*b[i] + d
-				}
-				th[i] -= lr * b[i]
-			}
+		var bc []float32
+		if b != nil {
+			bc = b[lo:hi]
 		}
+		sgdChunk(th[lo:hi], g[lo:hi], bc, lr, mu, wd, first)
 	})
+}
+
+// sgdChunk applies the SGD update to one chunk: the AVX2 kernel on the
+// longest prefix whose length is a multiple of 8, sgdRange on the rest.
+func sgdChunk(th, g, b []float32, lr, mu, wd float32, first bool) {
+	n := sgdVec(th, g, b, lr, mu, wd, first)
+	if b != nil {
+		b = b[n:]
+	}
+	sgdRange(th[n:], g[n:], b, lr, mu, wd, first)
+}
+
+// sgdRange is the scalar SGD update of th from g (and the momentum buffer
+// b, used only when mu != 0), element by element. The vector kernels of
+// sgdVec repeat its operations in the same order, so that both give the
+// same bits; the explicit float32 conversions keep the compiler from
+// fusing a multiply and an add (which Go allows, e.g. with GOAMD64=v3).
+func sgdRange(th, g, b []float32, lr, mu, wd float32, first bool) {
+	g = g[:len(th)]
+	switch {
+	case mu == 0 && wd == 0: // the common loop without branches
+		for i := range th {
+			th[i] -= float32(lr * g[i])
+		}
+	case mu == 0:
+		for i := range th {
+			th[i] -= float32(lr * (g[i] + float32(wd*th[i])))
+		}
+	default:
+		b = b[:len(th)]
+		for i := range th {
+			d := g[i] + float32(wd*th[i])
+			if first {
+				b[i] = d
+			} else {
+				b[i] = float32(mu*b[i]) + d
+			}
+			th[i] -= float32(lr * b[i])
+		}
+	}
 }
 
 // AdamW is Adam with decoupled weight decay, as torch.optim.AdamW:
@@ -121,23 +146,62 @@ func (o *AdamW) Step(p *tensor.Params[float32]) {
 		o.v = make([]float32, len(p.Data))
 	}
 	o.t++
-	bc1 := 1 - math.Pow(o.Beta1, float64(o.t))
-	bc2 := 1 - math.Pow(o.Beta2, float64(o.t))
-	decay := float32(1 - o.Rate*o.WeightDecay)
-	b1, b2 := float32(o.Beta1), float32(o.Beta2)
-	c1, c2 := float32(1-o.Beta1), float32(1-o.Beta2) // rounded once, as PyTorch's alpha/value
-	step := float32(o.Rate / bc1)
-	sq2 := float32(math.Sqrt(bc2))
-	eps := float32(o.Eps)
+	c := o.coef()
 	th, g, m, v := p.Data, p.Grad, o.m, o.v
 	parallel.For(len(th), 1<<15, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			th[i] *= decay
-			m[i] = b1*m[i] + c1*g[i]
-			v[i] = b2*v[i] + c2*g[i]*g[i]
-			th[i] -= step * m[i] / (float32(math.Sqrt(float64(v[i])))/sq2 + eps)
-		}
+		adamwChunk(th[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], c)
 	})
+}
+
+// adamwCoef holds the float32 constants of one AdamW step.
+type adamwCoef struct {
+	decay, b1, c1, b2, c2, step, sq2, eps float32
+}
+
+// coef returns the constants of step o.t.
+func (o *AdamW) coef() adamwCoef {
+	bc1 := 1 - math.Pow(o.Beta1, float64(o.t))
+	bc2 := 1 - math.Pow(o.Beta2, float64(o.t))
+	return adamwCoef{
+		decay: float32(1 - o.Rate*o.WeightDecay),
+		b1:    float32(o.Beta1),
+		b2:    float32(o.Beta2),
+		c1:    float32(1 - o.Beta1), // rounded once, as PyTorch's alpha/value
+		c2:    float32(1 - o.Beta2),
+		step:  float32(o.Rate / bc1),
+		sq2:   float32(math.Sqrt(bc2)),
+		eps:   float32(o.Eps),
+	}
+}
+
+// adamwChunk applies the AdamW update to one chunk: the AVX2 kernel on the
+// longest prefix whose length is a multiple of 8, adamwRange on the rest.
+func adamwChunk(th, g, m, v []float32, c adamwCoef) {
+	n := adamwVec(th, g, m, v, c)
+	adamwRange(th[n:], g[n:], m[n:], v[n:], c)
+}
+
+// adamwRange is the scalar AdamW update, element by element:
+//
+//	θ ← θ·decay;  m ← b1·m + c1·g;  v ← b2·v + (c2·g)·g;
+//	θ ← θ − (step·m) / (√v/sq2 + eps),
+//
+// each operation rounded to float32. The vector kernel of adamwVec repeats
+// these operations in the same order, so that both give the same bits; the
+// explicit float32 conversions keep the compiler from fusing a multiply and
+// an add (which Go allows, e.g. with GOAMD64=v3). The square root is taken
+// in float64 and rounded to float32, which equals the correctly rounded
+// float32 square root for every float32 input (the float64 significand has
+// 53 ≥ 2·24 + 2 bits, so the double rounding is innocuous); the compiler
+// emits SQRTSS for it, and the kernel uses VSQRTPS.
+func adamwRange(th, g, m, v []float32, c adamwCoef) {
+	g, m, v = g[:len(th)], m[:len(th)], v[:len(th)]
+	for i := range th {
+		th[i] *= c.decay
+		m[i] = float32(c.b1*m[i]) + float32(c.c1*g[i])
+		v[i] = float32(c.b2*v[i]) + float32(float32(c.c2*g[i])*g[i])
+		th[i] -= float32(c.step*m[i]) / (float32(math.Sqrt(float64(v[i])))/c.sq2 + c.eps)
+	}
 }
 
 // State returns the step count and the momentum buffer (absent before the
