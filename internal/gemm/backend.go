@@ -129,8 +129,8 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 
 // sgemmOn runs one product on backend be. With bias != nil (beta is then
 // ignored) it computes C = alpha·op(A)·op(B) + bias-in-every-row, bit for bit
-// as fillBias followed by the same call with beta = 1: the packed path
-// writes the bias into each C tile just before its first k block, the
+// as fillBias followed by the same call with beta = 1: the packed path's
+// micro-kernels read the bias in place of C on the first k block, the
 // others fill C first.
 func sgemmOn(be int32, par bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int) {
 	if m == 0 || n == 0 {

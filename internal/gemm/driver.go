@@ -114,9 +114,10 @@ const (
 
 // packedGemm computes C = alpha·op(A)·op(B) + beta·C with k > 0, alpha != 0,
 // on up to parallel.Threads() goroutines when parallel is set. With bias !=
-// nil (and beta == 1), C = alpha·op(A)·op(B) + bias in every row: each tile
-// of C is filled with the bias just before its first kernel call, which
-// then adds the product with beta = 1, exactly as if C had been filled first.
+// nil (and beta == 1), C = alpha·op(A)·op(B) + bias in every row: on the
+// first k block the kernels read the bias in place of each row of C (and do
+// not read C), then add the product with beta = 1, exactly as if C had been
+// filled first.
 func packedGemm(kern kernelKind, par bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int) {
 	if m*n*k < smallWork {
 		if bias != nil {
@@ -208,8 +209,9 @@ func (j *job) block(ws *workspace, m0, m1, n0, n1 int) {
 // macro multiplies a packed mc×kc block of A by a packed kc×nc panel of B
 // into C[ic:ic+mc, jc:jc+nc]. With the AVX-512 kernel, full 6-row tiles
 // over two consecutive strips run as one 6×32 tile. With bias != nil (the
-// first k block of a biased product; beta is 1), each tile of C is first
-// filled with its columns of the bias, while it is about to be loaded anyway.
+// first k block of a biased product; beta is 1), C is not read: each tile
+// gets beta·bias + alpha·acc, bit-identical to the beta path over a C whose
+// rows hold the bias (the kernels take the bias in place of the rows of C).
 func (j *job) macro(ws *workspace, ic, mc, jc, nc, kc int, beta float32, bias []float32) {
 	j.macroB(ws, ws.bp, ic, mc, jc, nc, kc, beta, bias)
 }
@@ -223,20 +225,30 @@ func (j *job) macroB(ws *workspace, bps []float32, ic, mc, jc, nc, kc int, beta 
 			w = 2 * nr
 		}
 		bp := bps[jr*kc : (jr+w)*kc]
+		var bt []float32 // the bias of this column strip, or nil
+		if bias != nil {
+			bt = bias[jc+jr : jc+min(jr+w, nc)]
+		}
 		for ir := 0; ir < mc; ir += mr {
 			ap := ws.ap[ir*kc : ir*kc+mr*kc]
 			mcr := min(mr, mc-ir)
 			ci := (ic+ir)*ldc + jc + jr
-			if bias != nil {
-				fillBias(mcr, min(w, nc-jr), bias[jc+jr:], c[ci:], ldc)
-			}
 			if w == 2*nr && mcr == mr {
 				_ = c[ci+(mr-1)*ldc+2*nr-1] // the whole tile is inside c
-				kernel6x32(kc, &ap[0], &bp[0], &bp[nr*kc], &c[ci], ldc, alpha, beta)
+				var pb *float32
+				if bt != nil {
+					_ = bt[2*nr-1] // the tile's 32 columns of bias
+					pb = &bt[0]
+				}
+				kernel6x32(kc, &ap[0], &bp[0], &bp[nr*kc], &c[ci], ldc, alpha, beta, pb)
 				continue
 			}
 			for s := 0; s < w; s += nr {
-				j.tile(ws, ap, bp[s*kc:(s+nr)*kc], ic+ir, mcr, jc+jr+s, min(nr, nc-jr-s), kc, beta)
+				var bs []float32
+				if bt != nil {
+					bs = bt[s:]
+				}
+				j.tile(ws, ap, bp[s*kc:(s+nr)*kc], ic+ir, mcr, jc+jr+s, min(nr, nc-jr-s), kc, beta, bs)
 			}
 		}
 		jr += w
@@ -244,31 +256,44 @@ func (j *job) macroB(ws *workspace, bps []float32, ic, mc, jc, nc, kc int, beta 
 }
 
 // tile computes the mcr×ncr tile of C at (i, jcol) with a 6×16 kernel;
-// partial tiles go through ws.tmp.
-func (j *job) tile(ws *workspace, ap, bp []float32, i, mcr, jcol, ncr, kc int, beta float32) {
+// partial tiles go through ws.tmp. bias (nil, or at least ncr floats: the
+// bias of columns jcol…) stands in for the rows of C as in macro.
+func (j *job) tile(ws *workspace, ap, bp []float32, i, mcr, jcol, ncr, kc int, beta float32, bias []float32) {
 	c, ldc, alpha := j.c, j.ldc, j.alpha
 	ci := i*ldc + jcol
 	if mcr == mr && ncr == nr {
 		if j.asm {
 			_ = c[ci+(mr-1)*ldc+nr-1] // the whole tile is inside c
-			kernel6x16(kc, &ap[0], &bp[0], &c[ci], ldc, alpha, beta)
+			var pb *float32
+			if bias != nil {
+				pb = &bias[:nr][0]
+			}
+			kernel6x16(kc, &ap[0], &bp[0], &c[ci], ldc, alpha, beta, pb)
 		} else {
-			kernelGo(kc, ap, bp, c[ci:], ldc, alpha, beta)
+			kernelGo(kc, ap, bp, c[ci:], ldc, alpha, beta, bias)
 		}
 		return
 	}
 	// Edge tile: compute the full padded tile into tmp, then merge.
 	tmp := ws.tmp[:]
 	if j.asm {
-		kernel6x16(kc, &ap[0], &bp[0], &tmp[0], nr, alpha, 0)
+		kernel6x16(kc, &ap[0], &bp[0], &tmp[0], nr, alpha, 0, nil)
 	} else {
-		kernelGo(kc, ap, bp, tmp, nr, alpha, 0)
+		kernelGo(kc, ap, bp, tmp, nr, alpha, 0, nil)
 	}
 	for r := 0; r < mcr; r++ {
 		row := c[ci+r*ldc : ci+r*ldc+ncr]
 		t := tmp[r*nr : r*nr+ncr]
 		if beta == 0 {
 			copy(row, t)
+			continue
+		}
+		if bias != nil {
+			// Exactly the beta merge below over a row that holds the bias.
+			bs := bias[:ncr]
+			for x, v := range t {
+				row[x] = beta*bs[x] + v
+			}
 			continue
 		}
 		for x, v := range t {

@@ -17,8 +17,8 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // linear layer), with arguments as in Sgemm; C is only written, and bias must
 // hold at least n elements. The result is bit-identical to copying bias[:n]
 // into every row of C and calling Sgemm with beta = 1, on every backend and
-// thread count; the Go-side backends write the bias into each C tile right
-// before its micro-kernel call instead of in a separate pass over C.
+// thread count; the Go-side backends' micro-kernels take the bias in place
+// of the rows of C on the first k block instead of a separate pass over C.
 // Panics with a clear message on inconsistent sizes/strides or too-short
 // slices (programmer error).
 func SgemmBias(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bias []float32, c []float32, ldc int) {

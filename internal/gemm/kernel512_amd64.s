@@ -2,14 +2,16 @@
 
 #include "textflag.h"
 
-// func kernel6x32(kc int, a, b0, b1, c *float32, ldc int, alpha, beta float32)
+// func kernel6x32(kc int, a, b0, b1, c *float32, ldc int, alpha, beta float32, bias *float32)
 //
 // AVX-512 variant of kernel6x16 for a 6×32 tile: columns 0–15 come from the
 // packed B strip b0 and columns 16–31 from the next strip b1 (both kc×16,
 // the same packing as kernel6x16). Per k: 2 ZMM loads of B, 6 broadcasts
 // of A, 12 VFMADD231PS into Z0..Z11. Each element sees exactly the same
-// operations as in kernel6x16, so results are bit-identical to it.
-TEXT ·kernel6x32(SB), NOSPLIT, $0-56
+// operations as in kernel6x16, so results are bit-identical to it. With
+// bias != nil (and beta != 0), C is not read: every row gets
+// beta·bias[0:32] + alpha·acc, the same FMA as if every row of C held bias.
+TEXT ·kernel6x32(SB), NOSPLIT, $0-64
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ b0+16(FP), BX
@@ -198,6 +200,9 @@ done:
 	TESTL $0x7fffffff, R10
 	JZ store
 	VBROADCASTSS beta+52(FP), Z15
+	MOVQ bias+56(FP), R10
+	TESTQ R10, R10
+	JNZ biased
 	VFMADD231PS (DI), Z15, Z0
 	VFMADD231PS 64(DI), Z15, Z1
 	VMOVUPS Z0, (DI)
@@ -229,6 +234,23 @@ done:
 	VMOVUPS Z11, 64(DI)
 	VZEROUPPER
 	RET
+
+biased:
+	// The bias (32 floats) is loaded once into the now free B registers.
+	VMOVUPS (R10), Z12
+	VMOVUPS 64(R10), Z13
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z5
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z13, Z15, Z9
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z11
 
 store:
 	VMOVUPS Z0, (DI)

@@ -2,14 +2,16 @@
 
 #include "textflag.h"
 
-// func kernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+// func kernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32, bias *float32)
 //
 // Computes the 6×16 tile acc = Σ_p a[p*6+i]·b[p*16+j] over kc steps from packed
 // strips (a: kc×6, b: kc×16, both contiguous), then stores
-//   C[i*ldc+j] = alpha·acc            if beta == 0 (C is not read)
-//   C[i*ldc+j] = beta·C + alpha·acc   otherwise (one fused multiply-add).
+//   C[i*ldc+j] = alpha·acc                 if beta == 0 (C is not read)
+//   C[i*ldc+j] = beta·C + alpha·acc        otherwise, bias == nil (one fused multiply-add)
+//   C[i*ldc+j] = beta·bias[j] + alpha·acc  otherwise, bias != nil (C is not read; the
+//                                          same FMA as if every row of C held bias)
 // Accumulators: Y0..Y11 (row i in Y(2i), Y(2i+1)); B in Y12, Y13; A broadcasts in Y14, Y15.
-TEXT ·kernel6x16(SB), NOSPLIT, $0-48
+TEXT ·kernel6x16(SB), NOSPLIT, $0-56
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
@@ -190,6 +192,9 @@ done:
 	TESTL $0x7fffffff, R9
 	JZ store
 	VBROADCASTSS beta+44(FP), Y15
+	MOVQ bias+48(FP), R10
+	TESTQ R10, R10
+	JNZ biased
 	VFMADD231PS (DI), Y15, Y0
 	VFMADD231PS 32(DI), Y15, Y1
 	VMOVUPS Y0, (DI)
@@ -221,6 +226,24 @@ done:
 	VMOVUPS Y11, 32(DI)
 	VZEROUPPER
 	RET
+
+biased:
+	// C = beta·bias + alpha·acc for every row; the bias (16 floats) is loaded
+	// once into the now free B registers.
+	VMOVUPS (R10), Y12
+	VMOVUPS 32(R10), Y13
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y12, Y15, Y8
+	VFMADD231PS Y13, Y15, Y9
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
 
 store:
 	VMOVUPS Y0, (DI)

@@ -13,7 +13,7 @@ func BenchmarkKernel6x16(b *testing.B) {
 	const kc = 256
 	ap, bp, c := make([]float32, mr*kc), make([]float32, nr*kc), make([]float32, mr*nr)
 	for b.Loop() {
-		kernel6x16(kc, &ap[0], &bp[0], &c[0], nr, 1, 1)
+		kernel6x16(kc, &ap[0], &bp[0], &c[0], nr, 1, 1, nil)
 	}
 	b.ReportMetric(2*mr*nr*kc*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
@@ -28,7 +28,7 @@ func BenchmarkKernel6x16Parallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		ap, bp, c := make([]float32, mr*kc), make([]float32, nr*kc), make([]float32, mr*nr)
 		for pb.Next() {
-			kernel6x16(kc, &ap[0], &bp[0], &c[0], nr, 1, 1)
+			kernel6x16(kc, &ap[0], &bp[0], &c[0], nr, 1, 1, nil)
 		}
 	})
 	b.ReportMetric(2*mr*nr*kc*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")

@@ -3,12 +3,18 @@ package gemm
 // kernelGo is the portable micro-kernel, with the same contract as the
 // assembly kernel6x16: it computes the 6×16 tile acc = Σ_p a[p*6+i]·b[p*16+j]
 // from packed strips and stores C = alpha·acc (beta == 0, C not read) or
-// C = beta·C + alpha·acc into c with row stride ldc.
+// C = beta·C + alpha·acc into c with row stride ldc. With bias != nil (16
+// floats) and beta != 0, C is not read and every row gets
+// beta·bias + alpha·acc, the same expression as the beta path with bias in
+// every row of C.
 //
 // It works on 2×4 sub-tiles so that the eight accumulators stay in registers.
-func kernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+func kernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32, bias []float32) {
 	a = a[:kc*mr]
 	b = b[:kc*nr]
+	if bias != nil {
+		bias = bias[:nr]
+	}
 	for i := 0; i < mr; i += 2 {
 		for j := 0; j < nr; j += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 float32
@@ -33,6 +39,16 @@ func kernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 			if beta == 0 {
 				r0[0], r0[1], r0[2], r0[3] = alpha*c00, alpha*c01, alpha*c02, alpha*c03
 				r1[0], r1[1], r1[2], r1[3] = alpha*c10, alpha*c11, alpha*c12, alpha*c13
+			} else if bias != nil {
+				bb := bias[j : j+4 : j+4]
+				r0[0] = beta*bb[0] + alpha*c00
+				r0[1] = beta*bb[1] + alpha*c01
+				r0[2] = beta*bb[2] + alpha*c02
+				r0[3] = beta*bb[3] + alpha*c03
+				r1[0] = beta*bb[0] + alpha*c10
+				r1[1] = beta*bb[1] + alpha*c11
+				r1[2] = beta*bb[2] + alpha*c12
+				r1[3] = beta*bb[3] + alpha*c13
 			} else {
 				r0[0] = beta*r0[0] + alpha*c00
 				r0[1] = beta*r0[1] + alpha*c01
