@@ -11,9 +11,9 @@
 // strides between matrices (0 broadcasts one A or B). SgemmBias computes
 // C = alpha·op(A)·op(B) + bias with the bias vector added to every row (a
 // linear layer's epilogue), bit-identical to filling C's rows with the bias
-// and calling Sgemm with beta = 1; the packed path writes the bias into each
-// C tile just before the tile's first k block (it is then in L1), so no
-// separate pass over C is made.
+// and calling Sgemm with beta = 1; on the first k block the micro-kernels
+// add the bias row where they would add C's rows (the same fused
+// multiply-add), so C is never read and no separate pass over it is made.
 //
 // # Backends
 //
