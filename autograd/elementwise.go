@@ -828,8 +828,21 @@ type geluErfGrad[T Float] struct {
 }
 
 func (k *geluErfGrad[T]) Range(lo, hi int) {
-	const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
 	X, cdf, dY, dX, fresh := k.X, k.cdf, k.dY, k.dX, k.fresh
+	if is32[T]() {
+		// The vector prefix, a multiple of 8, is the whole 256-element
+		// blocks of geluErfGradRange and the vector prefix of its last
+		// one, exactly the elements whose exponential it takes from
+		// expAVX2; the rest (fewer than 8) goes, as there, through exp32.
+		lo += geluErfBackVec(as32(dX[lo:hi]), as32(dY[lo:hi]), as32(X[lo:hi]), as32(cdf[lo:hi]), !fresh)
+	}
+	geluErfGradRange(X, cdf, dY, dX, fresh, lo, hi)
+}
+
+// geluErfGradRange is geluErfGrad's Go path, the reference of
+// geluErfBackAVX2 and its tail.
+func geluErfGradRange[T Float](X, cdf, dY, dX []T, fresh bool, lo, hi int) {
+	const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
 	// φ(x) = e^{−x²/2}/√(2π), the exponentials a block at a time.
 	var tmp [256]T
 	for b := lo; b < hi; b += len(tmp) {

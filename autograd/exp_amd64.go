@@ -44,3 +44,23 @@ func geluTanhVec(y, th, x []float32) int {
 	geluTanhAVX2(&y[0], t, &x[0], n)
 	return n
 }
+
+// geluErfBackAVX2 sets (add false) or adds to dx[i] dy[i]·(cdf[i] +
+// x[i]·e·(1/√(2π))) with e = exp(−x[i]²/2) as expAVX2 computes it, for i <
+// n (n a multiple of 8), in the steps of geluErfGradRange, so that each
+// lane equals it bit for bit.
+//
+//go:noescape
+func geluErfBackAVX2(dx, dy, x, cdf *float32, n int, add bool)
+
+// geluErfBackVec runs geluErfBackAVX2 on the longest prefix whose length
+// is a multiple of 8 and returns its length.
+func geluErfBackVec(dx, dy, x, cdf []float32, add bool) int {
+	if !haveExpAVX2 || len(dy) < 8 {
+		return 0
+	}
+	n := len(dy) &^ 7
+	_, _, _, _ = dx[n-1], x[n-1], cdf[n-1], dy[n-1]
+	geluErfBackAVX2(&dx[0], &dy[0], &x[0], &cdf[0], n, add)
+	return n
+}

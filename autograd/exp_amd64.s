@@ -136,3 +136,53 @@ gtloop:
 gtdone:
 	VZEROUPPER
 	RET
+
+// Constants of geluErfGrad, as Go rounds them to float32.
+DATA gerfconst<>+0(SB)/4, $0xbf000000 // -0.5
+DATA gerfconst<>+4(SB)/4, $0x3ecc422a // 1/√(2π)
+GLOBL gerfconst<>(SB), RODATA|NOPTR, $8
+
+// func geluErfBackAVX2(dx, dy, x, cdf *float32, n int, add bool)
+// With e = exp((−0.5·x)·x) as expAVX2 computes it:
+// dx[i] (+)= dy[i]·(cdf[i] + (x·e)·(1/√(2π))), x = x[i], for i < n (n a
+// multiple of 8). Each step is one IEEE operation in the order of the Go
+// loops of geluErfGradRange (no fused multiply-add), so the lanes equal
+// them bit for bit where those take expAVX2's exponential.
+TEXT ·geluErfBackAVX2(SB), NOSPLIT, $0-41
+	MOVQ    dx+0(FP), DI
+	MOVQ    dy+8(FP), SI
+	MOVQ    x+16(FP), DX
+	MOVQ    cdf+24(FP), R8
+	MOVQ    n+32(FP), CX
+	MOVBLZX add+40(FP), AX
+	EXPCONST
+	SHRQ    $3, CX
+	JZ      gedone
+
+geloop:
+	VMOVUPS      (DX), Y14
+	VBROADCASTSS gerfconst<>+0(SB), Y1
+	VMULPS       Y14, Y1, Y0 // −0.5·x
+	VMULPS       Y14, Y0, Y0 // ·x
+	EXP8
+	VMULPS       Y3, Y14, Y0 // x·e
+	VBROADCASTSS gerfconst<>+4(SB), Y1
+	VMULPS       Y1, Y0, Y0   // ·(1/√(2π))
+	VADDPS       (R8), Y0, Y0 // cdf + …
+	VMULPS       (SI), Y0, Y0 // dy·(…)
+	TESTQ        AX, AX
+	JZ           gestore
+	VADDPS       (DI), Y0, Y0 // dx + …
+
+gestore:
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, R8
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     geloop
+
+gedone:
+	VZEROUPPER
+	RET

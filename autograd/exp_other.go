@@ -18,3 +18,5 @@ func reluVec(y, x []float32) int                                        { return
 func reluBackVec(dx, dy, x []float32, add bool) int                     { return 0 }
 func maxVec(x []float32) (int, float32)                                 { return 0, 0 }
 func geluTanhBackVec(dx, dy, x, th []float32, add bool) int             { return 0 }
+
+func geluErfBackVec(dx, dy, x, cdf []float32, add bool) int { return 0 }

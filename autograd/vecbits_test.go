@@ -11,7 +11,7 @@ import (
 // forward and backward) with the Go loops they replace, bit for bit: the
 // references are the loops as they were (softmaxRowRef, maskedSoftmaxRef)
 // or the Go paths that remain for tails and machines without AVX2
-// (geluTanhRange, geluTanhGradRange).
+// (geluTanhRange, geluTanhGradRange, geluErfGradRange).
 
 // softmaxRowRef is softmaxRow with scalar loops only.
 func softmaxRowRef[T Float](y, x []T, log bool) float64 {
@@ -328,4 +328,49 @@ func TestGeluTanhGradVecBits(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestGeluErfGradVecBits compares geluErfGrad (geluErfBackAVX2 on the
+// prefix) with geluErfGradRange, the Go loops as they were, over whole
+// chunks: lengths around the vector width and around and past its
+// 256-element blocks, chunks from odd offsets and ending short of the row.
+func TestGeluErfGradVecBits(t *testing.T) {
+	logAVX2(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	check := func(what string, x []float32) {
+		n := len(x)
+		cdf, dy, dx0 := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range cdf {
+			switch rng.IntN(4) {
+			case 0: // the saved Φ(x)
+				cdf[i] = normCDF(x[i])
+			case 1:
+				cdf[i] = rng.Float32()
+			default:
+				cdf[i] = x[(i+1)%n]
+			}
+			dy[i] = x[(i*7+3)%n]
+			dx0[i] = 1e3 * (2*rng.Float32() - 1)
+		}
+		chunks := [][2]int{{0, n}, {min(3, n), n}, {min(5, n), n}, {min(13, n), max(min(13, n), n-2)}}
+		for _, fresh := range []bool{true, false} {
+			for _, c := range chunks {
+				lo, hi := c[0], c[1]
+				dx, want := append([]float32(nil), dx0...), append([]float32(nil), dx0...)
+				k := geluErfGrad[float32]{x, cdf, dy, dx, fresh}
+				k.Range(lo, hi)
+				geluErfGradRange(x, cdf, dy, want, fresh, lo, hi)
+				for i := range dx {
+					if !sameBits(dx[i], want[i]) {
+						t.Fatalf("n=%d %s fresh=%v [%d,%d): dx[%d] at x=%v c=%v dy=%v: %v (%#x), want %v (%#x)",
+							n, what, fresh, lo, hi, i, x[i], cdf[i], dy[i], dx[i], math.Float32bits(dx[i]), want[i], math.Float32bits(want[i]))
+					}
+				}
+			}
+		}
+	}
+	geluInputs(rng, check)
+	for _, n := range []int{255, 256, 257, 263, 511, 512, 513, 520} {
+		vecInputs(rng, n, check)
+	}
 }
