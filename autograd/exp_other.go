@@ -20,3 +20,9 @@ func maxVec(x []float32) (int, float32)                                 { return
 func geluTanhBackVec(dx, dy, x, th []float32, add bool) int             { return 0 }
 
 func geluErfBackVec(dx, dy, x, cdf []float32, add bool) int { return 0 }
+
+func layerNormOutVec(y, x, g, b []float32, m, rs float32) int { return 0 }
+func layerNormDGVec(dg, dy, x []float32, m, rs float32) int   { return 0 }
+func layerNormInGradVec(dx, dy, x, g []float32, m, rs float32, s1, s2 float64, add bool) int {
+	return 0
+}

@@ -48,10 +48,20 @@ func (k *layerNormRows[T]) Range(lo, hi int) {
 		}
 		rstd := 1 / math.Sqrt(v2/float64(D)+eps)
 		m, rs := T(mean), T(rstd)
-		for i, v := range xr {
-			yr[i] = (v-m)*rs*G[i] + B[i]
+		i := 0
+		if is32[T]() {
+			i = layerNormOutVec(as32(yr), as32(xr), as32(G), as32(B), float32(m), float32(rs))
 		}
+		layerNormOutRange(yr, xr, G, B, m, rs, i)
 		stats[2*r], stats[2*r+1] = m, rs
+	}
+}
+
+// layerNormOutRange sets yr[i] = (xr[i] − m)·rs·G[i] + B[i] for i ≥ from:
+// layerNormRows' Go path, the reference of lnOutAVX2 and its tail.
+func layerNormOutRange[T Float](yr, xr, G, B []T, m, rs T, from int) {
+	for i := from; i < len(xr); i++ {
+		yr[i] = (xr[i]-m)*rs*G[i] + B[i]
 	}
 }
 
@@ -90,13 +100,31 @@ func (k *layerNormParamGrads[T]) Range(lo, hi int) {
 	for r := 0; r < rows; r++ {
 		m, rs := stats[2*r], stats[2*r+1]
 		xr, dyr := X[r*D:(r+1)*D], dY[r*D:(r+1)*D]
-		for i := lo; i < hi; i++ {
+		gLo, bLo := lo, lo
+		if is32[T]() {
 			if dG != nil {
-				dG[i] += dyr[i] * (xr[i] - m) * rs
+				gLo += layerNormDGVec(as32(dG[lo:hi]), as32(dyr[lo:hi]), as32(xr[lo:hi]), float32(m), float32(rs))
 			}
 			if dB != nil {
-				dB[i] += dyr[i]
+				bLo += addVec(as32(dB[lo:hi]), as32(dyr[lo:hi]))
 			}
+		}
+		layerNormParamGradRange(dG, dB, xr, dyr, m, rs, gLo, bLo, hi)
+	}
+}
+
+// layerNormParamGradRange adds one row's terms into dG[gLo:hi] and
+// dB[bLo:hi] (either may be nil): layerNormParamGrads' Go path, the
+// reference of lnDGAVX2 and addAVX2 there and their tails.
+func layerNormParamGradRange[T Float](dG, dB, xr, dyr []T, m, rs T, gLo, bLo, hi int) {
+	if dG != nil {
+		for i := gLo; i < hi; i++ {
+			dG[i] += dyr[i] * (xr[i] - m) * rs
+		}
+	}
+	if dB != nil {
+		for i := bLo; i < hi; i++ {
+			dB[i] += dyr[i]
 		}
 	}
 }
@@ -123,14 +151,25 @@ func (k *layerNormInputGrad[T]) Range(lo, hi int) {
 		}
 		s1 /= float64(D)
 		s2 /= float64(D)
-		for i := range xr {
-			xh := float64((xr[i] - m) * rs)
-			d := T(float64(rs) * (float64(dyr[i]*G[i]) - s1 - xh*s2))
-			if fresh {
-				dxr[i] = d
-			} else {
-				dxr[i] += d
-			}
+		i := 0
+		if is32[T]() {
+			i = layerNormInGradVec(as32(dxr), as32(dyr), as32(xr), as32(G), float32(m), float32(rs), s1, s2, !fresh)
+		}
+		layerNormInGradRange(dxr, dyr, xr, G, m, rs, s1, s2, fresh, i)
+	}
+}
+
+// layerNormInGradRange writes (fresh) or adds dx[i] = rs·(dy[i]·G[i] − s1 −
+// x̂[i]·s2) for i ≥ from: layerNormInputGrad's Go path, the reference of
+// lnInGradAVX2 and its tail.
+func layerNormInGradRange[T Float](dxr, dyr, xr, G []T, m, rs T, s1, s2 float64, fresh bool, from int) {
+	for i := from; i < len(xr); i++ {
+		xh := float64((xr[i] - m) * rs)
+		d := T(float64(rs) * (float64(dyr[i]*G[i]) - s1 - xh*s2))
+		if fresh {
+			dxr[i] = d
+		} else {
+			dxr[i] += d
 		}
 	}
 }

@@ -149,3 +149,42 @@ func geluTanhBackVec(dx, dy, x, th []float32, add bool) int {
 	geluTanhBackAVX2(&dx[0], &dy[0], &x[0], &th[0], n, add)
 	return n
 }
+
+//go:noescape
+func lnOutAVX2(y, x, gam, b *float32, n int, m, rs float32)
+
+//go:noescape
+func lnDGAVX2(dg, dy, x *float32, n int, m, rs float32)
+
+//go:noescape
+func lnInGradAVX2(dx, dy, x, gam *float32, n int, m, rs float32, rs64, s1, s2 float64, add bool)
+
+func layerNormOutVec(y, x, g, b []float32, m, rs float32) int {
+	if !haveExpAVX2 || len(x) < 8 {
+		return 0
+	}
+	n := len(x) &^ 7
+	_, _, _ = y[n-1], g[n-1], b[n-1]
+	lnOutAVX2(&y[0], &x[0], &g[0], &b[0], n, m, rs)
+	return n
+}
+
+func layerNormDGVec(dg, dy, x []float32, m, rs float32) int {
+	if !haveExpAVX2 || len(dy) < 8 {
+		return 0
+	}
+	n := len(dy) &^ 7
+	_, _ = dg[n-1], x[n-1]
+	lnDGAVX2(&dg[0], &dy[0], &x[0], n, m, rs)
+	return n
+}
+
+func layerNormInGradVec(dx, dy, x, g []float32, m, rs float32, s1, s2 float64, add bool) int {
+	if !haveExpAVX2 || len(x) < 8 {
+		return 0
+	}
+	n := len(x) &^ 7
+	_, _, _ = dx[n-1], dy[n-1], g[n-1]
+	lnInGradAVX2(&dx[0], &dy[0], &x[0], &g[0], n, m, rs, float64(rs), s1, s2, add)
+	return n
+}

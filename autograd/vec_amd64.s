@@ -447,3 +447,124 @@ gbstore:
 gbdone:
 	VZEROUPPER
 	RET
+
+// func lnOutAVX2(y, x, gam, b *float32, n int, m, rs float32)
+// y[i] = ((x[i] − m)·rs)·g[i] + b[i], n a multiple of 8.
+TEXT ·lnOutAVX2(SB), NOSPLIT, $0-48
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         gam+16(FP), DX
+	MOVQ         b+24(FP), R8
+	MOVQ         n+32(FP), CX
+	VBROADCASTSS m+40(FP), Y14
+	VBROADCASTSS rs+44(FP), Y15
+	SHRQ         $3, CX
+	JZ           lodone
+
+loloop:
+	VMOVUPS (SI), Y0
+	VSUBPS  Y14, Y0, Y0 // x − m
+	VMULPS  Y15, Y0, Y0 // ·rs
+	VMULPS  (DX), Y0, Y0 // ·g
+	VADDPS  (R8), Y0, Y0 // + b
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, R8
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loloop
+
+lodone:
+	VZEROUPPER
+	RET
+
+// func lnDGAVX2(dg, dy, x *float32, n int, m, rs float32)
+// dg[i] += (dy[i]·(x[i] − m))·rs, n a multiple of 8.
+TEXT ·lnDGAVX2(SB), NOSPLIT, $0-40
+	MOVQ         dg+0(FP), DI
+	MOVQ         dy+8(FP), SI
+	MOVQ         x+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS m+32(FP), Y14
+	VBROADCASTSS rs+36(FP), Y15
+	SHRQ         $3, CX
+	JZ           lgdone
+
+lgloop:
+	VMOVUPS (DX), Y0
+	VSUBPS  Y14, Y0, Y0  // x − m
+	VMULPS  (SI), Y0, Y0 // dy·
+	VMULPS  Y15, Y0, Y0  // ·rs
+	VADDPS  (DI), Y0, Y0 // dg +
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     lgloop
+
+lgdone:
+	VZEROUPPER
+	RET
+
+// func lnInGradAVX2(dx, dy, x, gam *float32, n int, m, rs float32, rs64, s1, s2 float64, add bool)
+// dx[i] (+)= float32(rs64·((float64(dy[i]·g[i]) − s1) − float64((x[i] − m)·rs)·s2)),
+// n a multiple of 8; float32 products, float64 rest, four lanes per half.
+TEXT ·lnInGradAVX2(SB), NOSPLIT, $0-73
+	MOVQ         dx+0(FP), DI
+	MOVQ         dy+8(FP), SI
+	MOVQ         x+16(FP), DX
+	MOVQ         gam+24(FP), R8
+	MOVQ         n+32(FP), CX
+	VBROADCASTSS m+40(FP), Y12
+	VBROADCASTSS rs+44(FP), Y13
+	VBROADCASTSD rs64+48(FP), Y11
+	VBROADCASTSD s1+56(FP), Y9
+	VBROADCASTSD s2+64(FP), Y10
+	MOVBLZX      add+72(FP), AX
+	SHRQ         $3, CX
+	JZ           lidone
+
+liloop:
+	VMOVUPS (DX), Y0
+	VSUBPS  Y12, Y0, Y0  // x − m
+	VMULPS  Y13, Y0, Y0  // x̂ = ·rs
+	VMOVUPS (SI), Y1
+	VMULPS  (R8), Y1, Y1 // dn = dy·g
+
+	VCVTPS2PD  X0, Y2      // x̂ (lanes 0–3)
+	VCVTPS2PD  X1, Y3      // dn
+	VSUBPD     Y9, Y3, Y3  // dn − s1
+	VMULPD     Y10, Y2, Y2 // x̂·s2
+	VSUBPD     Y2, Y3, Y3  // (dn − s1) − x̂·s2
+	VMULPD     Y11, Y3, Y3 // rs·
+	VCVTPD2PSY Y3, X4
+
+	VEXTRACTF128 $1, Y0, X0
+	VEXTRACTF128 $1, Y1, X1
+	VCVTPS2PD    X0, Y2      // lanes 4–7
+	VCVTPS2PD    X1, Y3
+	VSUBPD       Y9, Y3, Y3
+	VMULPD       Y10, Y2, Y2
+	VSUBPD       Y2, Y3, Y3
+	VMULPD       Y11, Y3, Y3
+	VCVTPD2PSY   Y3, X5
+	VINSERTF128  $1, X5, Y4, Y4
+
+	TESTQ AX, AX
+	JZ    listore
+	VADDPS (DI), Y4, Y4
+
+listore:
+	VMOVUPS Y4, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, R8
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     liloop
+
+lidone:
+	VZEROUPPER
+	RET

@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -373,4 +374,132 @@ func TestGeluErfGradVecBits(t *testing.T) {
 	for _, n := range []int{255, 256, 257, 263, 511, 512, 513, 520} {
 		vecInputs(rng, n, check)
 	}
+}
+
+// lnLengths are the row lengths of the LayerNorm tests: every tail length
+// around the vector width and a few long rows.
+var lnLengths = func() []int {
+	var ns []int
+	for n := 1; n <= 70; n++ {
+		ns = append(ns, n)
+	}
+	return append(ns, 256, 257, 1000)
+}()
+
+const lnRows = 3
+
+// lnInputs calls f with rows·D inputs x (from vecInputs) and γ, β, dy and
+// an initial gradient drawn from them, and stats from layerNormRows with
+// every other row's mean and 1/σ replaced by random finite ones.
+func lnInputs(rng *rand.Rand, f func(D int, what string, x, G, B, dy, dx0, stats []float32)) {
+	for _, D := range lnLengths {
+		vecInputs(rng, lnRows*D, func(what string, x []float32) {
+			n := len(x)
+			G, B := make([]float32, D), make([]float32, D)
+			for i := range G {
+				G[i], B[i] = x[(i*5+1)%n], x[(i*11+2)%n]
+			}
+			dy, dx0 := make([]float32, n), make([]float32, n)
+			for i := range dy {
+				dy[i] = x[(i*7+3)%n]
+				dx0[i] = 1e3 * (2*rng.Float32() - 1)
+			}
+			stats := make([]float32, 2*lnRows)
+			k := layerNormRows[float32]{x, make([]float32, n), G, B, stats, D, 1e-5}
+			k.Range(0, lnRows)
+			for r := 1; r < lnRows; r += 2 {
+				stats[2*r] = 100 * (2*rng.Float32() - 1)
+				stats[2*r+1] = float32(math.Exp(10 * (rng.Float64() - 0.5)))
+			}
+			f(D, what, x, G, B, dy, dx0, stats)
+		})
+	}
+}
+
+func checkBits(t *testing.T, ctx string, got, want []float32) {
+	t.Helper()
+	for i := range got {
+		if !sameBits(got[i], want[i]) {
+			t.Fatalf("%s: [%d] = %v (%#x), want %v (%#x)", ctx, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+		}
+	}
+}
+
+// TestLayerNormVecBits compares LayerNorm's forward and backward kernels
+// (lnOutAVX2, lnDGAVX2 with addAVX2, lnInGradAVX2 on the prefixes) with
+// their Go paths (layerNormOutRange, layerNormParamGradRange,
+// layerNormInGradRange) over whole rows, row chunks and column chunks.
+func TestLayerNormVecBits(t *testing.T) {
+	logAVX2(t)
+	rng := rand.New(rand.NewPCG(13, 14))
+	lnInputs(rng, func(D int, what string, x, G, B, dy, dx0, stats []float32) {
+		n := len(x)
+		// Forward over row chunks.
+		for _, lo := range []int{0, 1} {
+			y, want := make([]float32, n), make([]float32, n)
+			st := make([]float32, 2*lnRows)
+			k := layerNormRows[float32]{x, y, G, B, st, D, 1e-5}
+			k.Range(lo, lnRows)
+			for r := lo; r < lnRows; r++ {
+				layerNormOutRange(want[r*D:(r+1)*D], x[r*D:(r+1)*D], G, B, st[2*r], st[2*r+1], 0)
+			}
+			checkBits(t, fmt.Sprintf("D=%d %s: y rows [%d,%d)", D, what, lo, lnRows), y, want)
+		}
+		// γ and β gradients over column chunks, either absent.
+		chunks := [][2]int{{0, D}, {min(3, D), D}, {min(5, D), max(min(5, D), D-2)}, {min(13, D), D}}
+		for _, c := range chunks {
+			lo, hi := c[0], c[1]
+			for _, which := range []string{"both", "dG", "dB"} {
+				var dG, dB, wG, wB []float32
+				if which != "dB" {
+					dG, wG = append([]float32(nil), dx0[:D]...), append([]float32(nil), dx0[:D]...)
+				}
+				if which != "dG" {
+					dB, wB = append([]float32(nil), dx0[D:2*D]...), append([]float32(nil), dx0[D:2*D]...)
+				}
+				k := layerNormParamGrads[float32]{x, dy, stats, dG, dB, D, lnRows}
+				k.Range(lo, hi)
+				for r := 0; r < lnRows; r++ {
+					layerNormParamGradRange(wG, wB, x[r*D:(r+1)*D], dy[r*D:(r+1)*D], stats[2*r], stats[2*r+1], lo, lo, hi)
+				}
+				ctx := fmt.Sprintf("D=%d %s %s [%d,%d)", D, what, which, lo, hi)
+				checkBits(t, ctx+" dG", dG, wG)
+				checkBits(t, ctx+" dB", dB, wB)
+			}
+		}
+		// Input gradient over row chunks, fresh or added.
+		for _, fresh := range []bool{true, false} {
+			for _, lo := range []int{0, 1} {
+				dx, want := append([]float32(nil), dx0...), append([]float32(nil), dx0...)
+				k := layerNormInputGrad[float32]{x, dy, dx, G, stats, D, fresh}
+				k.Range(lo, lnRows)
+				for r := lo; r < lnRows; r++ {
+					m, rs := stats[2*r], stats[2*r+1]
+					xr, dyr := x[r*D:(r+1)*D], dy[r*D:(r+1)*D]
+					var s1, s2 float64
+					for i := range xr {
+						dn := float64(dyr[i] * G[i])
+						s1 += dn
+						s2 += dn * float64((xr[i]-m)*rs)
+					}
+					s1 /= float64(D)
+					s2 /= float64(D)
+					layerNormInGradRange(want[r*D:(r+1)*D], dyr, xr, G, m, rs, s1, s2, fresh, 0)
+				}
+				checkBits(t, fmt.Sprintf("D=%d %s fresh=%v: dx rows [%d,%d)", D, what, fresh, lo, lnRows), dx, want)
+			}
+		}
+		// The input-gradient kernel alone with s1, s2 of any size.
+		for _, fresh := range []bool{true, false} {
+			m := 10 * (2*rng.Float32() - 1)
+			rs := float32(math.Exp(10 * (rng.Float64() - 0.5)))
+			s1 := math.Exp(40*(rng.Float64()-0.5)) * (2*rng.Float64() - 1)
+			s2 := math.Exp(40*(rng.Float64()-0.5)) * (2*rng.Float64() - 1)
+			dx, want := append([]float32(nil), dx0[:D]...), append([]float32(nil), dx0[:D]...)
+			i := layerNormInGradVec(dx, dy[:D], x[:D], G, m, rs, s1, s2, !fresh)
+			layerNormInGradRange(dx, dy[:D], x[:D], G, m, rs, s1, s2, fresh, i)
+			layerNormInGradRange(want, dy[:D], x[:D], G, m, rs, s1, s2, fresh, 0)
+			checkBits(t, fmt.Sprintf("D=%d %s fresh=%v s1=%g s2=%g", D, what, fresh, s1, s2), dx, want)
+		}
+	})
 }
