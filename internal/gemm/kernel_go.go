@@ -39,25 +39,20 @@ func kernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32, bias []fl
 			if beta == 0 {
 				r0[0], r0[1], r0[2], r0[3] = alpha*c00, alpha*c01, alpha*c02, alpha*c03
 				r1[0], r1[1], r1[2], r1[3] = alpha*c10, alpha*c11, alpha*c12, alpha*c13
-			} else if bias != nil {
-				bb := bias[j : j+4 : j+4]
-				r0[0] = beta*bb[0] + alpha*c00
-				r0[1] = beta*bb[1] + alpha*c01
-				r0[2] = beta*bb[2] + alpha*c02
-				r0[3] = beta*bb[3] + alpha*c03
-				r1[0] = beta*bb[0] + alpha*c10
-				r1[1] = beta*bb[1] + alpha*c11
-				r1[2] = beta*bb[2] + alpha*c12
-				r1[3] = beta*bb[3] + alpha*c13
 			} else {
-				r0[0] = beta*r0[0] + alpha*c00
-				r0[1] = beta*r0[1] + alpha*c01
-				r0[2] = beta*r0[2] + alpha*c02
-				r0[3] = beta*r0[3] + alpha*c03
-				r1[0] = beta*r1[0] + alpha*c10
-				r1[1] = beta*r1[1] + alpha*c11
-				r1[2] = beta*r1[2] + alpha*c12
-				r1[3] = beta*r1[3] + alpha*c13
+				s0, s1 := r0, r1 // what beta scales: C's rows, or the bias in both
+				if bias != nil {
+					s0 = bias[j : j+4 : j+4]
+					s1 = s0
+				}
+				r0[0] = beta*s0[0] + alpha*c00
+				r0[1] = beta*s0[1] + alpha*c01
+				r0[2] = beta*s0[2] + alpha*c02
+				r0[3] = beta*s0[3] + alpha*c03
+				r1[0] = beta*s1[0] + alpha*c10
+				r1[1] = beta*s1[1] + alpha*c11
+				r1[2] = beta*s1[2] + alpha*c12
+				r1[3] = beta*s1[3] + alpha*c13
 			}
 		}
 	}
