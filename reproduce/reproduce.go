@@ -899,7 +899,15 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 	}
 	modelDir := f.Out()
 	steps := f.Steps()
-	evalOpts := r.evalOptions()
+	// ε-sharpness and CKA (the study's eval extras) are measured on an
+	// evaluation run's final model only: the claims compare those, and a
+	// tuning trial, a checkpoint or a WiSE-FT point needs its metric alone.
+	finalOpts := r.evalOptions()
+	metricOpts := finalOpts
+	metricOpts.Sharpness, metricOpts.CKARef = false, ""
+	if run.Trial != "" {
+		finalOpts = metricOpts
+	}
 	ckptPath := func(step int) string { return filepath.Join(r.out, "state", fmt.Sprintf("%s.ckpt-%d.json", id, step)) }
 	var ckSteps []int
 	if run.Row.Name == r.g.Base {
@@ -928,7 +936,7 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 			if err := setup.Save(dir, map[string]string{"tram_checkpoint_step": strconv.Itoa(step)}); err != nil {
 				return err
 			}
-			rep, err := family.Evaluate(dir, evalOpts)
+			rep, err := family.Evaluate(dir, metricOpts)
 			if err != nil {
 				return fmt.Errorf("evaluating step %d: %w", step, err)
 			}
@@ -953,7 +961,7 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 		return nil, err
 	}
 	progress(steps, steps, "evaluating")
-	rep, err := family.Evaluate(modelDir, evalOpts)
+	rep, err := family.Evaluate(modelDir, finalOpts)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating: %w", err)
 	}
@@ -978,7 +986,7 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 		}
 		rec.Checkpoints = append(rec.Checkpoints, c)
 	}
-	if err := r.wiseFT(run, modelDir, evalOpts, rec, progress); err != nil {
+	if err := r.wiseFT(run, modelDir, metricOpts, rec, progress); err != nil {
 		return nil, err
 	}
 	if err := checkpoint.WriteJSON(r.recordPath(run), rec); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tramlab/tram/family"
 	"github.com/tramlab/tram/grid"
 )
 
@@ -16,10 +17,19 @@ import (
 // rows (tuning trials first, then the evaluation seeds at the chosen
 // candidates), an l2sp, an lp-ft and a zero-shot row, and WiSE-FT points
 // of the base runs; the report holds the tuning table, the zero-shot
-// comparison and the verdicts.
+// comparison and the verdicts. The study here also asks for ε-sharpness
+// and CKA, which only the evaluation runs' final models get.
 func TestStudyQuick(t *testing.T) {
 	data, pre := familyFixture(t)
-	study := filepath.Join("..", "..", "docs", "examples", "vision-study.yaml")
+	example, err := os.ReadFile(filepath.Join("..", "..", "docs", "examples", "vision-study.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	study := filepath.Join(t.TempDir(), "vision-study.yaml")
+	extras := "eval: {cka: true, cka_examples: 8, sharpness: true, sharp_examples: 4, sharp_steps: 2}\n"
+	if err := os.WriteFile(study, append(example, extras...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "study")
 	var stdout, stderr bytes.Buffer
 	args := []string{"reproduce", "--study", study, "--quick", "--data", data, "--model", pre["vision"], "--out", out, "--jobs", "1"}
@@ -43,6 +53,9 @@ func TestStudyQuick(t *testing.T) {
 		if tr.Seed != 101 || tr.ValLoss == nil || len(tr.Tuned) == 0 {
 			t.Fatalf("trial %s: seed %d, val loss %v, tuned %v", tr.Row, tr.Seed, tr.ValLoss, tr.Tuned)
 		}
+		if n := countExtras(tr.Metrics); n != 0 {
+			t.Errorf("trial %s: %d domains with ε-sharpness or CKA, want none", tr.Row, n)
+		}
 	}
 	chosen := grid.Choose(grid.SummarizeTuning(g, trials))
 	for _, row := range []string{"sgd", "l2sp", "lp-ft", "tram-theta0"} {
@@ -57,8 +70,23 @@ func TestStudyQuick(t *testing.T) {
 					t.Errorf("%s.%s runs %s=%q (tuned %v), its tuning chose %q", row, seed, k, r.Flags[k], r.Tuned, v)
 				}
 			}
-			if seed == "s1" && row == "sgd" && len(r.WiseFT) != 3 {
-				t.Errorf("the base run has %d WiSE-FT points, want 3", len(r.WiseFT))
+			if n := countExtras(r.Metrics); n != 2*len(r.Metrics) {
+				t.Errorf("%s.%s: ε-sharpness and CKA on %d of %d domains' two fields", row, seed, n, len(r.Metrics))
+			}
+			if seed == "s1" && row == "sgd" {
+				if len(r.WiseFT) != 3 || len(r.Checkpoints) != 2 {
+					t.Errorf("the base run has %d WiSE-FT points and %d checkpoints, want 3 and 2", len(r.WiseFT), len(r.Checkpoints))
+				}
+				for _, p := range r.WiseFT {
+					if n := countExtras(p.Metrics); n != 0 {
+						t.Errorf("WiSE-FT α=%g: %d ε-sharpness or CKA values, want none", p.Alpha, n)
+					}
+				}
+				for _, c := range r.Checkpoints {
+					if n := countExtras(c.Metrics); n != 0 {
+						t.Errorf("checkpoint %d: %d ε-sharpness or CKA values, want none", c.Step, n)
+					}
+				}
 			}
 		}
 	}
@@ -110,6 +138,20 @@ func TestStudyQuick(t *testing.T) {
 	if rc := runMain([]string{"reproduce", "--study", bad, "--out", filepath.Join(t.TempDir(), "x")}, &stdout, &stderr); rc == 0 || !strings.Contains(stderr.String(), bad+":5") {
 		t.Errorf("bad study: rc %d, said %q", rc, stderr.String())
 	}
+}
+
+// countExtras counts the ε-sharpness and CKA values among a run's domains.
+func countExtras(ms []family.DomainResult) int {
+	n := 0
+	for _, m := range ms {
+		if m.Sharpness != nil {
+			n++
+		}
+		if m.CKA != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // TestStudyRegimes: a study with two regimes runs every row in each, one
