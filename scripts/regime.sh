@@ -23,11 +23,11 @@ dry=false
 # cell  study file (studies/NAME.yaml, results in results/regime/NAME)  commit
 cells=(
 	"lm-long 17a1437e7aae0e9f5175e73a7d1b6c514c237f0e"
-	"lm-broad-long b52a68c8392ee1d0dee8626e0c5983e18913c961"
-	"lm-short10 b52a68c8392ee1d0dee8626e0c5983e18913c961"
-	"xling-short10 b52a68c8392ee1d0dee8626e0c5983e18913c961"
-	"vision-long b52a68c8392ee1d0dee8626e0c5983e18913c961"
-	"xling-strong-short b52a68c8392ee1d0dee8626e0c5983e18913c961"
+	"lm-broad-long 4201d39cc30c50512f59afa8dd5e5a0d95354be5"
+	"lm-short10 4201d39cc30c50512f59afa8dd5e5a0d95354be5"
+	"xling-short10 4201d39cc30c50512f59afa8dd5e5a0d95354be5"
+	"vision-long 4201d39cc30c50512f59afa8dd5e5a0d95354be5"
+	"xling-strong-short 4201d39cc30c50512f59afa8dd5e5a0d95354be5"
 )
 
 run() {
