@@ -43,11 +43,14 @@ done
   echo "<!-- results:end -->"
 } > "$block"
 # The regime study's cross-cell table (docs/REPRODUCE.md, "The regime study"):
-# tram report --cross over every finished cell in results/regime/.
+# tram report --cross over every finished cell in results/regime/, in the priority order of
+# scripts/regime.sh (cells it does not name follow, alphabetically).
 cells=()
-for d in results/regime/*/; do
-  [ "$(basename "$d")" = cross ] && continue
-  ls "$d"runs/*.json >/dev/null 2>&1 && [ -f "$d"summary.json ] && cells+=("${d%/}")
+for name in $(sed -n 's/^\t"\([a-z0-9.-]*\) [0-9a-f]\{40\}"$/\1/p' scripts/regime.sh) $(ls results/regime); do
+  d=results/regime/$name
+  [ "$name" = cross ] && continue
+  [[ " ${cells[*]} " == *" $d "* ]] && continue
+  ls "$d"/runs/*.json >/dev/null 2>&1 && [ -f "$d"/summary.json ] && cells+=("$d")
 done
 {
   echo "<!-- regime:begin (scripts/readme_results.sh writes this block from results/regime/*; do not edit by hand) -->"

@@ -20,10 +20,12 @@ jobs=${JOBS:-2}
 dry=false
 [[ ${1:-} == --dry-run ]] && dry=true
 
-# cell  study file (studies/NAME.yaml, results in results/regime/NAME)  commit
+# The cells in priority order (scripts/readme_results.sh lists them in this order too):
+# NAME (studies/NAME.yaml, results in results/regime/NAME) and the commit its runs are made at.
 cells=(
 	"lm-long 17a1437e7aae0e9f5175e73a7d1b6c514c237f0e"
 	"lm-broad-long 4201d39cc30c50512f59afa8dd5e5a0d95354be5"
+	"vision-short10 aac83a8c5d8c8f0aed0a26ba3359ea7d63ff572d"
 	"lm-short10 4201d39cc30c50512f59afa8dd5e5a0d95354be5"
 	"xling-short10 4201d39cc30c50512f59afa8dd5e5a0d95354be5"
 	"vision-long 4201d39cc30c50512f59afa8dd5e5a0d95354be5"
