@@ -2,7 +2,9 @@
 # regime.sh runs the regime study's cells (docs/REPRODUCE.md, "The regime study") one after
 # another, in the issue's priority order, each with the binary of the commit it is pinned to, so
 # that every record of a cell names one code version that exists. Every step resumes: a cell
-# already complete is skipped (tram reproduce finds its records), an interrupted run continues
+# whose report is committed (results/regime/NAME/report.md tracked by git) is finished and skipped,
+# so its report, rendered by the current binary, is left alone; in a cell under way the finished
+# runs are skipped (tram reproduce finds their records), an interrupted run continues
 # from its snapshot, an interrupted pretraining from OUT.partial. Stop it with Ctrl-C (or
 # `pkill -INT -f 'tram-.* reproduce'`): runs snapshot and the next start picks them up.
 #
@@ -53,6 +55,10 @@ binary() {
 
 for cell in "${cells[@]}"; do
 	read -r name commit <<<"$cell"
+	if git ls-files --error-unmatch "results/regime/$name/report.md" >/dev/null 2>&1; then
+		echo "# $name: finished (its report is committed), skipped" >&2
+		continue
+	fi
 	bin=$(binary "$commit")
 	if [[ $name == xling-strong-short && ! -f pretrained/xling-strong/model.safetensors ]]; then
 		# Cell 5's encoder: 4x the pretraining compute of pretrained/xling (2500 steps).
