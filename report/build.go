@@ -370,11 +370,31 @@ func header(d *doc, in *input) {
 	switch {
 	case len(f.Commands) > 1:
 		d.p("The commands that wrote this directory, in order (the last one ran most recently):")
-		d.code(strings.Join(f.Commands, "\n"))
+		d.code(strings.Join(collapseRepeats(f.Commands), "\n"))
 	case f.Command != "":
 		d.p("The command that ran this grid:")
 		d.code(f.Command)
 	}
+}
+
+// collapseRepeats writes a command that ran several times in a row (a grid
+// restarted after an interruption resumes with the same command) once, with
+// the count as a shell comment.
+func collapseRepeats(cmds []string) []string {
+	var out []string
+	for i := 0; i < len(cmds); {
+		j := i + 1
+		for j < len(cmds) && cmds[j] == cmds[i] {
+			j++
+		}
+		line := cmds[i]
+		if n := j - i; n > 1 {
+			line += fmt.Sprintf("  # %d times in a row: each start resumed the grid", n)
+		}
+		out = append(out, line)
+		i = j
+	}
+	return out
 }
 
 func runsSection(d *doc, in *input) {
