@@ -19,19 +19,17 @@ for dir in "$@"; do
 	echo "Accuracy in % (mean over seeds); gap = language − English in points; ratio = (acc − $chance) / (English − $chance)."
 	echo
 	jq -r --argjson chance "$chance" '
+		def r1: . * 10 | round / 10;
+		def line($row; $lang; $acc; $en):
+			[$row, $lang, ($acc | r1), ($en | r1), ($acc - $en | r1), (($acc - $chance) / ($en - $chance) * 100 | round / 100)];
 		.base as $base
 		| .tables[0] as $t
-		| ($t.domains[0]) as $train
 		| ["row", "language", "accuracy", "English", "gap", "ratio"],
 		  ["---", "---", "---:", "---:", "---:", "---:"],
 		  ($t.rows[] | select(.row == $t.zero_shot_row or .row == $base) | . as $r
-		   | $r.domains[$train].mean as $en
-		   | ($t.ood_domains[] as $d | $r.domains[$d].mean as $a
-		      | [$r.row, $d, ($a * 10 | round / 10), ($en * 10 | round / 10), (($a - $en) * 10 | round / 10),
-		         ((($a - $chance) / ($en - $chance)) * 100 | round / 100)]),
-		     ([$t.ood_domains[] as $d | $r.domains[$d].mean] | add / length) as $m
-		     | [$r.row, "mean of the others", ($m * 10 | round / 10), ($en * 10 | round / 10), (($m - $en) * 10 | round / 10),
-		        ((($m - $chance) / ($en - $chance)) * 100 | round / 100)])
+		   | $r.domains[$t.domains[0]].mean as $en
+		   | (($t.ood_domains[] as $d | line($r.row; $d; $r.domains[$d].mean; $en)),
+		      line($r.row; "mean of the others"; ([$t.ood_domains[] as $d | $r.domains[$d].mean] | add / length); $en)))
 		| "| " + (map(tostring) | join(" | ")) + " |"' "$s"
 	echo
 done
