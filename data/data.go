@@ -215,6 +215,15 @@ func WriteManifest(dir string, m *Manifest) error {
 	return WriteJSON(filepath.Join(dir, "manifest.json"), m)
 }
 
+// ManifestSHA256 returns the sha256, in hex, of dir/manifest.json: the
+// fingerprint of one build of a task (the manifest lists every file's
+// hash and every source's version). Pretraining cards and run records
+// carry it, so that a result names the data it came from.
+func ManifestSHA256(dir string) (string, error) {
+	sum, _, err := HashFile(filepath.Join(dir, "manifest.json"))
+	return sum, err
+}
+
 // ReadManifest reads dir/manifest.json.
 func ReadManifest(dir string) (*Manifest, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))

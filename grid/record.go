@@ -60,6 +60,11 @@ type Record struct {
 	Backend      string  `json:"backend"`
 	Version      string  `json:"tram_version"`
 	Commit       string  `json:"tram_commit"`
+	// Data is the sha256 of the built data's manifest.json
+	// (data.ManifestSHA256): the build of the family's data the run trained
+	// and was scored on. It is empty for a study's own data and in records
+	// made before it was recorded.
+	Data string `json:"data_sha256,omitempty"`
 	// EvalSettings records how the metrics were measured.
 	EvalSettings map[string]any `json:"eval_settings,omitempty"`
 }

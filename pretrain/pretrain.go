@@ -15,8 +15,6 @@ package pretrain
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tramlab/tram/data"
 	"github.com/tramlab/tram/internal/gemm"
 	"github.com/tramlab/tram/internal/parallel"
 	"github.com/tramlab/tram/nn"
@@ -134,7 +133,7 @@ func Run(ctx context.Context, family string, o Options) (*Result, error) {
 
 func (r *recipe) run(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{Family: r.family, Steps: r.steps, Params: r.model.Params().Len()}
-	sum, err := fileSHA256(filepath.Join(r.dataDir, "manifest.json"))
+	sum, err := data.ManifestSHA256(r.dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: the data's manifest: %w (run `tram data build %s`)", err, r.family)
 	}
@@ -276,15 +275,6 @@ func checkWritable(out string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
-}
-
-func fileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:]), nil
 }
 
 func logf(w io.Writer, format string, a ...any) {

@@ -278,6 +278,12 @@ func header(d *doc, in *input) {
 		line += fmt.Sprintf(" (the runs come from %d commits: %s)", len(cs), strings.Join(cs, ", "))
 	}
 	items = append(items, line)
+	if ds := distinct(recs, func(r grid.Record) string { return r.Data }); len(ds) == 1 {
+		items = append(items, fmt.Sprintf("**Data build** manifest.json sha256 `%s`", ds[0]))
+	} else if len(ds) > 1 {
+		items = append(items, fmt.Sprintf("**Data build** the runs come from %d builds of the data (manifest.json sha256 `%s`): their numbers are not one experiment's",
+			len(ds), strings.Join(ds, "`, `")))
+	}
 	if len(m) > 0 {
 		items = append(items, "**Machine** "+orUnknown(machineLine(m)))
 	}

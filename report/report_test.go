@@ -23,11 +23,13 @@ func TestWrite(t *testing.T) {
 	}{
 		{name: "vision", fake: fakeVision(), seeds: []int{1, 2, 3}, ask: []int{1, 2, 3},
 			wantMD: []string{"# TRAM grid report: vision", "mnist (saturated)", "| tram-prev | **91.", "*frontier rows*",
-				"paired t-test over seeds, two-sided", "](plots/bars.svg)", "ε-sharpness, trained on script", "**Runs** all 27 done"},
+				"paired t-test over seeds, two-sided", "](plots/bars.svg)", "ε-sharpness, trained on script", "**Runs** all 27 done",
+				"**Data build** manifest.json sha256 `feedface`"},
 			wantPlots: []string{"bars.svg", "frontier.svg", "curve-loss.svg", "curve-val-loss.svg", "curve-d.svg", "curve-eps-norm.svg"}},
 		{name: "lm partial", fake: fakeLM(), seeds: []int{1, 2, 3}, ask: []int{1, 2, 3, 4}, wantPartial: true,
 			wantMD: []string{"**Partial: 72 of 96 runs.**", "### Trained on cs", "## In-domain against out-of-domain perplexity",
-				"| art | -1.000 | < 0.001 | -0.962 |", "](plots/correlation-tech.svg)"},
+				"| art | -1.000 | < 0.001 | -0.962 |", "](plots/correlation-tech.svg)",
+				"the runs come from 2 builds of the data (manifest.json sha256 `c0ffee`, `feedface`)"},
 			wantPlots: []string{"bars-tech.svg", "bars-cs.svg", "frontier-tech.svg", "correlation-tech.svg", "correlation-cs.svg", "curve-loss-cs.svg"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -78,6 +78,9 @@ type reproducer struct {
 	saveEvery          int
 	keepModels, worker bool
 	allowDirty         bool
+	// dataSHA is the sha256 of the family's built data manifest (empty for
+	// a study's own data), recorded in every run's record.
+	dataSHA string
 	// study is the study file (""": a family's embedded study); study0 the
 	// study as read, before --set and --quick.
 	study  string
@@ -388,7 +391,11 @@ func newReproducer(o Options) (*reproducer, error) {
 		}
 	} else if st, err := os.Stat(r.data); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("--data %s: no such directory (run `tram data fetch && tram data build %s`, or `tram data demo` for the demo)", r.data, fam)
-	}
+	} else if sum, err := data.ManifestSHA256(filepath.Join(r.data, fam)); err == nil {
+		r.dataSHA = sum
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("--data %s: %w", r.data, err)
+	} // a missing manifest: the runs fail with the family's own message
 	if c := buildinfo.Commit(); strings.HasSuffix(c, "+dirty") && !r.allowDirty {
 		return nil, fmt.Errorf("this binary was built from a modified working tree (commit %s): its records would name code no one can check out; commit first and rebuild (make build), or pass --allow-dirty", c)
 	}
@@ -686,6 +693,10 @@ func (r *reproducer) finished(run grid.Run) (bool, error) {
 				path, k, rec.Flags[k], want[k])
 		}
 	}
+	if rec.Data != "" && r.dataSHA != "" && rec.Data != r.dataSHA {
+		return false, fmt.Errorf("%s was made from another build of the %s data (manifest sha256 %.12s), and --data %s is build %.12s: one grid's runs must share their data; rebuild it as recorded (its manifest lists every source package's version), use another --out, or remove the file to rerun it",
+			path, r.g.Family, rec.Data, r.data, r.dataSHA)
+	}
 	return true, nil
 }
 
@@ -971,7 +982,7 @@ func (r *reproducer) runOne(ctx context.Context, run grid.Run, progress func(don
 		Finetune: r.finetuneCommand(run),
 		Steps:    steps, Kept: atoi("tram_kept_step"), Skipped: atoi("tram_skipped_steps"), Metrics: rep.Domains,
 		Log: filepath.ToSlash(filepath.Join("runs", id+".log.jsonl")), TrainSeconds: info.TrainSeconds, EvalSeconds: rep.Seconds,
-		Threads: parallel.Threads(), Backend: gemm.Backend(), Version: buildinfo.Version, Commit: buildinfo.Commit(), EvalSettings: rep.Settings}
+		Threads: parallel.Threads(), Backend: gemm.Backend(), Version: buildinfo.Version, Commit: buildinfo.Commit(), Data: r.dataSHA, EvalSettings: rep.Settings}
 	if r.g.Family == "vision" && run.Domain == "" {
 		rec.Domain = f.Domain()
 	}

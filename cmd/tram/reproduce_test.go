@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	tramdata "github.com/tramlab/tram/data"
 	"github.com/tramlab/tram/grid"
 )
 
@@ -66,6 +67,31 @@ func TestReproduceQuick(t *testing.T) {
 	if out := run(inproc, "--jobs", "1"); !strings.Contains(out, "4 of 4 runs already done") {
 		t.Errorf("a rerun should skip every run; said:\n%s", out)
 	}
+	// Every record names its data build, and a grid refuses to mix builds.
+	build, err := tramdata.ManifestSHA256(filepath.Join(data, "vision"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := readRecord(t, inproc, "sgd.s1"); r.Data != build {
+		t.Fatalf("record's data_sha256 %q, want the manifest's %q", r.Data, build)
+	}
+	drifted := filepath.Join(t.TempDir(), "drifted")
+	if err := os.CopyFS(drifted, os.DirFS(inproc)); err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(drifted, "runs", "sgd.s1.json")
+	raw, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rec, bytes.Replace(raw, []byte(build), []byte(strings.Repeat("0", 64)), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if rc := runMain(append(append([]string{}, base...), "--out", drifted, "--jobs", "1"), &bytes.Buffer{}, &stderr); rc == 0 ||
+		!strings.Contains(stderr.String(), "another build of the vision data") {
+		t.Errorf("a grid resumed on another data build should refuse; rc %d, said:\n%s", rc, stderr.String())
+	}
 
 	// Child processes (this test binary acting as tram).
 	t.Setenv("TRAM_TEST_AS_MAIN", "1")
@@ -75,7 +101,7 @@ func TestReproduceQuick(t *testing.T) {
 	// One run alone, interrupted after 3 steps, then resumed.
 	resumed := filepath.Join(t.TempDir(), "c")
 	interruptAt = 3
-	var stderr bytes.Buffer
+	stderr.Reset()
 	rc := runMain(append(append([]string{}, base...), "--out", resumed, "--methods", "tram-theta0", "--seed", "2", "--jobs", "1", "--save-every", "2"), &bytes.Buffer{}, &stderr)
 	interruptAt = -1
 	if rc == 0 {
