@@ -57,7 +57,7 @@ done
   if [ ${#cells[@]} -gt 0 ]; then
     "$tram" report --cross results/regime/cross "${cells[@]}" > /dev/null
     echo
-    echo "Cells with results so far: $(for c in "${cells[@]}"; do printf '[%s](%s/report.md) ' "$(basename "$c")" "$c"; done)· [cross-cell report](results/regime/cross/cross.md)"
+    echo "Cells (reports): $(for c in "${cells[@]}"; do printf '[%s](%s/report.md) ' "$(basename "$c")" "$c"; done)· [cross-cell report](results/regime/cross/cross.md)"
     echo
     sed -n '/^| claim/,/^$/p' results/regime/cross/cross.md
     echo "![the best TRAM row's paired OOD advantage over the base optimizer, ASAM and the best robust baseline, cell by cell, in units of each cell's equivalence margin](results/regime/cross/plots/advantage.svg)"
